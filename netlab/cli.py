@@ -1,0 +1,100 @@
+"""The ``netlab`` command.
+
+    netlab sandbox [CMD ...]        run CMD (default: a shell) in a private network world
+    netlab netns add|delete|list|exec|identify|pids|attach ...   same as `ip netns ...`
+    netlab lsns                     every network namespace and what keeps it alive
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from netlab.errors import NetlabError
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from netlab.sandbox import exec_in_sandbox
+
+    argv = args.command[1:] if args.command[:1] == ["--"] else args.command
+    exec_in_sandbox(argv)
+    return 0  # not reached
+
+
+def _cmd_netns(args: argparse.Namespace) -> int:
+    from netlab import enter, netns
+
+    action = args.action
+    if action == "add":
+        netns.add(args.name)
+    elif action in ("delete", "del"):
+        netns.delete(args.name)
+    elif action == "list":
+        for name in netns.list():
+            print(name)
+        for name in netns.stale():
+            print(f"{name} (stale: a plain file, not a namespace; `netlab netns delete {name}` removes it)")
+    elif action == "attach":
+        netns.attach(args.name, args.pid)
+    elif action == "identify":
+        print("\n".join(netns.identify(args.pid if args.pid is not None else "self")))
+    elif action == "pids":
+        print("\n".join(str(p) for p in netns.pids(args.name)))
+    elif action == "exec":
+        argv = args.command[1:] if args.command[:1] == ["--"] else args.command
+        proc = enter.popen(args.name, argv)
+        return proc.wait()
+    return 0
+
+
+def _cmd_lsns(args: argparse.Namespace) -> int:
+    from netlab.inodes import namespaces
+
+    print(f"{'NS':<18} {'NAMES':<16} HELD BY")
+    for info in namespaces():
+        marks = " (init)" if info.init else ""
+        marks += " (you)" if info.current else ""
+        held = "; ".join(info.held_by) or "nothing (about to be freed)"
+        print(f"{info.label:<18} {','.join(info.names) or '-':<16} {held}{marks}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="netlab", description="Learn Linux network namespaces for real.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("sandbox", help="run a command in a private network + mount namespace")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="command to run (default: $SHELL)")
+    p.set_defaults(func=_cmd_sandbox)
+
+    p = sub.add_parser("netns", help="named namespaces, like `ip netns`")
+    ns_sub = p.add_subparsers(dest="action", required=True)
+    for action in ("add", "delete", "pids"):
+        ns_sub.add_parser(action).add_argument("name")
+    ns_sub.add_parser("list")
+    a = ns_sub.add_parser("attach")
+    a.add_argument("name")
+    a.add_argument("pid", type=int)
+    a = ns_sub.add_parser("identify")
+    a.add_argument("pid", type=int, nargs="?")
+    a = ns_sub.add_parser("exec")
+    a.add_argument("name")
+    a.add_argument("command", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_cmd_netns)
+
+    p = sub.add_parser("lsns", help="every network namespace and what keeps it alive")
+    p.set_defaults(func=_cmd_lsns)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NetlabError as exc:
+        print(f"netlab: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Run commands and Python code inside a network namespace.
+
+``ip netns exec NAME CMD`` does four things before it runs ``CMD`` (``netns_switch`` in iproute2):
+
+    1. setns(open("/run/netns/NAME"), CLONE_NEWNET)   enter the network namespace
+    2. unshare(CLONE_NEWNS) + mount --make-rslave /   a private copy of the mount table
+    3. umount /sys; mount -t sysfs sysfs /sys         so /sys/class/net lists *this* namespace's devices
+    4. bind /etc/netns/NAME/* over /etc/*             per-namespace resolv.conf, hosts, ...
+
+``run``/``popen`` do the same in a short-lived thread and start the command from there: a child
+process inherits the namespaces of the thread that started it. ``call`` runs a Python function
+with step 1 only, in netlab's worker thread, which switches back afterwards. ``nsenter --net=FILE`` and ``unshare -n`` are the same with other targets:
+
+    target                 means                          shell equivalent
+    "netns1" (str)         the named namespace            ip netns exec netns1 ...
+    Path("/run/x")         a namespace file anywhere      nsenter --net=/run/x ...
+    1234 (int)             the namespace of process 1234  nsenter --net=/proc/1234/ns/net ...
+    NEW                    a brand-new namespace          unshare -n ...
+    None                   where the caller is            ...
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Sequence, TypeVar, Union
+
+from netlab import netns, syscalls
+from netlab.errors import NamespaceNotFoundError, StaleNamespaceError, ToolMissingError, permission_error
+from netlab.threads import run_in_new_thread, run_in_worker
+
+__all__ = ["NEW", "Target", "call", "netns_file", "popen", "run"]
+
+T = TypeVar("T")
+
+
+class _NewNamespace:
+    def __repr__(self) -> str:
+        return "NEW"
+
+
+NEW = _NewNamespace()
+"""Target meaning "a new, empty network namespace", like ``unshare -n``."""
+
+Target = Union[str, os.PathLike, int, _NewNamespace, None]
+
+
+def netns_file(target: Target) -> Path | None:
+    """The file to ``setns`` into for ``target`` (None for the caller's own namespace or NEW)."""
+    if target is None or target is NEW:
+        return None
+    if isinstance(target, str):
+        file = netns.path(target)
+        if not file.exists():
+            raise NamespaceNotFoundError(f"namespace {target!r} does not exist",
+                                         hint=f"create it with netns.add({target!r}); see netns.list()",
+                                         subject=target, errno=errno.ENOENT)
+        if target in netns.stale():
+            raise StaleNamespaceError(f"{file} is a plain file, not a namespace",
+                                      hint=f"remove it with netns.delete({target!r}) and add it again",
+                                      subject=target)
+        return file
+    if isinstance(target, bool):
+        raise TypeError("a namespace target cannot be a bool")
+    if isinstance(target, int):
+        file = Path(f"/proc/{target}/ns/net")
+        if target <= 0 or not file.exists():
+            raise NamespaceNotFoundError(f"no process with pid {target}", hint="the process may have exited",
+                                         subject=target, errno=errno.ESRCH)
+        return file
+    if isinstance(target, os.PathLike):
+        file = Path(target)
+        if not file.exists():
+            raise NamespaceNotFoundError(f"no namespace file at {file}", hint="check the path", subject=file,
+                                         errno=errno.ENOENT)
+        return file
+    raise TypeError(f"cannot enter {target!r}: pass a name (str), a Path, a pid (int), NEW or None")
+
+
+def _enter_network(file: Path | None, target: Target) -> None:
+    """Step 1 (or ``unshare -n`` for NEW), in the current worker thread."""
+    try:
+        if target is NEW:
+            syscalls.unshare(syscalls.CLONE_NEWNET)
+        elif file is not None:
+            fd = os.open(file, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                syscalls.setns(fd, syscalls.CLONE_NEWNET)
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        if exc.errno == errno.EPERM:
+            raise permission_error(f"enter network namespace {target!r}", exc) from exc
+        if exc.errno == errno.EINVAL:
+            raise StaleNamespaceError(f"{file} is not a network namespace", subject=target,
+                                      hint="point at /run/netns/NAME or /proc/PID/ns/net") from exc
+        raise
+
+
+def _private_mounts(name: str | None) -> None:
+    """Steps 2-4: a private mount table with this namespace's /sys and /etc/netns/NAME files."""
+    syscalls.unshare(syscalls.CLONE_NEWNS)
+    syscalls.mount("", "/", "none", syscalls.MS_SLAVE | syscalls.MS_REC)
+    flags = syscalls.MS_RDONLY if os.statvfs("/sys").f_flag & os.ST_RDONLY else 0
+    syscalls.umount2("/sys", syscalls.MNT_DETACH)
+    syscalls.mount(name or "sysfs", "/sys", "sysfs", flags)
+    etc_dir = Path("/etc/netns") / name if name else None
+    if etc_dir and etc_dir.is_dir():
+        for entry in etc_dir.iterdir():
+            target = Path("/etc") / entry.name
+            if target.exists():
+                syscalls.mount(entry, target, "none", syscalls.MS_BIND)
+
+
+def call(target: Target, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn(*args, **kwargs)`` inside ``target``'s network namespace and return its result.
+
+    Sockets created by ``fn`` belong to that namespace for their whole life, even after
+    ``call`` returns: a netlink socket opened here keeps talking to that namespace.
+    """
+    file = netns_file(target)
+
+    def inside() -> T:
+        _enter_network(file, target)
+        return fn(*args, **kwargs)
+
+    return run_in_worker(inside)
+
+
+def popen(target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen:
+    """Start ``argv`` inside ``target`` (``ip netns exec`` semantics) and return the Popen."""
+    argv = [os.fspath(a) for a in argv]
+    if not argv:
+        raise ValueError("argv is empty: pass the command as a list, e.g. ['ip', 'link']")
+    if shutil.which(argv[0], path=(popen_kwargs.get("env") or os.environ).get("PATH")) is None:
+        raise ToolMissingError(f"command {argv[0]!r} not found", subject=argv[0], errno=errno.ENOENT,
+                               hint="install it (e.g. `apt-get install iproute2 iputils-ping`) or check the spelling")
+    file = netns_file(target)
+    name = target if isinstance(target, str) else None
+
+    def start() -> subprocess.Popen:
+        _enter_network(file, target)
+        _private_mounts(name)
+        return subprocess.Popen(argv, **popen_kwargs)
+
+    return run_in_new_thread(start, name="netlab-exec")
+
+
+def run(target: Target, argv: Sequence[str], *, check: bool = False, timeout: float | None = None,
+        input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``argv`` inside ``target`` and return its exit code, stdout and stderr (as text).
+
+    >>> run("netns1", ["ip", "-br", "link"]).stdout     # ip netns exec netns1 ip -br link
+    'lo  DOWN  00:00:00:00:00:00 <LOOPBACK> \\n'
+    """
+    stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
+    proc = popen(target, argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        stdout, stderr = proc.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    if check:
+        result.check_returncode()
+    return result

@@ -1,0 +1,166 @@
+"""Namespace identity: every namespace is an inode on nsfs, and something must hold it.
+
+``readlink /proc/$$/ns/net`` prints ``net:[4026531840]``: the number is the inode of the
+namespace on the nsfs pseudo-filesystem. Two processes are in the same network namespace
+exactly when those numbers match. A bind mount of the namespace (``/run/netns/NAME``) shows
+the same inode to ``ls -i``.
+
+The kernel frees a namespace when its last holder is gone. Holders are:
+
+* a process or a single thread inside it (``/proc/PID/task/TID/ns/net``),
+* an open file descriptor of a namespace file (``/proc/PID/fd/N`` -> ``net:[...]``),
+* a bind mount of it (``/run/netns/NAME``, or any other path: see ``/proc/self/mountinfo``),
+* (also sockets created in it and child namespaces' owners; these are not listed here).
+
+``namespaces()`` puts all of this in one table, like ``lsns -t net`` but also showing the
+namespaces that only a bind mount or an open fd keeps alive.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netlab import netns, syscalls
+from netlab.enter import Target, netns_file
+
+__all__ = ["NetnsInfo", "inode", "label", "namespaces", "nsfs_mounts"]
+
+NS_GET_NSTYPE = 0xB703  # ioctl on a namespace fd: which kind of namespace is this? (linux/nsfs.h)
+
+
+def _stat_target(target: Target, tid: int | None) -> os.stat_result:
+    if tid is not None:
+        pid = "self" if target is None else target
+        return os.stat(f"/proc/{pid}/task/{tid}/ns/net")
+    file = netns_file(target)
+    return os.stat(file if file is not None else "/proc/thread-self/ns/net")
+
+
+def inode(target: Target = None, *, tid: int | None = None) -> int:
+    """The inode number of a network namespace (``ls -i /run/netns/NAME``).
+
+    ``target`` is a name, a Path, a pid or None (the calling thread); ``tid`` picks one thread
+    of process ``target``.
+    """
+    return _stat_target(target, tid).st_ino
+
+
+def label(target: Target = None, *, tid: int | None = None) -> str:
+    """The ``net:[INODE]`` form that ``readlink /proc/PID/ns/net`` prints."""
+    return f"net:[{inode(target, tid=tid)}]"
+
+
+@dataclass
+class NetnsInfo:
+    """One network namespace and everything that keeps it alive."""
+
+    inode: int
+    names: list[str] = field(default_factory=list)      # entries in the run directory
+    mounts: list[str] = field(default_factory=list)     # every path it is bind-mounted on
+    pids: list[int] = field(default_factory=list)       # processes inside it
+    threads: list[tuple[int, int]] = field(default_factory=list)  # (pid, tid) of threads inside it
+    #                                                     whose process is elsewhere
+    fds: list[tuple[int, int]] = field(default_factory=list)      # (pid, fd) holding it open
+    commands: dict[int, str] = field(default_factory=dict)        # pid -> command name
+    current: bool = False                               # the calling thread is in it
+    init: bool = False                                  # process 1 is in it
+
+    @property
+    def label(self) -> str:
+        return f"net:[{self.inode}]"
+
+    @property
+    def held_by(self) -> list[str]:
+        """What keeps this namespace alive, in words."""
+        held = [f"process {pid} ({self.commands.get(pid, '?')})" for pid in self.pids]
+        held += [f"thread {tid} of process {pid}" for pid, tid in self.threads]
+        held += [f"open fd {fd} of process {pid}" for pid, fd in self.fds]
+        held += [f"bind mount {m}" for m in self.mounts]
+        return held
+
+
+def nsfs_mounts(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[int, str]]:
+    """(inode, mount point) of every network-namespace bind mount in this mount namespace.
+
+    In mountinfo an nsfs line's root field is the namespace itself, e.g.::
+
+        612 25 0:4 net:[4026532302] /run/netns/netns1 rw - nsfs nsfs rw
+    """
+    found = []
+    with open(mountinfo) as lines:
+        for line in lines:
+            fields = line.split()
+            sep = fields.index("-")
+            if fields[sep + 1] == "nsfs" and fields[3].startswith("net:["):
+                found.append((int(fields[3][5:-1]), _unescape(fields[4])))
+    return found
+
+
+def _unescape(field_: str) -> str:
+    """mountinfo writes space, tab, newline and backslash as octal escapes (\\040 ...)."""
+    return field_.encode().decode("unicode_escape") if "\\" in field_ else field_
+
+
+def _is_net_namespace_fd(fd: Path) -> bool:
+    """Is this open nsfs file a *network* namespace (and not a mount, pid, uts... one)?"""
+    link = os.readlink(fd)
+    if link.startswith("net:["):
+        return True
+    if ":[" in link:
+        return False  # another kind of namespace
+    # Opened through a bind mount, the link shows that path: ask the kernel for its type.
+    handle = os.open(fd, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return fcntl.ioctl(handle, NS_GET_NSTYPE) == syscalls.CLONE_NEWNET
+    finally:
+        os.close(handle)
+
+
+def namespaces() -> list[NetnsInfo]:
+    """Every network namespace this process can see, with its names and holders (``lsns -t net``+)."""
+    nsfs_dev = os.stat("/proc/thread-self/ns/net").st_dev
+    table: dict[int, NetnsInfo] = {}
+
+    def entry(ino: int) -> NetnsInfo:
+        return table.setdefault(ino, NetnsInfo(inode=ino))
+
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        pid = int(proc.name)
+        try:
+            process_ino = os.stat(proc / "ns/net").st_ino
+            info = entry(process_ino)
+            info.pids.append(pid)
+            info.commands[pid] = (proc / "comm").read_text().strip()
+            for task in (proc / "task").iterdir():
+                thread_ino = os.stat(task / "ns/net").st_ino
+                if thread_ino != process_ino:
+                    entry(thread_ino).threads.append((pid, int(task.name)))
+            for fd in (proc / "fd").iterdir():
+                st = os.stat(fd)
+                if st.st_dev == nsfs_dev and _is_net_namespace_fd(fd):
+                    entry(st.st_ino).fds.append((pid, int(fd.name)))
+        except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
+            continue  # the process ended while we looked, or is not ours to inspect
+
+    for ino, mount_point in nsfs_mounts():
+        entry(ino).mounts.append(mount_point)
+    for name in netns.list():
+        st = os.stat(netns.path(name))
+        if st.st_dev == nsfs_dev:
+            entry(st.st_ino).names.append(name)
+
+    here = inode()
+    try:
+        init_ino = os.stat("/proc/1/ns/net").st_ino
+    except OSError:
+        init_ino = -1
+    for info in table.values():
+        info.current = info.inode == here
+        info.init = info.inode == init_ino
+        info.pids.sort()
+    return sorted(table.values(), key=lambda i: i.inode)

@@ -1,0 +1,59 @@
+"""The naming rules of iproute2 and the kernel, checked before anything is created.
+
+A namespace name becomes a file name in the run directory (``/run/netns/NAME``), so iproute2
+refuses what would not be one plain file name: empty, ``.``, ``..``, anything with ``/``, or
+longer than ``NAME_MAX`` (255 bytes). An interface name must fit the kernel's ``IFNAMSIZ``
+(16 bytes with the final NUL, so 15 usable) and may not hold ``/``, ``:`` or white space.
+"""
+
+from __future__ import annotations
+
+from netlab.errors import InvalidNameError
+
+NAME_MAX = 255
+IFNAMSIZ = 16
+
+
+def check_netns_name(name: object) -> str:
+    """Return ``name`` if ``ip netns add`` would accept it, else raise InvalidNameError."""
+    if not isinstance(name, str):
+        raise InvalidNameError(
+            f"a namespace name must be a str, not {type(name).__name__} {name!r}",
+            hint="pass the name as text, e.g. 'netns1' (a pathlib.Path is taken as a path, an int as a pid)",
+            subject=name)
+    problem = None
+    if not name:
+        problem = "is empty"
+    elif name in (".", ".."):
+        problem = f"is {name!r}, which means a directory"
+    elif "/" in name:
+        problem = "contains '/'; a name is never taken as a path"
+    elif "\0" in name:
+        problem = "contains a NUL byte"
+    elif len(name.encode()) > NAME_MAX:
+        problem = f"is {len(name.encode())} bytes long; the limit is {NAME_MAX}"
+    if problem:
+        raise InvalidNameError(f"invalid namespace name {name!r}: it {problem}",
+                               hint="use a short plain name such as 'netns1'", subject=name)
+    return name
+
+
+def check_ifname(name: object) -> str:
+    """Return ``name`` if the kernel would accept it as an interface name."""
+    if not isinstance(name, str):
+        raise InvalidNameError(f"an interface name must be a str, not {type(name).__name__} {name!r}",
+                               hint="pass the name as text, e.g. 'veth0'", subject=name)
+    problem = None
+    if not name:
+        problem = "is empty"
+    elif name in (".", ".."):
+        problem = f"is {name!r}"
+    elif len(name.encode()) >= IFNAMSIZ:
+        problem = f"is {len(name.encode())} bytes long; the kernel allows at most {IFNAMSIZ - 1}"
+    elif any(c in name for c in "/:\0") or any(c.isspace() for c in name):
+        problem = "contains '/', ':', NUL or white space"
+    if problem:
+        raise InvalidNameError(f"invalid interface name {name!r}: it {problem}",
+                               hint="use at most 15 letters, digits, '-', '_' or '.', e.g. 'veth0'",
+                               subject=name)
+    return name

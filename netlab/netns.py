@@ -1,0 +1,261 @@
+"""Named network namespaces, the way ``ip netns`` makes them (iproute2, ``ip/ipnetns.c``).
+
+A network namespace has no name in the kernel. It lives as long as something holds it: a
+process or thread inside it, an open file descriptor of it, or a *bind mount* of it. ``ip netns``
+gives namespaces names by bind-mounting each one onto an empty file in a run directory::
+
+    /run/netns/netns1   <- mount --bind /proc/<thread>/ns/net /run/netns/netns1
+
+Read this module next to ``netns_add`` in ``ip/ipnetns.c``; the steps are the same:
+
+    add(name)
+      1. mkdir /run/netns                               (create_netns_dir)
+      2. open it and flock(LOCK_EX)                     only one "ip" sets up the mount at a time
+      3. mount --make-rshared /run/netns                so a later umount reaches every mount namespace;
+         (first bind it onto itself if it is not a mount point: only mount points have propagation)
+      4. open(/run/netns/NAME, O_CREAT|O_EXCL)          the empty file the namespace is pinned to
+      5. unshare(CLONE_NEWNET)                          a fresh namespace: only ``lo``, and it is DOWN
+      6. mount --bind /proc/thread-self/ns/net FILE     the pin: from now on the file keeps it alive
+      7. on any error: unlink FILE                      nothing half-created
+
+    delete(name) = umount2(FILE, MNT_DETACH) + unlink(FILE)
+
+One difference: ``ip`` unshares its only thread, then switches back (``netns_save`` /
+``netns_restore``). netlab runs inside your Python (maybe a Jupyter kernel), so steps 5-6 happen
+in a worker thread that then switches back; your own thread never leaves its namespace. (That
+is also why step 6 uses ``/proc/thread-self``: ``/proc/self`` would name the main thread's.)
+
+In this module a ``str`` is always a *name* in the run directory, never a path.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import threading
+from pathlib import Path
+
+from netlab import syscalls
+from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, StaleNamespaceError, permission_error
+from netlab.names import check_netns_name
+from netlab.threads import run_in_worker
+
+__all__ = ["add", "attach", "delete", "exists", "identify", "list", "path", "pids", "run_dir", "stale"]
+
+DEFAULT_RUN_DIR = "/run/netns"
+RUN_DIR_ENV = "NETLAB_NETNS_RUN_DIR"
+
+_builtin_list = list
+_setup_lock = threading.Lock()
+
+
+def run_dir() -> Path:
+    """The directory that holds the names: ``/run/netns``, or ``$NETLAB_NETNS_RUN_DIR``.
+
+    ``/var/run/netns`` in the article is the same place: ``/var/run`` is a symlink to ``/run``.
+    ``ip netns`` only looks in ``/run/netns``; point netlab elsewhere only for private experiments.
+    """
+    return Path(os.environ.get(RUN_DIR_ENV) or DEFAULT_RUN_DIR)
+
+
+def path(name: str) -> Path:
+    """The file a named namespace is pinned to, after checking that ``name`` is a valid name."""
+    return run_dir() / check_netns_name(name)
+
+
+def _nsfs_device() -> int:
+    """The device number of nsfs, the pseudo-filesystem every namespace file lives on."""
+    return os.stat("/proc/thread-self/ns/net").st_dev
+
+
+def _is_namespace(file: Path) -> bool:
+    """True if ``file`` shows a namespace (a bind mount of nsfs), False for a plain file."""
+    try:
+        return os.stat(file).st_dev == _nsfs_device()
+    except FileNotFoundError:
+        return False
+
+
+def exists(name: str) -> bool:
+    """True if ``name`` is a live named namespace (a stale plain file does not count)."""
+    return _is_namespace(path(name))
+
+
+def list() -> list[str]:  # noqa: A001 - mirrors `ip netns list`
+    """Names of the live named namespaces, sorted (like ``ip netns list``, without stale files)."""
+    return sorted(entry.name for entry in _entries() if _is_namespace(entry))
+
+
+def stale() -> list[str]:
+    """Names whose file is not a namespace: left by a crash between steps 4 and 6 of ``add``.
+
+    ``ip netns list`` shows them as if they were namespaces; ``ip netns exec`` then fails with
+    "Invalid argument". ``delete(name)`` removes them.
+    """
+    return sorted(entry.name for entry in _entries() if not _is_namespace(entry))
+
+
+def _entries() -> list[Path]:
+    try:
+        return [entry for entry in run_dir().iterdir() if not entry.is_dir()]
+    except FileNotFoundError:
+        return []
+
+
+def _make_run_dir_shared(directory: Path) -> None:
+    """Steps 1-3: create the run directory and make it a shared mount point (once)."""
+    try:
+        directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+    except PermissionError as exc:
+        raise permission_error(f"create {directory}", exc) from exc
+    # The flock keeps two processes from stacking bind mounts on the directory at the same
+    # time (Debian bug 949235); the threading lock does the same for threads of this process.
+    with _setup_lock:
+        lock_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            made_mount_point = False
+            while True:
+                try:
+                    syscalls.mount("", directory, "none", syscalls.MS_SHARED | syscalls.MS_REC)
+                    return
+                except OSError as exc:
+                    if exc.errno == errno.EPERM:
+                        raise permission_error(f"make {directory} a shared mount", exc) from exc
+                    if exc.errno != errno.EINVAL or made_mount_point:
+                        raise
+                # EINVAL: not a mount point yet. Bind the directory onto itself, then retry.
+                syscalls.mount(directory, directory, "none", syscalls.MS_BIND | syscalls.MS_REC)
+                made_mount_point = True
+        finally:
+            os.close(lock_fd)  # closing also releases the flock
+
+
+def _create_file(file: Path, name: str) -> None:
+    """Step 4: the empty file; O_EXCL makes a second ``add`` of the same name fail."""
+    try:
+        os.close(os.open(file, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+    except FileExistsError:
+        if _is_namespace(file):
+            raise NamespaceExistsError(
+                f"namespace {name!r} already exists ({file})",
+                hint=f"pick another name, or remove it first: netns.delete({name!r}) / ip netns delete {name}",
+                subject=name, errno=errno.EEXIST) from None
+        raise StaleNamespaceError(
+            f"{file} exists but is a plain file, not a namespace (left by a crash?)",
+            hint=f"remove the stale entry with netns.delete({name!r}) or `ip netns delete {name}`",
+            subject=name, errno=errno.EEXIST) from None
+    except PermissionError as exc:
+        raise permission_error(f"create {file}", exc) from exc
+
+
+def _pin_new_namespace(file: Path) -> None:
+    """Steps 5-6, run in the worker thread: a new namespace, bind-mounted onto ``file``."""
+    syscalls.unshare(syscalls.CLONE_NEWNET)
+    syscalls.mount("/proc/thread-self/ns/net", file, "none", syscalls.MS_BIND)
+    # The worker now returns to its own namespace (netns_restore); the bind mount keeps this one alive.
+
+
+def _pin_existing_namespace(source: str, file: Path) -> None:
+    syscalls.mount(source, file, "none", syscalls.MS_BIND)
+
+
+def _add(name: str, pin, *args) -> Path:
+    file = path(name)
+    _make_run_dir_shared(file.parent)
+    _create_file(file, name)
+    try:
+        pin(*args, file)
+    except BaseException as exc:
+        file.unlink(missing_ok=True)  # step 7: roll back
+        if isinstance(exc, PermissionError):
+            raise permission_error(f"create namespace {name!r}", exc) from exc
+        raise
+    return file
+
+
+def add(name: str) -> Path:
+    """``ip netns add NAME``: create a network namespace and pin it to ``/run/netns/NAME``."""
+    return _add(name, lambda file: run_in_worker(_pin_new_namespace, file))
+
+
+def attach(name: str, pid: int) -> Path:
+    """``ip netns attach NAME PID``: give a name to the namespace process ``pid`` is in."""
+    source = f"/proc/{_check_pid(pid)}/ns/net"
+    if not os.path.exists(source):
+        raise NamespaceNotFoundError(f"no process with pid {pid}",
+                                     hint="check the pid with `ps` or Popen.pid; the process may have exited",
+                                     subject=pid, errno=errno.ESRCH)
+    return _add(name, _pin_existing_namespace, source)
+
+
+def delete(name: str) -> None:
+    """``ip netns delete NAME``: lazy-unmount and remove the file (stale files too).
+
+    The namespace itself is freed by the kernel once nothing else holds it; a process still
+    inside it, or an open file descriptor, keeps it alive without a name.
+    """
+    file = path(name)
+    if not file.exists():
+        raise NamespaceNotFoundError(f"namespace {name!r} does not exist ({file})",
+                                     hint="see the existing names with netns.list() or `ip netns list`",
+                                     subject=name, errno=errno.ENOENT)
+    try:
+        syscalls.umount2(file, syscalls.MNT_DETACH)
+    except OSError as exc:
+        if exc.errno == errno.EPERM:
+            raise permission_error(f"unmount {file}", exc) from exc
+        # EINVAL: not a mount point, i.e. a stale plain file. ip ignores this too.
+    try:
+        file.unlink()
+    except PermissionError as exc:
+        raise permission_error(f"remove {file}", exc) from exc
+
+
+def identify(pid: int | str = "self") -> list[str]:
+    """``ip netns identify PID``: the names of the namespace ``pid`` is in (often none)."""
+    target = _proc_ns(pid)
+    return sorted(entry.name for entry in _entries() if _same_file(entry, target))
+
+
+def pids(name: str) -> list[int]:
+    """``ip netns pids NAME``: the processes whose network namespace is ``name``."""
+    file = path(name)
+    if not _is_namespace(file):
+        if file.exists():
+            raise StaleNamespaceError(f"{file} is not a namespace (stale entry)",
+                                      hint=f"remove it with netns.delete({name!r})", subject=name)
+        raise NamespaceNotFoundError(f"namespace {name!r} does not exist",
+                                     hint="see the existing names with netns.list()", subject=name)
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and _same_file(file, proc / "ns" / "net"):
+            found.append(int(proc.name))
+    return sorted(found)
+
+
+def _check_pid(pid: object) -> int:
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        raise NamespaceNotFoundError(f"{pid!r} is not a process id",
+                                     hint="pass a positive int such as Popen.pid", subject=pid)
+    return pid
+
+
+def _proc_ns(pid: int | str) -> Path:
+    if pid != "self":
+        _check_pid(pid)
+    target = Path(f"/proc/{pid}/ns/net")
+    if not os.path.exists(target):
+        raise NamespaceNotFoundError(f"no process with pid {pid}", hint="the process may have exited",
+                                     subject=pid, errno=errno.ESRCH)
+    return target
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Two namespace files are the same namespace when device and inode both match."""
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)

@@ -1,0 +1,103 @@
+"""Where netlab switches namespaces: a worker thread, never yours.
+
+Namespaces belong to *threads*, not processes: ``unshare(CLONE_NEWNET)`` or ``setns`` in one
+thread leaves every other thread where it was. netlab never switches the caller's thread (in
+Jupyter that is the kernel's main thread). It hands the work to one long-lived worker thread,
+which does what ``ip`` does in ``netns_save()`` / ``netns_restore()``: remember the namespace it
+is in, switch, do the work, switch back.
+
+Commands that also need a private mount table (``ip netns exec``) run in a throwaway thread
+instead (``run_in_new_thread``): a thread cannot cheaply undo ``unshare(CLONE_NEWNS)``, so it
+simply ends, and its mount table with it.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
+
+from netlab import syscalls
+
+T = TypeVar("T")
+
+__all__ = ["netns_saved", "run_in_new_thread", "run_in_worker"]
+
+
+@contextmanager
+def netns_saved() -> Iterator[None]:
+    """iproute2's netns_save()/netns_restore(): whatever happens inside, come back here."""
+    saved = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        yield
+    finally:
+        try:
+            syscalls.setns(saved, syscalls.CLONE_NEWNET)
+        finally:
+            os.close(saved)
+
+
+class _Worker(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(name="netlab-netns-worker", daemon=True)
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.pid = os.getpid()
+
+    def run(self) -> None:
+        while True:
+            fn, done, outcome = self.jobs.get()
+            try:
+                with netns_saved():
+                    outcome["value"] = fn()
+            except BaseException as exc:  # handed back to the caller
+                outcome["error"] = exc
+            done.set()
+
+
+_worker: _Worker | None = None
+_worker_lock = threading.Lock()
+
+
+def _get_worker() -> _Worker:
+    global _worker
+    with _worker_lock:
+        if _worker is None or not _worker.is_alive() or _worker.pid != os.getpid():
+            _worker = _Worker()
+            _worker.start()
+        return _worker
+
+
+def _result(outcome: dict[str, Any]) -> Any:
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def run_in_worker(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn`` in the namespace worker thread; it returns to its own namespace afterwards."""
+    worker = _get_worker()
+    if threading.current_thread() is worker:  # nested call: already in the worker
+        with netns_saved():
+            return fn(*args, **kwargs)
+    done, outcome = threading.Event(), {}
+    worker.jobs.put((lambda: fn(*args, **kwargs), done, outcome))
+    done.wait()
+    return _result(outcome)
+
+
+def run_in_new_thread(fn: Callable[..., T], *args: Any, name: str = "netlab-thread", **kwargs: Any) -> T:
+    """Call ``fn`` in a new thread that ends afterwards, taking its namespaces with it."""
+    outcome: dict[str, Any] = {}
+
+    def body() -> None:
+        try:
+            outcome["value"] = fn(*args, **kwargs)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=body, name=name, daemon=True)
+    thread.start()
+    thread.join()
+    return _result(outcome)

@@ -1,0 +1,78 @@
+"""Shared fixtures: every test runs in the private sandbox and must leave nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from netlab import inodes, netns
+from netlab.sandbox import in_sandbox
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not in_sandbox():
+        pytest.exit("netlab's tests change network state: run them with ./scripts/test "
+                    "(it runs pytest inside `netlab sandbox`)", returncode=2)
+
+
+def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run an independent system tool (ip, findmnt, lsns, ...) and return its result."""
+    return subprocess.run(list(argv), capture_output=True, text=True, check=check)
+
+
+def _children() -> set[int]:
+    kids = set()
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[1] == me and fields[0] != "Z":
+            kids.add(int(stat.parent.name))
+    return kids
+
+
+def world_state() -> dict[str, object]:
+    """What a test could leave behind, read with the system's own tools."""
+    state: dict[str, object] = {
+        "netns": sh("ip", "netns", "list").stdout,
+        "run_dir": sorted(os.listdir(netns.run_dir())) if netns.run_dir().exists() else [],
+        "links": sorted(link["ifname"] for link in json.loads(sh("ip", "-j", "link").stdout)),
+        "nsfs_mounts": sorted(m for _, m in inodes.nsfs_mounts()),
+        "children": sorted(_children()),
+    }
+    if shutil.which("nft"):
+        state["nft"] = sh("nft", "list", "tables", check=False).stdout
+    return state
+
+
+@pytest.fixture(autouse=True)
+def no_residue():
+    """Fail any test that leaves a namespace, link, mount, process or nft table behind."""
+    before = world_state()
+    yield
+    after = world_state()
+    assert after == before, "the test left something behind"
+
+
+@pytest.fixture
+def ns_name():
+    """A unique namespace name, removed after the test whatever happened."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    yield name
+    if (netns.run_dir() / name).exists():
+        netns.delete(name)
+
+
+@pytest.fixture
+def ns(ns_name):
+    """A named namespace made by netlab."""
+    netns.add(ns_name)
+    return ns_name

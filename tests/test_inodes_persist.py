@@ -1,0 +1,124 @@
+"""Inodes and persistence: the article's last section, checked with readlink, ls -i, lsns, findmnt, nsenter."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from netlab import NEW, call, inodes, netns, persist, run, syscalls
+from netlab.errors import NamespaceExistsError, NamespaceNotFoundError
+
+from conftest import sh
+
+
+def test_label_matches_readlink():
+    assert inodes.label() == os.readlink("/proc/self/ns/net")
+    assert inodes.label(os.getppid()) == os.readlink(f"/proc/{os.getppid()}/ns/net")
+    assert inodes.label(os.getpid(), tid=threading.get_native_id()) == os.readlink("/proc/thread-self/ns/net")
+
+
+def test_article_persistence_flow():
+    """unshare -n; touch; mount --bind; exit; ls -i; nsenter --net=; umount."""
+    file = netns.run_dir() / "ns1"
+    proc = persist.start_unshared(["sleep", "30"])
+    try:
+        born = os.readlink(f"/proc/{proc.pid}/ns/net")  # readlink /proc/$$/ns/net in that shell
+        assert born != inodes.label()
+        persist.bind(proc.pid, file)
+        assert sh("findmnt", "-n", "-o", "FSTYPE", str(file)).stdout.strip() == "nsfs"
+    finally:
+        proc.kill()
+        proc.wait()
+    # The process has exited; `ls -i` still shows the same inode.
+    assert f"net:[{sh('ls', '-i', str(file)).stdout.split()[0]}]" == born
+    # nsenter --net=FILE works, from both nsenter and netlab, and they agree.
+    theirs = sh("nsenter", f"--net={file}", "readlink", "/proc/self/ns/net").stdout.strip()
+    ours = run(file, ["readlink", "/proc/self/ns/net"]).stdout.strip()
+    assert theirs == ours == born
+    persist.unbind(file)
+    assert not file.exists()
+    assert int(born[5:-1]) not in {i.inode for i in inodes.namespaces()}
+
+
+def test_symlink_dies_with_its_process(tmp_path):
+    proc = persist.start_unshared(["sleep", "30"])
+    link = persist.symlink(proc.pid, tmp_path / "container-netns")
+    bound = persist.bind(proc.pid, tmp_path / "pinned")
+    try:
+        assert inodes.inode(link) == inodes.inode(bound)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not link.exists()          # dangling: /proc/PID is gone
+    assert persist.is_bind_mounted(bound)
+    persist.unbind(bound)
+
+
+def test_namespaces_agree_with_lsns(ns):
+    ours = {i.inode: i for i in inodes.namespaces()}
+    theirs = json.loads(sh("lsns", "-t", "net", "-J", "-o", "NS,NPROCS,PID").stdout)["namespaces"]
+    for row in theirs:
+        info = ours[int(row["ns"])]
+        lsns_itself = 1 if info.current else 0  # lsns runs in our namespace and counts itself
+        assert len(info.pids) + lsns_itself == int(row["nprocs"])
+    # lsns lists namespaces that have processes; ours also lists the one only a bind mount holds.
+    assert inodes.inode(ns) in ours and inodes.inode(ns) not in {int(r["ns"]) for r in theirs}
+    assert ours[inodes.inode()].current
+
+
+def test_thread_and_fd_holders(ns):
+    ino = inodes.inode(ns)
+    fd = os.open(netns.path(ns), os.O_RDONLY)
+    try:
+        netns.delete(ns)  # the name is gone...
+        info = {i.inode: i for i in inodes.namespaces()}[ino]
+        assert (os.getpid(), fd) in info.fds and info.names == []  # ...the open fd holds it
+
+        ready, done = threading.Event(), threading.Event()
+
+        def inside():
+            syscalls.setns(fd, syscalls.CLONE_NEWNET)
+            ready.set()
+            done.wait(10)
+
+        worker = threading.Thread(target=inside)
+        worker.start()
+        ready.wait(10)
+        info = {i.inode: i for i in inodes.namespaces()}[ino]
+        assert (os.getpid(), worker.native_id) in info.threads
+        assert any("thread" in h for h in info.held_by)
+        done.set()
+        worker.join()
+    finally:
+        os.close(fd)
+    assert ino not in {i.inode for i in inodes.namespaces()}
+
+
+def test_run_shows_the_namespace_sysfs_and_returns_output(ns):
+    result = run(ns, ["ls", "/sys/class/net"])
+    assert result.returncode == 0 and result.stdout.split() == ["lo"]
+    assert set(os.listdir("/sys/class/net")) >= {"lo"}  # the caller's /sys is unchanged
+    failed = run(ns, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+    assert (failed.returncode, failed.stdout, failed.stderr) == (3, "out\n", "err\n")
+
+
+def test_call_runs_python_inside_and_returns(ns):
+    assert call(ns, lambda: os.readlink("/proc/thread-self/ns/net")) == inodes.label(ns)
+    assert call(NEW, inodes.inode) not in {inodes.inode(), inodes.inode(ns)}
+    with pytest.raises(ZeroDivisionError):
+        call(ns, lambda: 1 / 0)
+    assert inodes.label() == os.readlink("/proc/thread-self/ns/net")
+
+
+def test_bind_refuses_existing_file_and_unbind_a_plain_one(tmp_path):
+    taken = tmp_path / "taken"
+    taken.touch()
+    with pytest.raises(NamespaceExistsError):
+        persist.bind(os.getpid(), taken)
+    with pytest.raises(NamespaceNotFoundError):
+        persist.unbind(taken)
+    assert taken.exists() and not persist.is_bind_mounted(taken)
