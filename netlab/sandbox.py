@@ -6,6 +6,7 @@ never touched, and it all disappears when the last process of the sandbox exits:
     unshare --net --mount          a new, empty network namespace (only lo) and a private mount table
     mount --make-rprivate /        nothing we mount leaks back to the host
     mount -t tmpfs tmpfs /run/netns   our own, empty run directory for named namespaces
+    mount -t tmpfs tmpfs /run/netlab  our own record of what labs built (see ``netlab cleanup``)
     mount -t sysfs sysfs /sys      /sys/class/net shows the sandbox's devices
     ip link set lo up
 
@@ -70,17 +71,21 @@ def _private_run_dir(run_dir: Path) -> None:
         try:
             run_dir.mkdir(parents=True)
         except PermissionError:
-            # Rootless and no /run/netns on the host: give the sandbox a /run of its own.
+            # Rootless and no such directory on the host: give the sandbox a /run of its own.
             syscalls.mount("tmpfs", run_dir.parent, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=0755")
             run_dir.mkdir()
     syscalls.mount("tmpfs", run_dir, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=0755")
 
 
-def enter(*, run_dir: str | os.PathLike = "/run/netns") -> None:
+PRIVATE_DIRS = ("/run/netns", "/run/netlab")
+
+
+def enter() -> None:
     """Move this (single-threaded) process into a fresh sandbox. Used by ``netlab sandbox``."""
     _unshare_world()
     syscalls.mount("", "/", "none", syscalls.MS_REC | syscalls.MS_PRIVATE)
-    _private_run_dir(Path(run_dir))
+    for directory in PRIVATE_DIRS:
+        _private_run_dir(Path(directory))
     # A fresh sysfs over the old one: its class/net lists the sandbox's own devices.
     syscalls.mount("sysfs", "/sys", "sysfs", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
