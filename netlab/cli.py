@@ -1,8 +1,10 @@
 """The ``netlab`` command.
 
+    netlab lab [--port N]           JupyterLab on the notebooks, in a private network world
     netlab sandbox [CMD ...]        run CMD (default: a shell) in a private network world
     netlab netns add|delete|list|exec|identify|pids|attach ...   same as `ip netns ...`
     netlab lsns                     every network namespace and what keeps it alive
+    netlab doctor                   can this machine run the lab, and what to fix
 """
 
 from __future__ import annotations
@@ -59,6 +61,25 @@ def _cmd_lsns(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from netlab.serve import serve_lab
+
+    return serve_lab(notebooks=Path(args.notebooks).resolve(), port=args.port, host_network=args.host_network)
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from netlab.doctor import doctor
+
+    checks = doctor()
+    for check in checks:
+        print(check)
+    failed = [c.name for c in checks if c.required and not c.ok]
+    print("\nall required checks passed" if not failed else f"\n{len(failed)} required check(s) failed")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="netlab", description="Learn Linux network namespaces for real.")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -81,6 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("name")
     a.add_argument("command", nargs=argparse.REMAINDER)
     p.set_defaults(func=_cmd_netns)
+
+    p = sub.add_parser("lab", help="JupyterLab on the notebooks, in a private network world")
+    p.add_argument("--notebooks", default="notebooks", help="folder of notebooks (default: ./notebooks)")
+    p.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default: 8888)")
+    p.add_argument("--host-network", action="store_true",
+                   help="use this machine's own network namespace, as the VM does (root only)")
+    p.set_defaults(func=_cmd_lab)
+
+    p = sub.add_parser("doctor", help="can this machine run the lab? what to fix")
+    p.set_defaults(func=_cmd_doctor)
 
     p = sub.add_parser("lsns", help="every network namespace and what keeps it alive")
     p.set_defaults(func=_cmd_lsns)

@@ -1,0 +1,135 @@
+"""``netlab doctor``: can this machine run the lab, and if not, what to do.
+
+Each check answers one question a learner would otherwise discover by a confusing error:
+am I allowed to make namespaces, are the tools there, which kinds of devices does this kernel
+have, where am I running (the Vagrant VM, a netlab sandbox, or a plain Linux machine)?
+Device checks run inside a throwaway namespace (``unshare -n``), so they change nothing here.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Check", "doctor", "environment_kind"]
+
+TOOLS = {
+    "ip": "iproute2", "ping": "iputils-ping", "nft": "nftables", "iptables": "iptables",
+    "unshare": "util-linux", "nsenter": "util-linux", "lsns": "util-linux", "findmnt": "util-linux",
+    "ifconfig": "net-tools", "sysctl": "procps",
+}
+DEVICE_KINDS = ("veth", "bridge", "macvlan", "vxlan", "dummy", "vlan", "vrf", "bond")
+
+
+@dataclass
+class Check:
+    """One answer: what was checked, whether it is fine, what was seen, and how to fix it."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+    def __str__(self) -> str:
+        mark = "ok  " if self.ok else ("FAIL" if self.required else "note")
+        text = f"[{mark}] {self.name}: {self.detail}"
+        return f"{text}\n       fix: {self.fix}" if self.fix and not self.ok else text
+
+
+def environment_kind() -> str:
+    """'sandbox', 'vagrant VM' or 'native Linux': where the lab's root namespace is."""
+    from netlab.sandbox import in_sandbox
+
+    if in_sandbox():
+        return "sandbox"
+    if Path("/vagrant").is_dir() or Path("/etc/netlab/token").exists():
+        return "vagrant VM"
+    return "native Linux"
+
+
+def _privileges() -> Check:
+    from netlab import NEW, call
+    from netlab.errors import NetlabError
+
+    try:
+        call(NEW, lambda: None)
+        return Check("privileges", True, f"uid {os.getuid()} may create network namespaces")
+    except (NetlabError, OSError) as exc:
+        return Check("privileges", False, f"cannot create a network namespace ({exc})",
+                     fix="run as root (sudo), or inside `netlab sandbox`, or in the Vagrant VM")
+
+
+def _user_namespaces() -> Check:
+    knob = Path("/proc/sys/kernel/unprivileged_userns_clone")
+    apparmor = Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+    if knob.exists() and knob.read_text().strip() == "0":
+        return Check("user namespaces", False, "unprivileged user namespaces are disabled",
+                     fix="sudo sysctl kernel.unprivileged_userns_clone=1 (or run as root / use the VM)",
+                     required=os.getuid() != 0)
+    if apparmor.exists() and apparmor.read_text().strip() == "1":
+        return Check("user namespaces", False, "AppArmor restricts unprivileged user namespaces",
+                     fix="sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0 (or run as root / use the VM)",
+                     required=os.getuid() != 0)
+    return Check("user namespaces", True, "available: `netlab sandbox` works without root")
+
+
+def _tools() -> list[Check]:
+    checks = []
+    for tool, package in TOOLS.items():
+        found = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
+        checks.append(Check(f"tool {tool}", bool(found), found or "not installed",
+                            fix=f"sudo apt-get install {package}", required=tool not in ("iptables", "ifconfig")))
+    return checks
+
+
+def device_kinds() -> dict[str, bool]:
+    """Which link kinds this kernel can create, tried in a throwaway namespace."""
+    from netlab import NEW, run
+
+    options = {"veth": "peer name t-peer", "vxlan": "id 42 dstport 4789", "vlan": "id 1", "vrf": "table 10"}
+    lower = {"macvlan": "link t-veth ", "vlan": "link t-veth "}  # these stack on another device
+    script = "; ".join(
+        f"ip link add {lower.get(kind, '')}name t-{kind} type {kind} {options.get(kind, '')} 2>/dev/null && echo {kind}"
+        for kind in DEVICE_KINDS)
+    made = set(run(NEW, ["sh", "-c", script]).stdout.split())
+    return {kind: kind in made for kind in DEVICE_KINDS}
+
+
+def _kernel() -> list[Check]:
+    checks = [Check("kernel", True, f"Linux {platform.release()}, Python {sys.version.split()[0]}")]
+    try:
+        kinds = device_kinds()
+    except Exception as exc:  # noqa: BLE001 - report, don't crash the doctor
+        return checks + [Check("device kinds", False, f"could not test ({exc})", fix="fix the privileges first")]
+    missing = [k for k, ok in kinds.items() if not ok]
+    needed = [k for k in ("veth", "bridge") if not kinds[k]]
+    checks.append(Check("device kinds", not needed, "available: " + ", ".join(k for k, ok in kinds.items() if ok)
+                        + (f"; missing: {', '.join(missing)}" if missing else ""),
+                        fix="load the modules (modprobe veth bridge) or use the Vagrant VM"))
+    return checks
+
+
+def _nat() -> Check:
+    from netlab import NEW, run
+
+    if not shutil.which("nft"):
+        return Check("nftables NAT", False, "nft is not installed", fix="sudo apt-get install nftables")
+    rules = "add table ip t; add chain ip t post { type nat hook postrouting priority 100; }; add rule ip t post masquerade"
+    result = run(NEW, ["nft", rules])
+    return Check("nftables NAT", result.returncode == 0, "masquerade works" if result.returncode == 0
+                 else result.stderr.strip(), fix="load nf_tables and nft_masq (modprobe nft_masq) or use the VM")
+
+
+def doctor() -> list[Check]:
+    """Run every check; ``all(c.ok for c in doctor() if c.required)`` means the lab will work."""
+    checks = [Check("where", True, environment_kind()), _privileges(), _user_namespaces()]
+    checks += _tools()
+    if checks[1].ok:
+        checks += _kernel()
+        checks.append(_nat())
+    return checks
