@@ -131,7 +131,12 @@ def call(target: Target, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def popen(target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen:
-    """Start ``argv`` inside ``target`` (``ip netns exec`` semantics) and return the Popen."""
+    """Start ``argv`` inside ``target`` and return the Popen.
+
+    For a named namespace this is ``ip netns exec`` (steps 1-4 above: a private mount table with
+    the namespace's own /sys); for a Path or pid it is ``nsenter --net=``, for NEW ``unshare -n``
+    and for None a plain command (step 1 only, or nothing), like the tools they stand for.
+    """
     argv = [os.fspath(a) for a in argv]
     if not argv:
         raise ValueError("argv is empty: pass the command as a list, e.g. ['ip', 'link']")
@@ -143,7 +148,8 @@ def popen(target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subproces
 
     def start() -> subprocess.Popen:
         _enter_network(file, target)
-        _private_mounts(name)
+        if name is not None:  # `ip netns exec` remounts /sys; nsenter, unshare -n and None do not
+            _private_mounts(name)
         return subprocess.Popen(argv, **popen_kwargs)
 
     return run_in_new_thread(start, name="netlab-exec")
