@@ -58,7 +58,7 @@ def netns_file(target: Target) -> Path | None:
             raise NamespaceNotFoundError(f"namespace {target!r} does not exist",
                                          hint=f"create it with netns.add({target!r}); see netns.list()",
                                          subject=target, errno=errno.ENOENT)
-        if target in netns.stale():
+        if not netns.is_namespace(file):
             raise StaleNamespaceError(f"{file} is a plain file, not a namespace",
                                       hint=f"remove it with netns.delete({target!r}) and add it again",
                                       subject=target)

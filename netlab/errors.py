@@ -14,6 +14,7 @@ so ``except FileExistsError`` keeps working::
     ├── DeviceError                                   a link/address/route the kernel refused
     │   ├── DeviceExistsError     (FileExistsError)
     │   └── DeviceNotFoundError   (FileNotFoundError)
+    ├── LabExistsError            (FileExistsError)   a running Lab already has this name
     ├── NetlabPermissionError     (PermissionError)   not root / missing CAP_SYS_ADMIN or CAP_NET_ADMIN
     └── ToolMissingError          (FileNotFoundError) a system command is not installed
 """
@@ -28,6 +29,7 @@ __all__ = [
     "DeviceNotFoundError",
     "InvalidAddressError",
     "InvalidNameError",
+    "LabExistsError",
     "NamespaceExistsError",
     "NamespaceNotFoundError",
     "NetlabError",
@@ -85,6 +87,10 @@ class DeviceExistsError(DeviceError, FileExistsError):
 
 class DeviceNotFoundError(DeviceError, FileNotFoundError):
     """An interface that is not in the namespace where it was looked for."""
+
+
+class LabExistsError(NetlabError, FileExistsError):
+    """A running Lab already has this name (its journal is in /run/netlab)."""
 
 
 class NetlabPermissionError(NetlabError, PermissionError):

@@ -41,7 +41,7 @@ from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, StaleNam
 from netlab.names import check_netns_name
 from netlab.threads import run_in_worker
 
-__all__ = ["add", "attach", "delete", "exists", "identify", "list", "path", "pids", "run_dir", "stale"]
+__all__ = ["add", "attach", "delete", "exists", "identify", "is_namespace", "list", "path", "pids", "run_dir", "stale"]
 
 DEFAULT_RUN_DIR = "/run/netns"
 RUN_DIR_ENV = "NETLAB_NETNS_RUN_DIR"
@@ -69,7 +69,7 @@ def _nsfs_device() -> int:
     return os.stat("/proc/thread-self/ns/net").st_dev
 
 
-def _is_namespace(file: Path) -> bool:
+def is_namespace(file: Path) -> bool:
     """True if ``file`` shows a namespace (a bind mount of nsfs), False for a plain file."""
     try:
         return os.stat(file).st_dev == _nsfs_device()
@@ -79,12 +79,12 @@ def _is_namespace(file: Path) -> bool:
 
 def exists(name: str) -> bool:
     """True if ``name`` is a live named namespace (a stale plain file does not count)."""
-    return _is_namespace(path(name))
+    return is_namespace(path(name))
 
 
 def list() -> list[str]:  # noqa: A001 - mirrors `ip netns list`
     """Names of the live named namespaces, sorted (like ``ip netns list``, without stale files)."""
-    return sorted(entry.name for entry in _entries() if _is_namespace(entry))
+    return sorted(entry.name for entry in _entries() if is_namespace(entry))
 
 
 def stale() -> list[str]:
@@ -93,7 +93,7 @@ def stale() -> list[str]:
     ``ip netns list`` shows them as if they were namespaces; ``ip netns exec`` then fails with
     "Invalid argument". ``delete(name)`` removes them.
     """
-    return sorted(entry.name for entry in _entries() if not _is_namespace(entry))
+    return sorted(entry.name for entry in _entries() if not is_namespace(entry))
 
 
 def _entries() -> list[Path]:
@@ -137,7 +137,7 @@ def _create_file(file: Path, name: str) -> None:
     try:
         os.close(os.open(file, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
     except FileExistsError:
-        if _is_namespace(file):
+        if is_namespace(file):
             raise NamespaceExistsError(
                 f"namespace {name!r} already exists ({file})",
                 hint=f"pick another name, or remove it first: netns.delete({name!r}) / ip netns delete {name}",
@@ -222,7 +222,7 @@ def identify(pid: int | str = "self") -> list[str]:
 def pids(name: str) -> list[int]:
     """``ip netns pids NAME``: the processes whose network namespace is ``name``."""
     file = path(name)
-    if not _is_namespace(file):
+    if not is_namespace(file):
         if file.exists():
             raise StaleNamespaceError(f"{file} is not a namespace (stale entry)",
                                       hint=f"remove it with netns.delete({name!r})", subject=name)

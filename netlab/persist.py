@@ -32,7 +32,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Sequence
 
-from netlab import enter, syscalls
+from netlab import enter, netns, syscalls
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, permission_error
 
 __all__ = ["bind", "is_bind_mounted", "start_unshared", "symlink", "unbind"]
@@ -67,10 +67,7 @@ def bind(pid: int, target: str | os.PathLike) -> Path:
 
 def is_bind_mounted(target: str | os.PathLike) -> bool:
     """True if ``target`` shows a namespace (nsfs) rather than the plain file under it."""
-    try:
-        return os.stat(target).st_dev == os.stat("/proc/thread-self/ns/net").st_dev
-    except FileNotFoundError:
-        return False
+    return netns.is_namespace(Path(target))
 
 
 def unbind(target: str | os.PathLike, *, remove: bool = True) -> None:

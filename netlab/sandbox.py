@@ -66,7 +66,29 @@ def _unshare_world() -> None:
                                     hint="run as root or with CAP_SYS_ADMIN", errno=exc.errno) from exc
 
 
+def _drop_inherited_mounts(run_dir: Path) -> None:
+    """Let go of this mount table's copies of the outer world's pins (``/run/netns/NAME``).
+
+    Our mount table is a private copy, so this changes nothing outside; it only keeps the outer
+    namespaces from being held (and listed by ``findmnt``) in here. Rootless, the copies are
+    locked to their parent mount and stay hidden under the new tmpfs instead.
+    """
+    prefix = str(run_dir).rstrip("/")
+    points = []
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            point = line.split()[4]
+            if point == prefix or point.startswith(prefix + "/"):
+                points.append(point)
+    for point in sorted(points, key=len, reverse=True):  # innermost first
+        try:
+            syscalls.umount2(point, syscalls.MNT_DETACH)
+        except OSError:
+            pass  # locked (rootless) or already gone: the tmpfs on top hides it
+
+
 def _private_run_dir(run_dir: Path) -> None:
+    _drop_inherited_mounts(run_dir)
     if not run_dir.is_dir():
         try:
             run_dir.mkdir(parents=True)

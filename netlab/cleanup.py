@@ -1,0 +1,294 @@
+"""Crash recovery: ``netlab cleanup`` removes what a dead lab left behind, and nothing else.
+
+Every ``Lab`` writes down what it is about to build (``netlab.records``). When the lab closes,
+this module takes it all down again; when the process died before it could (``kill -9``, a
+kernel that crashed), ``netlab cleanup`` does the same later, from the journal::
+
+    netlab cleanup          # labs whose owner process is gone
+    netlab cleanup --all    # every lab, running or not (e.g. after a classroom session)
+    netlab cleanup --dry-run
+
+It proves each object is still the one the lab made before touching it, and leaves alone
+whatever it cannot prove (mininet's ``mn -c`` deletes by name pattern, and so deletes its
+users' own devices; this does not):
+
+    what                      removed when                                          by hand
+    process                   same pid and same start time                          kill PID
+    nft table netlab_LAB      the table exists in the recorded namespace            nft delete table inet netlab_LAB
+    sysctl                    it still holds the lab's value, and no running lab    sysctl -w KEY=OLD
+                              set the same one
+    link                      same namespace (inode) and same MAC address           ip link delete NAME
+    namespace                 same name and same inode                              ip netns delete NAME
+
+Order matters for speed: deleting a namespace frees all its devices at once (a veth whose
+other end was inside goes too), while deleting veths one by one waits ~16 ms each for RCU.
+So links that live inside the lab's namespaces are never deleted one by one, links whose
+other end is inside one are only *waited for*, and the rest (a bridge) go last, when their
+ports are already gone. Running cleanup twice is harmless: the second
+run finds nothing that still matches.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from netlab import inodes, nat, netns, records, sysctl
+from netlab.commands import emit
+from netlab.enter import Target
+from netlab.errors import NetlabError
+from netlab.rtnl import rtnl, where
+
+__all__ = ["Report", "cleanup", "remove"]
+
+
+@dataclass
+class Report:
+    """What cleanup did for one lab."""
+
+    lab: str
+    owner: str
+    removed: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)      # not ours any more, or out of reach: untouched
+    errors: list[str] = field(default_factory=list)
+    skipped: str | None = None                          # why the whole lab was not touched
+
+    def __str__(self) -> str:
+        head = f"lab {self.lab!r} ({self.owner})"
+        if self.skipped:
+            return f"{head}: skipped, {self.skipped}"
+        lines = [f"{head}: removed {len(self.removed)} object(s)"]
+        lines += [f"  - {item}" for item in self.removed]
+        lines += [f"  left alone: {item}" for item in self.left]
+        lines += [f"  error: {item}" for item in self.errors]
+        return "\n".join(lines)
+
+
+def _run_dir() -> dict[str, os.stat_result]:
+    """One look at ``/run/netns``: each entry and what it shows (a namespace, or a plain file)."""
+    found = {}
+    try:
+        entries = list(os.scandir(netns.run_dir()))
+    except FileNotFoundError:
+        return {}
+    for entry in entries:
+        try:
+            found[entry.name] = os.stat(entry.path)
+        except OSError:
+            continue
+    return found
+
+
+def _reachable(entries: dict[str, os.stat_result]) -> dict[int, Target]:
+    """Namespaces this process can reach, by inode: where it is, and every named one."""
+    nsfs = os.stat("/proc/thread-self/ns/net").st_dev
+    found: dict[int, Target] = {inodes.inode(): None}
+    for name, st in sorted(entries.items()):
+        if st.st_dev == nsfs:
+            found.setdefault(st.st_ino, name)
+    return found
+
+
+def _kill(obj: dict[str, Any], report: Report, dry_run: bool) -> None:
+    pid = obj["pid"]
+    if records.process_start(pid) != obj["start"]:
+        return  # exited (or the pid now belongs to another program)
+    report.removed.append(f"process {pid} ({' '.join(obj.get('argv', []))[:60]})")
+    if dry_run:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+        emit(["kill", "-9", str(pid)])
+    except ProcessLookupError:
+        pass
+
+
+def _links_by_mac(ipr: Any) -> dict[str, tuple[int, str]]:
+    return {msg.get("address"): (msg["index"], msg.get("ifname")) for msg in ipr.link("dump")}
+
+
+def _delete_links(target: Target, objs: list[dict[str, Any]], report: Report, dry_run: bool) -> list[dict]:
+    """Delete the links in ``objs`` that still carry their MAC in ``target``; return the ones found."""
+
+    def work(ipr: Any) -> list[dict]:
+        present = _links_by_mac(ipr)
+        found, deleted = [], set()
+        for obj in objs:
+            hit = present.get(obj["mac"])
+            if hit is None:
+                continue
+            found.append(obj)
+            index, name = hit
+            if dry_run or index in deleted:
+                continue
+            try:
+                ipr.link("del", index=index)
+                deleted.add(index)
+            except Exception as exc:  # a veth whose peer we just deleted is already gone
+                if getattr(exc, "code", None) != 19:
+                    report.errors.append(f"link {name} in {where(target)}: {exc}")
+        return found
+
+    found = rtnl(target, work)
+    for obj in found:
+        report.removed.append(f"link {obj['name']} ({obj.get('kind', 'link')}) in {where(target)}")
+        if not dry_run:
+            emit(_ip_del(target, obj["name"]))
+    return found
+
+
+def _ip_del(target: Target, name: str) -> list[str]:
+    from netlab.commands import ip
+
+    return ip(target, "link", "delete", name)
+
+
+def _sysctl_holder(obj: dict[str, Any], current: str, record: records.Record) -> str | None:
+    for other in records.all_records():
+        if other.lab == record.lab or not other.alive:
+            continue
+        if other.find("sysctl", key=obj["key"], netns=obj["netns"], new=current):
+            return other.lab
+    return None
+
+
+def remove(record: records.Record, *, dry_run: bool = False, wait: float = 2.0,
+           keep_journal: bool = False) -> Report:
+    """Take down everything ``record`` owns that can be proven to be its own; then drop the journal."""
+    report = Report(record.lab, f"owner pid {record.pid}, {'running' if record.alive else 'gone'}")
+    entries = _run_dir()
+    nsfs = os.stat("/proc/thread-self/ns/net").st_dev
+    reach = _reachable(entries)
+    objects = list(record.objects.values())
+    lab_ns = {obj["inode"] for obj in objects if obj["ev"] == "netns"}
+
+    def target_of(obj: dict[str, Any], what: str) -> tuple[bool, Target]:
+        ino = obj["netns"]
+        if ino in lab_ns:
+            return False, None  # goes with the lab's namespace
+        if ino not in reach:
+            report.left.append(f"{what}: its namespace net:[{ino}] is out of reach (gone, or in another world)")
+            return False, None
+        return True, reach[ino]
+
+    for obj in reversed(objects):
+        if obj["ev"] == "process":
+            _kill(obj, report, dry_run)
+
+    for obj in reversed(objects):
+        if obj["ev"] != "nft":
+            continue
+        ok, target = target_of(obj, f"nft table {obj['table']}")
+        if ok:
+            try:
+                if f"{nat.FAMILY} {obj['table']}" in nat.tables(target):
+                    report.removed.append(f"nft table {nat.FAMILY} {obj['table']} in {where(target)}")
+                    if not dry_run:
+                        nat.remove_table(obj["table"], netns=target, missing_ok=True)
+            except NetlabError as exc:
+                report.errors.append(f"nft table {obj['table']}: {exc.message}")
+
+    for obj in reversed(objects):
+        if obj["ev"] != "sysctl":
+            continue
+        ok, target = target_of(obj, f"sysctl {obj['key']}")
+        if not ok:
+            continue
+        try:
+            current = sysctl.get(obj["key"], netns=target)
+        except NetlabError:
+            continue
+        if current != obj["new"]:
+            report.left.append(f"sysctl {obj['key']}={current} in {where(target)}: changed since the lab set "
+                               f"{obj['new']}")
+            continue
+        holder = _sysctl_holder(obj, current, record)
+        if holder:
+            report.left.append(f"sysctl {obj['key']}={current} in {where(target)}: still used by lab {holder!r}")
+            continue
+        report.removed.append(f"sysctl {obj['key']}={current} in {where(target)} (back to {obj['old']})")
+        if not dry_run and current != obj["old"]:
+            sysctl.set(obj["key"], obj["old"], netns=target)
+
+    # Links outside the lab's namespaces: delete, unless the other end of a veth is inside one
+    # (then deleting the namespace frees the pair; we only wait for it below).
+    links = [obj for obj in objects if obj["ev"] == "link"]
+    by_seq = {obj["seq"]: obj for obj in links}
+    to_delete: dict[Target, list[dict]] = {}
+    to_wait: dict[Target, list[dict]] = {}
+    for obj in reversed(links):
+        ok, target = target_of(obj, f"link {obj['name']}")
+        if not ok:
+            continue
+        peer = by_seq.get(obj.get("pair"))
+        freed_by_namespace = peer is not None and peer["netns"] in lab_ns
+        (to_wait if freed_by_namespace else to_delete).setdefault(target, []).append(obj)
+
+    for obj in reversed(objects):
+        if obj["ev"] != "netns":
+            continue
+        name = obj["name"]
+        st = entries.get(name)
+        if st is None:
+            continue  # already gone
+        if st.st_dev == nsfs and st.st_ino == obj["inode"]:
+            report.removed.append(f"namespace {name} (net:[{obj['inode']}])")
+            if not dry_run:
+                netns.delete(name)
+                emit(["ip", "netns", "delete", name])
+        elif st.st_dev != nsfs and st.st_ctime >= obj.get("time", 0) - 1:
+            report.removed.append(f"stale namespace file {netns.run_dir() / name} (a crash between create and mount)")
+            if not dry_run:
+                netns.delete(name)
+        else:
+            report.left.append(f"namespace {name}: it is another namespace now (not net:[{obj['inode']}])")
+
+    if to_wait and not dry_run:
+        _wait_then_delete(to_wait, report, wait)
+    elif to_wait:
+        for target, objs in to_wait.items():
+            report.removed += [f"link {obj['name']} in {where(target)} (freed with its namespace)" for obj in objs]
+    # Last, the links outside: a bridge whose ports went with the namespaces is quick to delete.
+    for target, objs in to_delete.items():
+        _delete_links(target, objs, report, dry_run)
+
+    if not dry_run and not report.errors and not keep_journal:
+        record.path.unlink(missing_ok=True)
+    return report
+
+
+def _wait_then_delete(to_wait: dict[Target, list[dict]], report: Report, wait: float) -> None:
+    """The kernel frees a deleted namespace's devices in the background: wait for the veth ends."""
+    deadline = time.monotonic() + wait
+    pending = dict(to_wait)
+    while pending and time.monotonic() < deadline:
+        for target in list(pending):
+            macs = rtnl(target, lambda ipr: set(_links_by_mac(ipr)))
+            pending[target] = [obj for obj in pending[target] if obj["mac"] in macs]
+            if not pending[target]:
+                del pending[target]
+        if pending:
+            time.sleep(0.002)
+    for target, objs in to_wait.items():
+        still = {id(obj) for obj in pending.get(target, [])}
+        report.removed += [f"link {obj['name']} in {where(target)} (freed with its namespace)"
+                           for obj in objs if id(obj) not in still]
+    for target, objs in pending.items():  # something else holds the namespace: delete the ends ourselves
+        _delete_links(target, objs, report, dry_run=False)
+
+
+def cleanup(*, all: bool = False, dry_run: bool = False, lab: str | None = None) -> list[Report]:  # noqa: A002
+    """Remove the labs whose owner process is gone (``all=True``: every lab). Returns one report per lab."""
+    reports = []
+    for record in records.all_records():
+        if lab is not None and record.lab != lab:
+            continue
+        if record.alive and not all:
+            reports.append(Report(record.lab, f"owner pid {record.pid}, running",
+                                  skipped="its owner is still running (use --all to remove it anyway)"))
+            continue
+        reports.append(remove(record, dry_run=dry_run))
+    return reports

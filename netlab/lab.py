@@ -1,0 +1,633 @@
+"""A Lab: build namespaces and wiring, remember all of it, and take it all down again.
+
+The article's middle section, as one notebook cell::
+
+    with Lab() as lab:
+        lab.netns("netns1")                                  # ip netns add netns1
+        lab.veth("veth0", "veth1")                           # ip link add veth0 type veth peer name veth1
+        lab.move("veth1", "netns1")                          # ip link set veth1 netns netns1
+        lab.add_address("veth1", "10.1.1.1/24", netns="netns1")
+        lab.up("veth1", netns="netns1")
+        lab.add_address("veth0", "10.1.1.2/24")
+        lab.up("veth0")
+        print(lab.ping(None, "10.1.1.1"))                     # ping from the root namespace
+        print(lab.ping("netns1", "10.1.1.2"))                 # and back, from inside netns1
+        print(lab.history)                                   # the same, as `ip` commands
+
+When the ``with`` block ends, normally or by an exception, everything the lab built is removed
+(``close()``); also when the Python process exits (a Jupyter kernel restart), and, if the
+process is killed outright, by ``netlab cleanup`` later, thanks to the journal the lab writes
+*before* each step (see ``netlab.records`` and ``netlab.cleanup``).
+
+What a lab owns is only what it created: a device you made with ``ip`` and then used in the lab
+(moved, attached, addressed) stays yours. Two labs can run side by side (two notebooks,
+parallel tests); a name already taken, by another lab or by hand, is an error that says who
+has it, never a silent takeover.
+
+Each method is one step: if it fails half-way (``connect`` creates a veth pair, then sets
+addresses and routes), what it had done is undone before the error reaches you. The bigger
+helpers, ``connect`` and ``star``, do in one call what the article does in six commands, and
+``star`` builds hundreds of namespaces in seconds (with a progress bar, ``tqdm.auto``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import ipaddress
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
+
+from netlab import cleanup, inodes, links, nat, records, reach, sysctl
+from netlab import netns as netns_module
+from netlab.commands import History, emit, ip, in_netns, quiet, recording
+from netlab.enter import NEW, Target, call, popen
+from netlab.errors import (DeviceExistsError, InvalidAddressError, LabExistsError, NamespaceExistsError,
+                           NamespaceNotFoundError, NetlabError)
+from netlab.names import check_ifname, check_netns_name
+from netlab.rtnl import Rtnl, ifindex, kernel_call, rtnl, where
+
+__all__ = ["Lab"]
+
+_open_labs: set[Lab] = set()
+_open_lock = threading.Lock()
+
+
+class Lab:
+    """Owns what it builds; ``close()`` (or the end of ``with``) removes all of it.
+
+    ``name`` names the lab's journal (``/run/netlab/NAME.jsonl``) and its nft table
+    (``netlab_NAME``); without one, a random name is used. ``echo=True`` prints each
+    equivalent command as it runs; ``progress`` shows a bar for long builds (default: for
+    ``star`` of 50 namespaces or more).
+    """
+
+    def __init__(self, name: str | None = None, *, echo: bool = False, progress: bool | None = None):
+        self.id = records.check_lab_id(name) if name is not None else f"lab_{secrets.token_hex(3)}"
+        self.history = History(echo=echo)
+        self.progress = progress
+        self.recovered: cleanup.Report | None = None
+        self._pid = os.getpid()
+        self._root = inodes.inode()
+        self._undo: list[Callable[[], None]] | None = None
+        self._processes: list[tuple[int, subprocess.Popen]] = []
+        self._macs = 0
+        self._mac_prefix = hashlib.sha1(self.id.encode()).digest()[:3]
+        self._closed = False
+        self._journal = self._open_journal()
+        with _open_lock:
+            _open_labs.add(self)
+
+    # -- the journal -------------------------------------------------------------------------
+
+    def _open_journal(self) -> records.Journal:
+        path = records.record_dir() / f"{self.id}.jsonl"
+        old = records.read(path) if path.exists() else None
+        if old is not None and old.alive:
+            here = old.pid == os.getpid()
+            raise LabExistsError(
+                f"lab {self.id!r} is already running (pid {old.pid}{', this very process' if here else ''})",
+                hint=("close the earlier one first (lab.close()), or write `with Lab(...) as lab:` so a re-run cell "
+                      "closes it by itself" if here else
+                      "two labs never share a name: pick another name, or close the other lab first"),
+                subject=self.id)
+        if old is not None:  # its owner died without cleaning up: do it now
+            self.recovered = cleanup.remove(old)
+            print(f"netlab: cleaned up what lab {self.id!r} left behind (pid {old.pid} is gone): "
+                  f"{len(self.recovered.removed)} object(s)", file=sys.stderr)
+            path.unlink(missing_ok=True)
+        elif path.exists():
+            path.unlink()  # an empty or unreadable journal: nothing in it can be proven
+        return records.Journal(self.id, root=self._root)
+
+    @property
+    def record(self) -> records.Record:
+        """The journal, replayed: what this lab owns right now."""
+        return self._journal.record
+
+    @property
+    def table(self) -> str:
+        """The nft table that holds this lab's NAT rules."""
+        return f"netlab_{self.id}"
+
+    @property
+    def namespaces(self) -> list[str]:
+        """The names of the namespaces this lab created (and has not deleted)."""
+        return [obj["name"] for obj in self.record.of("netns")]
+
+    def _mac(self) -> str:
+        """A locally administered MAC (02:...) unique in this lab: proof of ownership after a crash."""
+        self._macs += 1
+        a, b, c = self._mac_prefix
+        return f"02:{a:02x}:{b:02x}:{c:02x}:{(self._macs >> 8) & 0xFF:02x}:{self._macs & 0xFF:02x}"
+
+    def _inode(self, target: Target) -> int:
+        return inodes.inode(target)
+
+    def _owned_link(self, name: str, target: Target) -> dict[str, Any] | None:
+        return self.record.find("link", name=name, netns=self._inode(target))
+
+    # -- steps, undo and errors ---------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise NetlabError(f"lab {self.id!r} is closed", hint="start a new one: Lab()", subject=self.id)
+
+    @contextmanager
+    def _step(self) -> Iterator[None]:
+        """One lab method: record its commands; if it fails, undo what it did and forget them."""
+        self._check_open()
+        outer = self._undo is None
+        if outer:
+            self._undo = []
+            mark = len(self.history)
+        try:
+            with recording(self.history):
+                yield
+        except BaseException:
+            if outer:
+                undo, self._undo = self._undo, None
+                with quiet():
+                    for fn in reversed(undo):
+                        try:
+                            fn()
+                        except Exception:  # best effort: cleanup/close catches what is left
+                            pass
+                del self.history[mark:]
+            raise
+        finally:
+            if outer:
+                self._undo = None
+
+    def _on_undo(self, fn: Callable[[], None]) -> None:
+        if self._undo is not None:
+            self._undo.append(fn)
+
+    def _taken(self, exc: NetlabError, kind: str, name: str, target: Target) -> NetlabError:
+        """Say who owns a name that is already taken."""
+        ino = self._inode(target) if kind == "link" else None
+        for record in records.all_records():
+            obj = (record.find("netns", name=name) if kind == "netns"
+                   else record.find("link", name=name, netns=ino))
+            if obj is not None:
+                whose = "this lab" if record.lab == self.id else f"lab {record.lab!r} (pid {record.pid}, " \
+                        f"{'running' if record.alive else 'gone: `netlab cleanup` removes it'})"
+                cls = type(exc)
+                return cls(f"{exc.message}; it belongs to {whose}",
+                           hint="two labs never share a name: pick another one (prefix it with your lab's name)",
+                           subject=name, errno=exc.errno_code)
+        return type(exc)(f"{exc.message}; no lab made it (`ip` or netlab's plain functions did)",
+                         hint="a lab never takes over what it did not create: pick another name",
+                         subject=name, errno=exc.errno_code)
+
+    # -- namespaces ---------------------------------------------------------------------------
+
+    def netns(self, name: str) -> str:
+        """``ip netns add NAME``, owned by the lab. Returns the name."""
+        check_netns_name(name)
+        with self._step():
+            def create() -> int:
+                # Inside a brand-new namespace (the worker thread unshared it): write down its
+                # inode first, then give it its name. A crash in between leaves an unnamed
+                # namespace that dies with the process, never a name cleanup cannot prove.
+                ino = os.stat("/proc/thread-self/ns/net").st_ino
+                seq = self._journal.add("netns", name=name, inode=ino, time=time.time())
+                try:
+                    netns_module.attach(name, threading.get_native_id())
+                except BaseException:
+                    self._journal.gone(seq)
+                    raise
+                return ino
+
+            try:
+                call(NEW, create)
+            except NamespaceExistsError as exc:
+                raise self._taken(exc, "netns", name, None) from None
+            self._on_undo(lambda: self._delete_netns(name))
+            emit(["ip", "netns", "add", name])
+        return name
+
+    def _delete_netns(self, name: str) -> None:
+        obj = self.record.find("netns", name=name)
+        if netns_module.exists(name) and (obj is None or inodes.inode(name) == obj["inode"]):
+            netns_module.delete(name)
+            emit(["ip", "netns", "delete", name])
+        if obj is not None:
+            self._journal.gone(obj["seq"])
+
+    def delete_netns(self, name: str) -> None:
+        """``ip netns delete NAME`` for a namespace of this lab (its devices go with it)."""
+        with self._step():
+            if self.record.find("netns", name=name) is None:
+                raise NamespaceNotFoundError(f"lab {self.id!r} has no namespace {name!r}",
+                                           hint="a lab deletes only what it created; use netns.delete() for others",
+                                           subject=name)
+            self._delete_netns(name)
+
+    # -- devices ------------------------------------------------------------------------------
+
+    def veth(self, name: str, peer: str, *, netns: Target = None, peer_netns: Target = None) -> None:
+        """``ip link add NAME type veth peer name PEER [netns PEER_NETNS]``, owned by the lab."""
+        with self._step():
+            check_ifname(name), check_ifname(peer)
+            mac, peer_mac = self._mac(), self._mac()
+            ino = self._inode(netns)
+            peer_ino = ino if peer_netns is None else self._inode(peer_netns)
+            seqs = self._journal.add_pair({"name": name, "netns": ino, "mac": mac, "kind": "veth"},
+                                          {"name": peer, "netns": peer_ino, "mac": peer_mac, "kind": "veth"})
+            try:
+                with quiet():  # the MACs are ownership marks, not part of the lesson
+                    links.veth(name, peer, netns=netns, peer_netns=peer_netns, mac=mac, peer_mac=peer_mac)
+            except NetlabError as exc:
+                self._journal.gone(*seqs)
+                if isinstance(exc, DeviceExistsError):
+                    taken = peer if exc.subject == peer else name
+                    raise self._taken(exc, "link", taken, peer_netns if taken == peer and peer_netns else netns) from None
+                raise
+            except BaseException:
+                self._journal.gone(*seqs)
+                raise
+            self._on_undo(lambda: self._delete_link(name, netns))
+            self._mark(name, netns)
+            emit(ip(netns, "link", "add", name, "type", "veth", "peer", "name", peer,
+                    *([] if peer_netns is None else ["netns", links.netns_arg(peer_netns)])))
+
+    def bridge(self, name: str, *, netns: Target = None) -> None:
+        """``ip link add NAME type bridge``, owned by the lab."""
+        with self._step():
+            check_ifname(name)
+            mac = self._mac()
+            seq = self._journal.add("link", name=name, netns=self._inode(netns), mac=mac, kind="bridge")
+            try:
+                with quiet():
+                    links.bridge(name, netns=netns, mac=mac)
+            except NetlabError as exc:
+                self._journal.gone(seq)
+                raise self._taken(exc, "link", name, netns) if isinstance(exc, DeviceExistsError) else exc from None
+            except BaseException:
+                self._journal.gone(seq)
+                raise
+            self._on_undo(lambda: self._delete_link(name, netns))
+            self._mark(name, netns)
+            emit(ip(netns, "link", "add", name, "type", "bridge"))
+
+    def _mark(self, name: str, target: Target) -> None:
+        """``ip link set NAME alias netlab:LAB``: visible in ``ip link``; not part of the lesson's history."""
+        alias = f"netlab:{self.id}"
+        rtnl(target, lambda ipr: ipr.link("set", index=ifindex(ipr, name, target), ifalias=alias))
+
+    def _delete_link(self, name: str, target: Target) -> None:
+        obj = self._owned_link(name, target)
+        try:
+            links.delete(name, netns=target)
+        finally:
+            if obj is not None:
+                self._journal.gone(obj["seq"], *([obj["pair"]] if obj.get("pair") else []))
+
+    def delete(self, name: str, *, netns: Target = None) -> None:
+        """``ip link delete NAME`` (a veth's other end goes too)."""
+        with self._step():
+            self._delete_link(name, netns)
+
+    def move(self, name: str, to: Target, *, netns: Target = None, new_name: str | None = None) -> None:
+        """``ip link set NAME netns TO [name NEW]``; the lab keeps track of where its devices are."""
+        with self._step():
+            obj = self._owned_link(name, netns)
+            links.move(name, to, netns=netns, new_name=new_name)
+            if obj is not None:
+                self._journal.note("moved", obj["seq"], netns=self._inode(to), name=new_name or name)
+            self._on_undo(lambda: links.move(new_name or name, netns, netns=to, new_name=name if new_name else None))
+
+    def rename(self, name: str, new_name: str, *, netns: Target = None) -> None:
+        """``ip link set NAME name NEW``."""
+        with self._step():
+            obj = self._owned_link(name, netns)
+            links.rename(name, new_name, netns=netns)
+            if obj is not None:
+                self._journal.note("renamed", obj["seq"], name=new_name)
+            self._on_undo(lambda: links.rename(new_name, name, netns=netns))
+
+    def up(self, name: str, *, netns: Target = None) -> None:
+        """``ip link set NAME up``."""
+        with self._step():
+            links.up(name, netns=netns)
+
+    def down(self, name: str, *, netns: Target = None) -> None:
+        """``ip link set NAME down``."""
+        with self._step():
+            links.down(name, netns=netns)
+
+    def attach(self, name: str, bridge: str, *, netns: Target = None) -> None:
+        """``ip link set NAME master BRIDGE``."""
+        with self._step():
+            links.attach(name, bridge, netns=netns)
+            self._on_undo(lambda: links.detach(name, netns=netns))
+
+    def detach(self, name: str, *, netns: Target = None) -> None:
+        """``ip link set NAME nomaster``."""
+        with self._step():
+            links.detach(name, netns=netns)
+
+    def add_address(self, name: str, cidr: str, *, netns: Target = None) -> None:
+        """``ip addr add CIDR dev NAME``."""
+        with self._step():
+            links.add_address(name, cidr, netns=netns)
+            self._on_undo(lambda: links.remove_address(name, cidr, netns=netns))
+
+    def add_route(self, dst: str, *, via: str | None = None, dev: str | None = None, netns: Target = None) -> None:
+        """``ip route add DST [via GATEWAY] [dev DEV]``."""
+        with self._step():
+            links.add_route(dst, via=via, dev=dev, netns=netns)
+            self._on_undo(lambda: links.remove_route(dst, via=via, dev=dev, netns=netns))
+
+    # -- settings and NAT --------------------------------------------------------------------
+
+    def sysctl(self, key: str, value: object, *, netns: Target = None) -> str:
+        """``sysctl -w KEY=VALUE``, put back to its old value when the lab closes. Returns the old value."""
+        with self._step():
+            ino = self._inode(netns)
+            current = sysctl.get(key, netns=netns)
+            mine = self.record.find("sysctl", key=key, netns=ino)
+            original = mine["old"] if mine else current
+            if mine is None:  # another running lab changed it first: the original is what it saw
+                for record in records.all_records():
+                    theirs = record.find("sysctl", key=key, netns=ino, new=current)
+                    if record.lab != self.id and record.alive and theirs:
+                        original = theirs["old"]
+                        break
+            text = sysctl.as_text(value)
+            seq = self._journal.add("sysctl", key=key, netns=ino, old=original, new=text)
+            try:
+                old = sysctl.set(key, text, netns=netns)
+            except BaseException:
+                self._journal.gone(seq)
+                raise
+            if mine is not None:
+                self._journal.gone(mine["seq"])
+            self._on_undo(lambda: sysctl.set(key, old, netns=netns))
+            return old
+
+    def _nft_table(self, netns: Target) -> None:
+        ino = self._inode(netns)
+        if self.record.find("nft", table=self.table, netns=ino) is None:
+            self._journal.add("nft", table=self.table, netns=ino)
+
+    def masquerade(self, subnet: str, *, out: str, netns: Target = None) -> None:
+        """Source NAT out of ``out`` (``nft ... masquerade``), in the lab's table ``netlab_LAB``."""
+        with self._step():
+            self._nft_table(netns)
+            nat.masquerade(subnet, out=out, netns=netns, table=self.table)
+
+    def publish(self, port: int, *, to: str | tuple[str, int], proto: str = "tcp", netns: Target = None) -> None:
+        """Port publishing (DNAT, ``docker -p PORT:...``), in the lab's table ``netlab_LAB``."""
+        with self._step():
+            self._nft_table(netns)
+            nat.publish(port, to=to, proto=proto, netns=netns, table=self.table)
+
+    # -- processes ---------------------------------------------------------------------------
+
+    def popen(self, target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen:
+        """``ip netns exec TARGET ARGV &``: a process the lab stops when it closes."""
+        with self._step():
+            proc = popen(target, argv, **popen_kwargs)
+            start = records.process_start(proc.pid)
+            seq = self._journal.add("process", pid=proc.pid, start=start, argv=[str(a) for a in argv])
+            self._processes.append((seq, proc))
+            emit(in_netns(target, argv), note="runs in the background until the lab closes")
+            self._on_undo(lambda: self._stop(seq, proc))
+            return proc
+
+    def _stop(self, seq: int, proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        emit(["kill", str(proc.pid)])
+        self._journal.gone(seq)
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def ping(self, source: Target, address: str, **options: Any) -> reach.PingResult:
+        """``reach.ping``, recorded in the lab's history."""
+        with recording(self.history):
+            return reach.ping(source, address, **options)
+
+    def probe(self, source: Target, address: str, port: int, **options: Any) -> reach.ProbeResult:
+        """``reach.probe``, recorded in the lab's history."""
+        with recording(self.history):
+            return reach.probe(source, address, port, **options)
+
+    # -- bigger steps ------------------------------------------------------------------------
+
+    def connect(self, ns: str, *, address: str | None = None, gateway: str | None = None,
+                bridge: str | None = None, ifname: str = "eth0", host_ifname: str | None = None,
+                host_address: str | None = None, netns: Target = None) -> None:
+        """Wire namespace ``ns`` to the lab's root namespace (or ``netns``) with a veth pair.
+
+        The end inside ``ns`` is ``ifname`` with ``address``; the other end, ``host_ifname``
+        (default ``v-NS``), is plugged into ``bridge`` or gets ``host_address``. Both ends and
+        ``lo`` come up; ``gateway`` becomes the default route of ``ns``. One step: if any part
+        fails, the pair is removed again.
+        """
+        host = host_ifname or f"v-{ns}"
+        check_ifname(host), check_ifname(ifname)
+        value = links.interface(address) if address is not None else None
+        gw = links.address(gateway) if gateway is not None else None
+        with self._step(), Rtnl(netns) as root:
+            self._wire(root, ns, host=host, ifname=ifname, bridge=bridge, address=value, gateway=gw, netns=netns)
+            if host_address is not None:
+                links.add_address(host, host_address, netns=netns)
+
+    def _wire(self, root: Rtnl, ns: str, *, host: str, ifname: str, bridge: str | None,
+              address: links.Interface | None, gateway: Any, netns: Target, bridge_index: int | None = None) -> None:
+        """veth HOST<->IFNAME, IFNAME born inside ``ns``: all of it in one trip to the worker thread.
+
+        In the worker, inside ``ns``: one RTM_NEWLINK on the root socket creates the pair with
+        HOST already on the bridge and up, and IFNAME already in ``ns`` (no move: moving a device
+        waits for an RCU grace period); then a socket made inside ``ns`` adds the address, brings
+        IFNAME and lo up and adds the default route. Checks that cannot fail in a namespace the
+        lab has just made (names, addresses taken there) are skipped for it.
+        """
+        mac, peer_mac = self._mac(), self._mac()
+        mine = self.record.find("netns", name=ns)  # the lab's own namespace: reached by path, no run-dir scan
+        inside_target: Target = netns_module.path(ns) if mine else ns
+        ino = self._root if netns is None else self._inode(netns)
+        ns_ino = mine["inode"] if mine else self._inode(ns)
+        seqs = self._journal.add_pair({"name": host, "netns": ino, "mac": mac, "kind": "veth"},
+                                      {"name": ifname, "netns": ns_ino, "mac": peer_mac, "kind": "veth"})
+        alias = f"netlab:{self.id}"
+        made: list[bool] = []
+
+        def outside(ipr: Any, ns_fd: int) -> int:
+            """On the root socket: create the pair; return IFNAME's index inside ``ns`` (IFLA_LINK)."""
+            master = bridge_index
+            if bridge is not None and master is None:
+                master = ifindex(ipr, bridge, netns)
+            spec: dict[str, Any] = {"ifname": host, "kind": "veth", "address": mac, "state": "up",
+                                    "peer": {"ifname": ifname, "net_ns_fd": ns_fd, "address": peer_mac}}
+            if master is not None:
+                spec["master"] = master
+            if mine is None:
+                links._must_be_free(ipr, host, netns)
+            kernel_call(f"create veth pair {host!r}/{ifname!r} into {where(ns)}", host,
+                        lambda: ipr.link("add", **spec))
+            made.append(True)
+            msg = ipr.link("get", ifname=host)[0]
+            ipr.link("set", index=msg["index"], ifalias=alias)
+            return msg.get("link")
+
+        def inside(ipr: Any, index: int) -> None:
+            if address is not None:
+                if mine is None:  # a namespace the lab did not make may hold the address already
+                    links._add_address(ipr, ifname, address, ns)
+                else:
+                    attrs: dict[str, Any] = {"index": index, "address": str(address.ip),
+                                             "prefixlen": address.network.prefixlen}
+                    if address.version == 6:
+                        attrs["flags"] = links.IFA_F_NODAD
+                    kernel_call(f"add {address} to {ifname!r} in {where(ns)}", str(address),
+                                lambda: ipr.addr("add", **attrs))
+            kernel_call(f"bring {ifname!r} up in {where(ns)}", ifname, lambda: ipr.link("set", index=index, state="up"))
+            kernel_call(f"bring 'lo' up in {where(ns)}", "lo", lambda: ipr.link("set", index=1, state="up"))
+            if gateway is not None:
+                links._add_route(ipr, links.network("default6" if gateway.version == 6 else "default"), gateway, None, ns)
+
+        def work() -> None:  # in the worker thread, switched into ``ns``
+            if mine is None:
+                rtnl(None, lambda ipr: links._must_be_free(ipr, ifname, ns))
+            ns_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                index = outside(root.ipr, ns_fd)
+            finally:
+                os.close(ns_fd)
+            rtnl(None, lambda ipr: inside(ipr, index))
+
+        try:
+            call(inside_target, work)
+        except NetlabError as exc:
+            if not made:
+                self._journal.gone(*seqs)
+            else:
+                self._on_undo(lambda: self._delete_link(host, netns))
+            raise self._taken(exc, "link", host, netns) if isinstance(exc, DeviceExistsError) and not made else exc
+        except BaseException:
+            if not made:
+                self._journal.gone(*seqs)
+            else:
+                self._on_undo(lambda: self._delete_link(host, netns))
+            raise
+        self._on_undo(lambda: self._delete_link(host, netns))
+        emit(ip(netns, "link", "add", host, "type", "veth", "peer", "name", ifname, "netns", ns))
+        emit(ip(netns, "link", "set", host, *(["master", bridge] if bridge else []), "up"))
+        if address is not None:
+            emit(ip(ns, "addr", "add", str(address), "dev", ifname, *(["nodad"] if address.version == 6 else [])))
+        emit(ip(ns, "link", "set", ifname, "up"))
+        emit(ip(ns, "link", "set", "lo", "up"))
+        if gateway is not None:
+            emit(ip(ns, "route", "add", "default", "via", str(gateway)))
+
+    def star(self, namespaces: int | Sequence[str], *, bridge: str = "br0", subnet: str = "10.0.0.0/24",
+             prefix: str = "ns", ifname: str = "eth0", netns: Target = None) -> list[str]:
+        """A bridge with ``namespaces`` around it, each wired, addressed and routed through it.
+
+        ``star(100)`` makes ns1..ns100; the bridge gets the first address of ``subnet`` and
+        is every namespace's default gateway, the namespaces get the next ones. Returns the
+        namespace names. The classroom-sized build: one netlink socket for the whole root side,
+        one short batch inside each namespace, a progress bar for big ones.
+        """
+        names = [f"{prefix}{i}" for i in range(1, namespaces + 1)] if isinstance(namespaces, int) else list(namespaces)
+        for name in names:
+            check_netns_name(name), check_ifname(f"v-{name}")
+        check_ifname(bridge), check_ifname(ifname)
+        net = links.network(subnet)
+        hosts = net.hosts()
+        gateway = next(hosts, None)
+        addresses = [next(hosts, None) for _ in names]
+        if gateway is None or (addresses and addresses[-1] is None):
+            raise InvalidAddressError(f"{net} has room for {max(net.num_addresses - 3, 0)} namespaces, not {len(names)}",
+                                      hint="use a bigger subnet, e.g. '10.0.0.0/16'", subject=subnet)
+        show = self.progress if self.progress is not None else len(names) >= 50
+        with self._step():
+            if bridge not in [link.name for link in links.list(netns)]:
+                self.bridge(bridge, netns=netns)
+                self.add_address(bridge, f"{gateway}/{net.prefixlen}", netns=netns)
+                self.up(bridge, netns=netns)
+            bar = _progress(len(names), f"lab {self.id}: star", show)
+            try:
+                with Rtnl(netns) as root:
+                    bridge_index = root(lambda ipr: ifindex(ipr, bridge, netns))
+                    for name, host_ip in zip(names, addresses):
+                        self.netns(name)
+                        self._wire(root, name, host=f"v-{name}", ifname=ifname, bridge=bridge,
+                                   address=ipaddress.ip_interface(f"{host_ip}/{net.prefixlen}"), gateway=gateway,
+                                   netns=netns, bridge_index=bridge_index)
+                        bar.update(1)
+            finally:
+                bar.close()
+        return names
+
+    # -- the end -----------------------------------------------------------------------------
+
+    def close(self) -> cleanup.Report | None:
+        """Remove everything the lab built (idempotent). Returns what was removed."""
+        if self._closed or os.getpid() != self._pid:
+            return None
+        self._closed = True
+        with _open_lock:
+            _open_labs.discard(self)
+        with recording(self.history):
+            for seq, proc in reversed(self._processes):
+                self._stop(seq, proc)
+            report = cleanup.remove(self._journal.record, keep_journal=True)
+        self._journal.close(remove=not report.errors)
+        if report.errors:
+            raise NetlabError(f"lab {self.id!r} could not remove everything: " + "; ".join(report.errors),
+                              hint="`netlab cleanup` retries once this process has exited", subject=self.id)
+        return report
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<Lab {self.id!r} ({state}): {self.record}>"
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, desc: str, show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, desc=desc, unit="ns", leave=False)
+
+
+@atexit.register
+def _close_labs_at_exit() -> None:
+    """A Jupyter kernel restart (or the end of a script) closes the labs left open."""
+    for lab in list(_open_labs):
+        try:
+            lab.close()
+        except Exception as exc:  # never block the interpreter's exit
+            print(f"netlab: closing lab {lab.id!r} at exit: {exc}", file=sys.stderr)

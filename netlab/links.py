@@ -1,0 +1,580 @@
+"""Wiring: veth pairs, bridges, addresses and routes, in any namespace.
+
+The article connects netns1 to the root namespace with a *veth pair*, a virtual cable whose two
+ends are network devices: what goes into one comes out of the other. Step by step::
+
+    ip link add veth0 type veth peer name veth1      links.veth("veth0", "veth1")
+    ip link set veth1 netns netns1                   links.move("veth1", to="netns1")
+    ip -n netns1 addr add 10.1.1.1/24 dev veth1      links.add_address("veth1", "10.1.1.1/24", netns="netns1")
+    ip -n netns1 link set veth1 up                   links.up("veth1", netns="netns1")
+    ip addr add 10.1.1.2/24 dev veth0                links.add_address("veth0", "10.1.1.2/24")
+    ip link set veth0 up                             links.up("veth0")
+
+(The article writes the two address steps with ``ifconfig veth1 10.1.1.1/24 up``, which does
+both at once, with a stray backtick.) Adding an address also adds a *connected route*
+(``10.1.1.0/24 dev veth1``): that route is why ``ping 10.1.1.2`` now knows where to go.
+
+Three things the kernel teaches on the way:
+
+* a device that moves to another namespace arrives DOWN and without addresses;
+* ``lo`` and bridges cannot move at all: their "netns is immutable" (``ethtool -k br0`` shows
+  ``netns-local: on [fixed]``). veths, macvlans, tun devices, even physical NICs can move, so
+  the article's "physical devices only in the root namespace" is too strong;
+* to connect more than two namespaces, put one end of each veth into a *bridge* (a virtual
+  switch): ``ip link add br0 type bridge`` + ``ip link set veth0 master br0``.
+
+Every function takes ``netns=`` (a name, a Path, a pid, or None for where you are), talks
+netlink from inside that namespace (see ``netlab.rtnl``), and reports the ``ip`` command that
+does the same to any active ``recording()`` (see ``netlab.commands``). Mistakes raise a
+``NetlabError`` that names the device and the namespace, before anything is changed.
+"""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from netlab.commands import emit, ip
+from netlab.enter import Target
+from netlab.errors import DeviceError, DeviceExistsError, InvalidAddressError
+from netlab.names import check_ifname
+from netlab.rtnl import find, ifindex, kernel_call, ns_option, open_netns, rtnl, where
+
+__all__ = [
+    "Address", "Link", "Route", "add_address", "add_route", "addresses", "attach", "bridge", "delete",
+    "detach", "down", "interface", "list", "move", "network", "remove_address", "remove_route",
+    "rename", "routes", "up", "veth",
+]
+
+Interface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+IFF_UP = 0x1
+IFF_LOOPBACK = 0x8
+IFA_F_NODAD = 0x02
+RTPROT_BOOT = 3  # "proto boot": the default of `ip route add`
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+# -- checking input before touching the kernel ------------------------------------------------
+
+def interface(cidr: object) -> Interface:
+    """``"10.1.1.1/24"`` as an address *with* its prefix; refuse what ``ip addr add`` would regret.
+
+    The prefix is required: without it ``ip`` silently uses /32, and then nothing else is on
+    the "subnet". For IPv4, the network and broadcast addresses of the prefix are refused too.
+    """
+    if isinstance(cidr, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
+        value = cidr
+    else:
+        text = str(cidr).strip() if isinstance(cidr, str) else None
+        if text is None or "/" not in text:
+            raise InvalidAddressError(
+                f"{cidr!r} has no prefix length",
+                hint="write the address with its prefix, as the article does: '10.1.1.1/24' (or '/32' on purpose)",
+                subject=cidr)
+        try:
+            value = ipaddress.ip_interface(text)
+        except ValueError as exc:
+            raise InvalidAddressError(f"{cidr!r} is not an IP address with a prefix: {exc}",
+                                      hint="e.g. '10.1.1.1/24' or 'fd00::1/64'", subject=cidr) from None
+    net = value.network
+    if value.version == 4 and net.prefixlen < 31 and value.ip in (net.network_address, net.broadcast_address):
+        which = "network" if value.ip == net.network_address else "broadcast"
+        hosts = f"{net.network_address + 1} to {net.broadcast_address - 1}"
+        raise InvalidAddressError(f"{value} is the {which} address of {net}, not a host address",
+                                  hint=f"pick a host address from {hosts}, e.g. '{net.network_address + 1}/{net.prefixlen}'",
+                                  subject=cidr)
+    return value
+
+
+def network(dst: object) -> Network:
+    """A route destination: ``"default"``, ``"default6"`` or a network such as ``"10.0.0.0/24"``."""
+    if dst in ("default", "0/0"):
+        return ipaddress.ip_network("0.0.0.0/0")
+    if dst == "default6":
+        return ipaddress.ip_network("::/0")
+    if isinstance(dst, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return dst
+    try:
+        return ipaddress.ip_network(str(dst))
+    except ValueError as exc:
+        hint = "write a network such as '10.0.0.0/24', or 'default'"
+        if "host bits set" in str(exc):
+            hint = f"a route goes to a whole network: use '{ipaddress.ip_interface(str(dst)).network}'"
+        raise InvalidAddressError(f"{dst!r} is not a route destination: {exc}", hint=hint, subject=dst) from None
+
+
+def address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """A single IP address (a gateway, a ping target); names are refused: nothing goes to DNS."""
+    try:
+        return ipaddress.ip_address(str(value).strip() if isinstance(value, str) else value)
+    except ValueError:
+        raise InvalidAddressError(f"{value!r} is not an IP address",
+                                  hint="write a literal address such as '10.1.1.1' (no prefix, no host name)",
+                                  subject=value) from None
+
+
+def _check_mac(mac: str | None) -> str | None:
+    if mac is not None and not (isinstance(mac, str) and _MAC.match(mac.lower())):
+        raise InvalidAddressError(f"{mac!r} is not a MAC address", hint="e.g. '02:00:00:00:00:01'", subject=mac)
+    return mac.lower() if mac else None
+
+
+
+def _must_be_free(ipr: Any, name: str, target: Target) -> None:
+    link = find(ipr, name)
+    if link is not None:
+        raise DeviceExistsError(
+            f"a device named {name!r} already exists in {where(target)} ({_kind(link) or 'device'} #{link['index']})",
+            hint=f"pick another name, or remove it first: links.delete({name!r}{ns_option(target)})",
+            subject=name, errno=errno.EEXIST)
+
+
+def _kind(link: Any) -> str:
+    kind = link.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND")
+    if kind:
+        return kind
+    return "loopback" if link["flags"] & IFF_LOOPBACK else ""
+
+
+# -- creating devices ------------------------------------------------------------------------
+
+def veth(name: str, peer: str, *, netns: Target = None, peer_netns: Target = None,
+         mac: str | None = None, peer_mac: str | None = None) -> None:
+    """``ip link add NAME type veth peer name PEER``: a virtual cable with two ends.
+
+    ``netns`` is where NAME is made; PEER is made in ``peer_netns`` (by default the same
+    namespace, like ``ip``), so one call can create the cable already crossing a border:
+    ``veth("veth0", "eth0", peer_netns="netns1")`` is
+    ``ip link add veth0 type veth peer name eth0 netns netns1``.
+    """
+    check_ifname(name), check_ifname(peer)
+    mac, peer_mac = _check_mac(mac), _check_mac(peer_mac)
+    same = peer_netns is None
+    if same and name == peer:
+        raise DeviceExistsError(f"both ends of the veth pair are called {name!r}",
+                                hint="give the ends different names, e.g. 'veth0' and 'veth1'", subject=name)
+    if not same:
+        rtnl(peer_netns, lambda ipr: _must_be_free(ipr, peer, peer_netns))
+        with open_netns(peer_netns) as fd:
+            rtnl(netns, lambda ipr: _create_veth(ipr, name, peer, target=netns, peer_fd=fd, mac=mac, peer_mac=peer_mac))
+    else:
+        rtnl(netns, lambda ipr: _create_veth(ipr, name, peer, target=netns, peer_fd=None, mac=mac, peer_mac=peer_mac,
+                                             check_peer=True))
+    argv = ip(netns, "link", "add", name) + (["address", mac] if mac else []) + ["type", "veth", "peer", "name", peer]
+    argv += (["address", peer_mac] if peer_mac else []) + ([] if same else ["netns", netns_arg(peer_netns)])
+    emit(argv)
+
+
+def netns_arg(target: Target) -> str:
+    """How ``ip link ... netns X`` names a namespace: a name, a pid, or a path (iproute2 takes a '/' as a path)."""
+    import os
+
+    if target is None:
+        return "/proc/self/ns/net"
+    return str(target) if isinstance(target, (str, int)) else os.fspath(target)
+
+
+def _create_veth(ipr: Any, name: str, peer: str, *, target: Target, peer_fd: int | None, mac: str | None,
+                 peer_mac: str | None, check_peer: bool = False, master: int | None = None,
+                 state: str | None = None) -> int:
+    """One RTM_NEWLINK request for both ends; returns the index of NAME."""
+    _must_be_free(ipr, name, target)
+    if check_peer:
+        _must_be_free(ipr, peer, target)
+    peer_spec: dict[str, Any] = {"ifname": peer}
+    if peer_fd is not None:
+        peer_spec["net_ns_fd"] = peer_fd
+    if peer_mac:
+        peer_spec["address"] = peer_mac
+    spec: dict[str, Any] = {"ifname": name, "kind": "veth", "peer": peer_spec}
+    if mac:
+        spec["address"] = mac
+    if master is not None:
+        spec["master"] = master
+    if state:
+        spec["state"] = state
+    kernel_call(f"create veth pair {name!r}/{peer!r} in {where(target)}", name,
+                lambda: ipr.link("add", **spec))
+    return ifindex(ipr, name, target)
+
+
+def bridge(name: str, *, netns: Target = None, mac: str | None = None) -> None:
+    """``ip link add NAME type bridge``: a virtual switch; attach ports with ``attach``."""
+    check_ifname(name)
+    mac = _check_mac(mac)
+    rtnl(netns, lambda ipr: _create_bridge(ipr, name, target=netns, mac=mac))
+    emit(ip(netns, "link", "add", name, *(["address", mac] if mac else []), "type", "bridge"))
+
+
+def _create_bridge(ipr: Any, name: str, *, target: Target, mac: str | None = None, state: str | None = None) -> int:
+    _must_be_free(ipr, name, target)
+    spec: dict[str, Any] = {"ifname": name, "kind": "bridge"}
+    if mac:
+        spec["address"] = mac
+    if state:
+        spec["state"] = state
+    kernel_call(f"create bridge {name!r} in {where(target)}", name, lambda: ipr.link("add", **spec))
+    return ifindex(ipr, name, target)
+
+
+# -- changing devices ------------------------------------------------------------------------
+
+def _set(ipr: Any, name: str, target: Target, action: str, hints: dict[int, str] | None = None, **attrs: Any) -> None:
+    index = ifindex(ipr, name, target)
+    kernel_call(f"{action} in {where(target)}", name, lambda: ipr.link("set", index=index, **attrs), hints=hints)
+
+
+def up(name: str, *, netns: Target = None) -> None:
+    """``ip link set NAME up``: the device starts passing packets (once its other end is up too)."""
+    check_ifname(name)
+    rtnl(netns, lambda ipr: _set(ipr, name, netns, f"bring {name!r} up", state="up"))
+    emit(ip(netns, "link", "set", name, "up"))
+
+
+def down(name: str, *, netns: Target = None) -> None:
+    """``ip link set NAME down``."""
+    check_ifname(name)
+    rtnl(netns, lambda ipr: _set(ipr, name, netns, f"bring {name!r} down", state="down"))
+    emit(ip(netns, "link", "set", name, "down"))
+
+
+def rename(name: str, new_name: str, *, netns: Target = None) -> None:
+    """``ip link set NAME name NEW``."""
+    check_ifname(name), check_ifname(new_name)
+
+    def work(ipr: Any) -> None:
+        _must_be_free(ipr, new_name, netns)
+        _set(ipr, name, netns, f"rename {name!r} to {new_name!r}", ifname=new_name)
+
+    rtnl(netns, work)
+    emit(ip(netns, "link", "set", name, "name", new_name))
+
+
+def delete(name: str, *, netns: Target = None) -> None:
+    """``ip link delete NAME``. Deleting one end of a veth pair deletes the other end too."""
+    check_ifname(name)
+
+    def work(ipr: Any) -> None:
+        index = ifindex(ipr, name, netns)
+        kernel_call(f"delete {name!r} in {where(netns)}", name, lambda: ipr.link("del", index=index),
+                    hints={errno.EOPNOTSUPP: "a namespace's lo cannot be deleted; it goes with the namespace"})
+
+    rtnl(netns, work)
+    emit(ip(netns, "link", "delete", name))
+
+
+_IMMUTABLE_HINT = ("lo and bridges are 'netns-local' (ethtool -k shows 'netns-local: on [fixed]'): they stay in the "
+                   "namespace that made them; create a new one inside the target namespace instead")
+
+
+def move(name: str, to: Target, *, netns: Target = None, new_name: str | None = None) -> None:
+    """``ip link set NAME netns TO [name NEW]``: send a device to another namespace.
+
+    It arrives DOWN and without addresses: configure it from inside its new namespace.
+    """
+    check_ifname(name)
+    if new_name is not None:
+        check_ifname(new_name)
+    arrival = new_name or name
+
+    def kind_of(ipr: Any) -> str:
+        link = find(ipr, name)
+        if link is None:
+            ifindex(ipr, name, netns)  # raises DeviceNotFoundError
+        return _kind(link)
+
+    kind = rtnl(netns, kind_of)
+    if kind not in ("loopback", "bridge"):  # those the kernel refuses first, in its own words
+        rtnl(to, lambda ipr: _must_be_free(ipr, arrival, to))
+
+    def work(ipr: Any, fd: int) -> None:
+        index = ifindex(ipr, name, netns)
+        attrs: dict[str, Any] = {"net_ns_fd": fd}
+        if new_name:
+            attrs["ifname"] = new_name
+        kernel_call(f"move {name!r} from {where(netns)} to {where(to)}", name,
+                    lambda: ipr.link("set", index=index, **attrs), hints={
+                        errno.EINVAL: _IMMUTABLE_HINT,
+                        errno.EEXIST: f"{where(to)} already has a device named {arrival!r}: give it another name "
+                                      f"on arrival, e.g. links.move({name!r}, {to!r}, new_name='eth1')"})
+
+    with open_netns(to) as fd:
+        try:
+            rtnl(netns, lambda ipr: work(ipr, fd))
+        except DeviceError:
+            _undo_half_move(name, netns, to)
+            raise
+
+    emit(ip(netns, "link", "set", name, "netns", netns_arg(to), *(["name", new_name] if new_name else [])))
+
+
+def _undo_half_move(name: str, netns: Target, to: Target) -> None:
+    """The kernel changes the namespace *before* the name: if the rename failed, bring the device back.
+
+    (``ip link set veth0 netns netns1 name eth0`` leaves veth0 in netns1 when eth0 is taken there.)
+    """
+    if rtnl(netns, lambda ipr: find(ipr, name)) is not None:
+        return  # it never left
+    with open_netns(netns) as home:
+        def back(ipr: Any) -> None:
+            link = find(ipr, name)
+            if link is not None and _kind(link) not in ("loopback", "bridge"):
+                ipr.link("set", index=link["index"], net_ns_fd=home)
+
+        rtnl(to, back)
+
+
+def attach(name: str, bridge: str, *, netns: Target = None) -> None:
+    """``ip link set NAME master BRIDGE``: plug a device into a bridge (a port of the switch)."""
+    check_ifname(name), check_ifname(bridge)
+
+    def work(ipr: Any) -> None:
+        master = find(ipr, bridge)
+        if master is None:
+            ifindex(ipr, bridge, netns)  # raises DeviceNotFoundError
+        if _kind(master) != "bridge":
+            raise DeviceError(f"{bridge!r} in {where(netns)} is a {_kind(master) or 'device'}, not a bridge",
+                              hint=f"create a bridge first: links.bridge('br0'{ns_option(netns)})", subject=bridge)
+        if name == bridge:
+            raise DeviceError(f"cannot attach bridge {bridge!r} to itself", hint="attach a veth end", subject=name)
+        _set(ipr, name, netns, f"attach {name!r} to bridge {bridge!r}", master=master["index"])
+
+    rtnl(netns, work)
+    emit(ip(netns, "link", "set", name, "master", bridge))
+
+
+def detach(name: str, *, netns: Target = None) -> None:
+    """``ip link set NAME nomaster``: unplug a device from its bridge."""
+    check_ifname(name)
+    rtnl(netns, lambda ipr: _set(ipr, name, netns, f"detach {name!r} from its bridge", master=0))
+    emit(ip(netns, "link", "set", name, "nomaster"))
+
+
+# -- addresses and routes --------------------------------------------------------------------
+
+def _add_address(ipr: Any, name: str, value: Interface, target: Target, *, dad: bool = False) -> None:
+    index = ifindex(ipr, name, target)
+    for msg in ipr.addr("dump"):
+        if msg.get("address") and ipaddress.ip_address(msg.get("address")) == value.ip:
+            holder = find_name(ipr, msg["index"])
+            raise DeviceExistsError(
+                f"address {value.ip} is already on {holder!r} in {where(target)}",
+                hint=f"each address once per namespace: pick another one, or remove it first with "
+                     f"links.remove_address({holder!r}, '{value.ip}/{msg['prefixlen']}'{ns_option(target)})",
+                subject=str(value), errno=errno.EEXIST)
+    attrs: dict[str, Any] = {"index": index, "address": str(value.ip), "prefixlen": value.network.prefixlen}
+    if value.version == 6 and not dad:
+        attrs["flags"] = IFA_F_NODAD
+    kernel_call(f"add {value} to {name!r} in {where(target)}", str(value), lambda: ipr.addr("add", **attrs))
+
+
+def find_name(ipr: Any, index: int) -> str:
+    for link in ipr.link("get", index=index):
+        return link.get("ifname")
+    return f"#{index}"
+
+
+def add_address(name: str, cidr: str | Interface, *, netns: Target = None, dad: bool = False) -> None:
+    """``ip addr add CIDR dev NAME``: give a device an address (and its connected route).
+
+    IPv6 addresses skip duplicate address detection unless ``dad=True`` (``nodad``), so they
+    work at once instead of after a second or two of "tentative" state.
+    """
+    check_ifname(name)
+    value = interface(cidr)
+    rtnl(netns, lambda ipr: _add_address(ipr, name, value, netns, dad=dad))
+    emit(ip(netns, "addr", "add", str(value), "dev", name, *(["nodad"] if value.version == 6 and not dad else [])))
+
+
+def remove_address(name: str, cidr: str | Interface, *, netns: Target = None) -> None:
+    """``ip addr del CIDR dev NAME``."""
+    check_ifname(name)
+    value = interface(cidr)
+
+    def work(ipr: Any) -> None:
+        index = ifindex(ipr, name, netns)
+        kernel_call(f"remove {value} from {name!r} in {where(netns)}", str(value),
+                    lambda: ipr.addr("del", index=index, address=str(value.ip), prefixlen=value.network.prefixlen),
+                    hints={errno.EADDRNOTAVAIL: f"see the addresses with links.addresses({'' if netns is None else repr(netns)})"})
+
+    rtnl(netns, work)
+    emit(ip(netns, "addr", "del", str(value), "dev", name))
+
+
+def _route_spec(ipr: Any, dst: Network, via: Any, dev: str | None, target: Target) -> dict[str, Any]:
+    spec: dict[str, Any] = {"dst": str(dst), "family": socket.AF_INET6 if dst.version == 6 else socket.AF_INET}
+    if via is not None:
+        spec["gateway"] = str(via)
+    if dev is not None:
+        spec["oif"] = ifindex(ipr, dev, target)
+    return spec
+
+
+def _check_route(dst: object, via: object, dev: str | None) -> tuple[Network, Any]:
+    if via is None and dev is None:
+        raise InvalidAddressError(f"a route to {dst!r} needs a gateway (via=) or a device (dev=)",
+                                  hint="e.g. links.add_route('default', via='10.0.0.1')", subject=dst)
+    gateway = address(via) if via is not None else None
+    target_net = network(dst)
+    if dst == "default" and gateway is not None and gateway.version == 6:
+        target_net = ipaddress.ip_network("::/0")
+    if gateway is not None and gateway.version != target_net.version:
+        raise InvalidAddressError(f"gateway {gateway} is IPv{gateway.version} but {target_net} is IPv{target_net.version}",
+                                  hint="use a gateway of the same family as the destination", subject=via)
+    if dev is not None:
+        check_ifname(dev)
+    return target_net, gateway
+
+
+def _route_words(dst: Network, via: Any, dev: str | None) -> list[str]:
+    words = ["default" if dst.prefixlen == 0 else str(dst)]
+    return words + (["via", str(via)] if via is not None else []) + (["dev", dev] if dev else [])
+
+
+def _add_route(ipr: Any, dst: Network, via: Any, dev: str | None, target: Target) -> None:
+    spec = {**_route_spec(ipr, dst, via, dev, target), "proto": RTPROT_BOOT}  # as `ip route add` does
+    route = " ".join(_route_words(dst, via, dev))
+    kernel_call(f"add route {route!r} in {where(target)}", route, lambda: ipr.route("add", **spec), hints={
+        errno.ENETUNREACH: f"the gateway {via} is not on any connected subnet in {where(target)}: give a device "
+                           f"there an address in the gateway's subnet and bring it up first",
+        errno.EEXIST: f"that route already exists; remove it first: links.remove_route({_route_words(dst, None, None)[0]!r}"
+                      f"{ns_option(target)}) (see links.routes())",
+    })
+
+
+def add_route(dst: str | Network, *, via: str | None = None, dev: str | None = None, netns: Target = None) -> None:
+    """``ip route add DST [via GATEWAY] [dev DEV]``; DST is a network or ``"default"``.
+
+    ``add_route("default", via="10.0.0.1", netns="ns1")`` sends everything that has no more
+    specific route to the gateway, usually a bridge address in the root namespace.
+    """
+    dst_net, gateway = _check_route(dst, via, dev)
+    rtnl(netns, lambda ipr: _add_route(ipr, dst_net, gateway, dev, netns))
+    emit(ip(netns, "route", "add", *_route_words(dst_net, gateway, dev)))
+
+
+def remove_route(dst: str | Network, *, via: str | None = None, dev: str | None = None, netns: Target = None) -> None:
+    """``ip route del DST [via GATEWAY] [dev DEV]``."""
+    dst_net = network(dst)
+    gateway = address(via) if via is not None else None
+
+    def work(ipr: Any) -> None:
+        spec = _route_spec(ipr, dst_net, gateway, dev, netns)
+        route = " ".join(_route_words(dst_net, gateway, dev))
+        kernel_call(f"remove route {route!r} in {where(netns)}", route, lambda: ipr.route("del", **spec),
+                    hints={errno.ESRCH: "no such route: see links.routes()"})
+
+    rtnl(netns, work)
+    emit(ip(netns, "route", "del", *_route_words(dst_net, gateway, dev)))
+
+
+# -- looking ---------------------------------------------------------------------------------
+
+@dataclass
+class Link:
+    """One device as ``ip -d link`` shows it."""
+
+    name: str
+    index: int
+    kind: str                   # "veth", "bridge", "loopback", "" for a physical NIC, ...
+    up: bool                    # administratively up (``ip link set up``)
+    state: str                  # operational state: UP, DOWN, LOWERLAYERDOWN (other end down), UNKNOWN
+    mac: str
+    mtu: int
+    master: str | None = None   # the bridge it is plugged into
+    peer_index: int | None = None      # a veth's other end (IFLA_LINK) ...
+    peer_netnsid: int | None = None    # ... in the namespace with this id (None: the same namespace)
+    alias: str | None = None
+    addresses: builtins.list[Interface] = field(default_factory=builtins.list)
+
+    def __str__(self) -> str:
+        peer = f"@if{self.peer_index}" if self.peer_index else ""
+        master = f" master {self.master}" if self.master else ""
+        addrs = " ".join(str(a) for a in self.addresses)
+        return f"{self.name + peer:<16} {self.state:<14} {self.mac:<17} {self.kind:<8}{master} {addrs}".rstrip()
+
+
+@dataclass(frozen=True)
+class Address:
+    """One address on one device (``ip -br addr``)."""
+
+    dev: str
+    interface: Interface
+
+    def __str__(self) -> str:
+        return f"{self.interface} dev {self.dev}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of the main table (``ip route``)."""
+
+    dst: str
+    via: str | None
+    dev: str | None
+    proto: str
+    scope: str
+
+    def __str__(self) -> str:
+        via = f" via {self.via}" if self.via else ""
+        dev = f" dev {self.dev}" if self.dev else ""
+        return f"{self.dst}{via}{dev} proto {self.proto} scope {self.scope}"
+
+
+def _links(ipr: Any) -> builtins.list[Link]:
+    raw = builtins.list(ipr.link("dump"))
+    names = {msg["index"]: msg.get("ifname") for msg in raw}
+    addrs: dict[int, builtins.list[Interface]] = {}
+    for msg in ipr.addr("dump"):
+        addrs.setdefault(msg["index"], []).append(ipaddress.ip_interface(f"{msg.get('address')}/{msg['prefixlen']}"))
+    result = []
+    for msg in raw:
+        link = msg.get("link")
+        result.append(Link(
+            name=msg.get("ifname"), index=msg["index"], kind=_kind(msg), up=bool(msg["flags"] & IFF_UP),
+            state=msg.get("operstate") or "UNKNOWN", mac=msg.get("address") or "", mtu=msg.get("mtu") or 0,
+            master=names.get(msg.get("master")) if msg.get("master") else None,
+            peer_index=link if link and link != msg["index"] else None, peer_netnsid=msg.get("link_netnsid"),
+            alias=msg.get("ifalias"), addresses=addrs.get(msg["index"], [])))
+    return sorted(result, key=lambda lk: lk.index)
+
+
+def list(netns: Target = None) -> builtins.list[Link]:  # noqa: A001 - mirrors `ip link list`
+    """``ip -d link list``: the devices of a namespace, with their addresses."""
+    return rtnl(netns, _links)
+
+
+def addresses(netns: Target = None, *, dev: str | None = None) -> builtins.list[Address]:
+    """``ip addr``: every address in a namespace (or on one device)."""
+    found = [Address(link.name, a) for link in list(netns) for a in link.addresses]
+    return [a for a in found if dev is None or a.dev == dev]
+
+
+_SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
+_PROTOS = {2: "kernel", 3: "boot", 4: "static", 16: "dhcp"}
+
+
+def _routes(ipr: Any) -> builtins.list[Route]:
+    names = {msg["index"]: msg.get("ifname") for msg in ipr.link("dump")}
+    found = []
+    for family in (socket.AF_INET, socket.AF_INET6):
+        for msg in ipr.route("dump", family=family, table=254):
+            dst = msg.get("dst")
+            dst = f"{dst}/{msg['dst_len']}" if dst else "default"
+            oif = msg.get("oif")
+            found.append(Route(dst=dst, via=msg.get("gateway"), dev=names.get(oif) if oif else None,
+                               proto=_PROTOS.get(msg["proto"], str(msg["proto"])),
+                               scope=_SCOPES.get(msg["scope"], str(msg["scope"]))))
+    return found
+
+
+def routes(netns: Target = None) -> builtins.list[Route]:
+    """``ip route`` and ``ip -6 route``: the main routing table of a namespace."""
+    return rtnl(netns, _routes)

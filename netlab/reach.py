@@ -1,0 +1,218 @@
+"""Is it connected? ``ping`` from any namespace, and a TCP/UDP probe that shows who the far side saw.
+
+``ping`` is the article's test: ``ip netns exec netns1 ping 10.1.1.2``. netlab runs the real
+``ping`` in the namespace and reads its summary into numbers::
+
+    >>> ping("netns1", "10.1.1.2", count=3)
+    ping 10.1.1.2 from netns1: 3/3 received, 0% loss, rtt min/avg/max 0.031/0.045/0.060 ms
+
+A ping says "a packet got there and back", not *how*. ``probe`` opens a real connection: it
+starts a tiny listener inside the server's namespace, connects from the source namespace, and
+reports the source address the listener saw. Through NAT the two differ, and that is the
+lesson: the "internet" namespace sees the router's public address, never 10.x::
+
+    >>> probe("ns1", "203.0.113.1", 80, server="internet")
+    tcp 10.0.0.2:40312 -> 203.0.113.1:80: connected; the server saw 203.0.113.2:40312 (NAT rewrote the source)
+
+By hand that is ``ip netns exec internet nc -l 80`` in one shell and
+``ip netns exec ns1 nc 203.0.113.1 80`` in another, with ``ss -tn`` to read the peer.
+
+Only literal IP addresses are accepted (no host names, no DNS): a lab talks to itself only.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from dataclasses import dataclass
+
+from netlab.commands import emit, in_netns
+from netlab.enter import Target, call, run
+from netlab.errors import DeviceExistsError, InvalidAddressError
+from netlab.links import address as parse_address
+from netlab.rtnl import where
+
+__all__ = ["PingResult", "ProbeResult", "ping", "probe"]
+
+_SUMMARY = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
+_RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)(?:/([\d.]+))? ms")
+
+
+def _name(target: Target) -> str:
+    return "the current namespace" if target is None else (target if isinstance(target, str) else where(target))
+
+
+@dataclass
+class PingResult:
+    """What ``ping -c COUNT`` reported: packets sent and received, loss, round-trip times (ms)."""
+
+    source: str
+    address: str
+    sent: int
+    received: int
+    loss: float                  # percent, 0.0 to 100.0
+    rtt_min: float | None = None
+    rtt_avg: float | None = None
+    rtt_max: float | None = None
+    error: str | None = None     # ping's own complaint, e.g. "connect: Network is unreachable"
+    output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """At least one reply came back."""
+        return self.received > 0
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        head = f"ping {self.address} from {self.source}"
+        if self.error and not self.sent:
+            return f"{head}: failed: {self.error}"
+        text = f"{head}: {self.received}/{self.sent} received, {self.loss:g}% loss"
+        if self.rtt_avg is not None:
+            text += f", rtt min/avg/max {self.rtt_min:.3f}/{self.rtt_avg:.3f}/{self.rtt_max:.3f} ms"
+        if not self.ok:
+            text += f" (no reply{': ' + self.error if self.error else ''})"
+        return text
+
+
+def parse_ping(output: str, *, source: str, address: str) -> PingResult:
+    """Read ping's summary lines (iputils and busybox forms)."""
+    summary = _SUMMARY.search(output)
+    if not summary:
+        error = next((line.strip() for line in output.splitlines() if line.strip()), "no output")
+        return PingResult(source, address, 0, 0, 100.0, error=error, output=output)
+    sent, received = int(summary.group(1)), int(summary.group(2))
+    result = PingResult(source, address, sent, received, 100.0 * (sent - received) / sent if sent else 100.0,
+                        output=output)
+    rtt = _RTT.search(output)
+    if rtt:
+        result.rtt_min, result.rtt_avg, result.rtt_max = (float(rtt.group(i)) for i in (1, 2, 3))
+    errors = [line.strip() for line in output.splitlines() if "unreachable" in line.lower()]
+    if errors and not result.ok:
+        result.error = errors[0]
+    return result
+
+
+def ping(source: Target, address: str, *, count: int = 1, timeout: float = 1.0, interval: float = 0.2) -> PingResult:
+    """``ip netns exec SOURCE ping -c COUNT -W TIMEOUT ADDRESS``, as a structured result.
+
+    ``source`` is a namespace name, Path, pid, or None for the current namespace. It waits
+    at most about ``count * interval + timeout`` seconds. A failed ping is a result
+    (``ok`` is False), not an exception; a bad address or a missing namespace raises.
+    """
+    target = parse_address(address)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise InvalidAddressError(f"count must be a positive int, not {count!r}", hint="e.g. count=3", subject=count)
+    argv = ["ping", "-n", "-c", str(count), "-W", f"{max(timeout, 0.001):g}", "-i", f"{interval:g}", str(target)]
+    proc = run(source, argv, timeout=count * max(interval, 0.2) + timeout + 5)
+    emit(in_netns(source, argv))
+    return parse_ping(proc.stdout + proc.stderr, source=_name(source), address=str(target))
+
+
+@dataclass
+class ProbeResult:
+    """One TCP connection or UDP datagram, from ``source`` to ``address:port``, seen from both ends."""
+
+    proto: str
+    source: str
+    address: str
+    port: int
+    server: str
+    ok: bool
+    local: tuple[str, int] | None = None      # the source address and port, as the client knows them
+    seen_from: tuple[str, int] | None = None  # the source address and port, as the server saw them
+    error: str | None = None
+
+    @property
+    def nat(self) -> bool:
+        """True when the server saw another source address than the client used: NAT at work."""
+        return bool(self.ok and self.local and self.seen_from and self.local[0] != self.seen_from[0])
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        local = f"{self.local[0]}:{self.local[1]}" if self.local else self.source
+        head = f"{self.proto} {local} -> {self.address}:{self.port}"
+        if not self.ok:
+            return f"{head}: failed: {self.error}"
+        seen = f"{self.seen_from[0]}:{self.seen_from[1]}"
+        verb = "connected" if self.proto == "tcp" else "delivered"
+        why = " (NAT rewrote the source)" if self.nat else ""
+        return f"{head}: {verb}; the server in {self.server} saw {seen}{why}"
+
+
+def _listen(proto: str, family: int, bind: str, port: int, server: Target) -> socket.socket:
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    sock = socket.socket(family, kind)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((bind, port))
+        if proto == "tcp":
+            sock.listen(1)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (98, 99):  # EADDRINUSE, EADDRNOTAVAIL
+            raise DeviceExistsError(f"cannot listen on {bind or '*'}:{port}/{proto} in {where(server)}: {exc.strerror}",
+                                    hint="pick another port (server_port=), or stop what already listens there "
+                                         "(`ss -ltnu` in that namespace)", subject=port, errno=exc.errno) from None
+        raise
+    return sock
+
+
+def probe(source: Target, address: str, port: int, *, server: Target, server_port: int | None = None,
+          proto: str = "tcp", bind: str | None = None, timeout: float = 2.0) -> ProbeResult:
+    """Connect from ``source`` to ``address:port`` and report what the listener in ``server`` saw.
+
+    The listener listens on ``server_port`` (default: ``port``) in namespace ``server``, bound
+    to ``bind`` (default: every address). With port publishing (DNAT), ``port`` is the public
+    port and ``server_port`` the service's. ``proto`` is ``"tcp"`` or ``"udp"``.
+    """
+    target = parse_address(address)
+    if proto not in ("tcp", "udp"):
+        raise InvalidAddressError(f"proto must be 'tcp' or 'udp', not {proto!r}", hint="proto='tcp'", subject=proto)
+    for value in (port, server_port):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 65536):
+            raise InvalidAddressError(f"{value!r} is not a port number", hint="use 1 to 65535", subject=value)
+    family = socket.AF_INET6 if target.version == 6 else socket.AF_INET
+    wildcard = "::" if family == socket.AF_INET6 else "0.0.0.0"
+    listen_port = server_port or port
+    listener = call(server, _listen, proto, family, bind or wildcard, listen_port, server)
+    result = ProbeResult(proto, _name(source), str(target), port, _name(server), ok=False)
+    try:
+        kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+        client = call(source, socket.socket, family, kind)  # a socket made inside `source` stays there
+        try:
+            client.settimeout(timeout)
+            listener.settimeout(timeout)
+            message = b"netlab probe\n"
+            if proto == "tcp":
+                client.connect((str(target), port))
+                result.local = client.getsockname()[:2]
+                conn, peer = listener.accept()
+                with conn:
+                    client.sendall(message)
+                    conn.settimeout(timeout)
+                    conn.recv(len(message))
+            else:
+                client.connect((str(target), port))  # UDP: fixes the route and the source address
+                result.local = client.getsockname()[:2]
+                client.send(message)
+                _, peer = listener.recvfrom(len(message))
+            result.seen_from = (peer[0], peer[1])
+            result.ok = True
+        except (socket.timeout, TimeoutError):
+            result.error = f"timed out after {timeout:g} s (no route back? a firewall? forwarding off?)"
+        except OSError as exc:
+            result.error = exc.strerror or str(exc)
+        finally:
+            client.close()
+    finally:
+        listener.close()
+    tool = ["nc"] + (["-u"] if proto == "udp" else [])
+    emit(in_netns(server, tool + ["-l", str(listen_port)]), note="the listener: run it in another shell first")
+    emit(in_netns(source, tool + ["-w", f"{timeout:g}", str(target), str(port)]))
+    return result
+

@@ -1,0 +1,185 @@
+"""Crash recovery: kill -9 in the middle of a build, then `netlab cleanup` removes exactly what the lab made."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from netlab import Lab, cleanup, nat, netns, records, sysctl
+
+from conftest import sh
+
+NETLAB = str(Path(sys.executable).with_name("netlab"))
+
+CRASHY = textwrap.dedent("""
+    import itertools, sys
+    from netlab import Lab
+    lab = Lab("crashy")
+    lab.bridge("br-crash")
+    lab.add_address("br-crash", "10.77.0.1/16")
+    lab.up("br-crash")
+    lab.sysctl("net.ipv4.ip_forward", 1)
+    lab.masquerade("10.77.0.0/16", out="br-crash")
+    lab.veth("cv0", "cv1")                      # a pair with both ends in the root namespace
+    for i in itertools.count(1):
+        name = f"crash{i}"
+        lab.netns(name)
+        lab.connect(name, address=f"10.77.{i // 250}.{i % 250 + 2}/16", bridge="br-crash", gateway="10.77.0.1")
+        if i == 3:
+            print("MARK", flush=True)           # the parent kills us from here on, mid-build
+        if i == 400:
+            break
+    input()
+""")
+
+
+def root_links() -> set[str]:
+    return {lk["ifname"] for lk in json.loads(sh("ip", "-j", "link").stdout)}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return sh(NETLAB, *args, check=False)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.03])
+def test_kill_9_mid_build_then_cleanup_removes_exactly_the_labs_objects(delay):
+    original_forward = sysctl.get("net.ipv4.ip_forward")
+    # Foreign objects, made with plain `ip`: cleanup must not touch them.
+    sh("ip", "netns", "add", "foreign1")
+    sh("ip", "link", "add", "fveth0", "type", "veth", "peer", "name", "fveth1")
+    try:
+        with Lab("live") as live:  # a second lab, alive the whole time
+            live.netns("live1")
+            live.bridge("br-live")
+            live.sysctl("net.ipv4.ip_forward", 1)
+            live.masquerade("10.88.0.0/16", out="br-live")
+            baseline_links, baseline_tables = root_links(), set(nat.tables())
+
+            child = subprocess.Popen([sys.executable, "-c", CRASHY], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+            assert child.stdout.readline() == "MARK\n", child.stderr.read()
+            time.sleep(delay)
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            child.stdout.close(), child.stderr.close(), child.stdin.close()
+
+            # The crash left things behind ...
+            crashed = records.read(records.record_dir() / "crashy.jsonl")
+            assert crashed is not None and not crashed.alive
+            assert any(n.startswith("crash") for n in netns.list()) and "br-crash" in root_links()
+
+            result = run_cli("cleanup")
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert "lab 'crashy'" in result.stdout and "lab 'live'" in result.stdout and "skipped" in result.stdout
+
+            # ... and now none of it is left, while everything else is untouched.
+            assert netns.list() == ["foreign1", "live1"] and netns.stale() == []
+            assert root_links() == baseline_links
+            assert {"fveth0", "fveth1", "br-live"} <= root_links()
+            assert set(nat.tables()) == baseline_tables == {"inet netlab_live"}
+            assert sysctl.get("net.ipv4.ip_forward") == "1"  # the live lab still needs it
+            assert records.lab_ids() == ["live"]
+
+            again = run_cli("cleanup")  # repeating is harmless
+            assert again.returncode == 0 and "crashy" not in again.stdout
+            assert netns.list() == ["foreign1", "live1"] and root_links() == baseline_links
+        assert sysctl.get("net.ipv4.ip_forward") == original_forward  # the live lab, closing, put it back
+    finally:
+        sh("ip", "netns", "delete", "foreign1")
+        sh("ip", "link", "delete", "fveth0")
+
+
+def crash(code: str) -> None:
+    """Run a lab in a child that dies without any cleanup (os._exit skips finally and atexit)."""
+    subprocess.run([sys.executable, "-c", "from netlab import Lab\n" + textwrap.dedent(code) + "\nimport os; os._exit(9)"],
+                   check=False)
+
+
+def test_a_name_reused_by_someone_else_is_left_alone():
+    crash("""
+        lab = Lab("reuse")
+        lab.netns("reused")
+        lab.veth("rv0", "rv1")
+        lab.sysctl("net.ipv4.conf.all.accept_redirects", 0)
+    """)
+    # Someone deletes the lab's things and makes their own under the same names.
+    sh("ip", "netns", "delete", "reused")
+    sh("ip", "netns", "add", "reused")
+    sh("ip", "link", "delete", "rv0")
+    sh("ip", "link", "add", "rv0", "type", "veth", "peer", "name", "rv1")
+    sh("sysctl", "-w", "net.ipv4.conf.all.accept_redirects=1")
+    try:
+        (report,) = cleanup.cleanup()
+        assert report.removed == []
+        assert any("reused" in item and "another namespace" in item for item in report.left)
+        assert any("accept_redirects" in item and "changed since" in item for item in report.left)
+        assert netns.list() == ["reused"] and {"rv0", "rv1"} <= root_links()
+        assert records.lab_ids() == []
+    finally:
+        sh("ip", "netns", "delete", "reused")
+        sh("ip", "link", "delete", "rv0")
+
+
+def test_dry_run_changes_nothing_and_labs_lists_owners():
+    crash("""
+        lab = Lab("dry")
+        lab.netns("dry1")
+        lab.bridge("br-dry")
+    """)
+    try:
+        listed = run_cli("labs").stdout
+        assert "lab 'dry'" in listed and "(gone)" in listed
+        dry = run_cli("cleanup", "--dry-run")
+        assert "(dry run)" in dry.stdout and "namespace dry1" in dry.stdout and "br-dry" in dry.stdout
+        assert netns.list() == ["dry1"] and "br-dry" in root_links() and records.lab_ids() == ["dry"]
+        assert "nothing to clean up" in run_cli("cleanup", "--lab", "other").stdout
+        assert netns.list() == ["dry1"]
+        run_cli("cleanup", "--lab", "dry")
+        assert netns.list() == [] and "br-dry" not in root_links() and records.lab_ids() == []
+        assert "nothing to clean up" in run_cli("cleanup").stdout
+    finally:
+        cleanup.cleanup()
+
+
+def test_stale_file_from_a_crash_between_create_and_mount():
+    record_dir = records.record_dir()
+    record_dir.mkdir(exist_ok=True)
+    now = time.time()
+    lines = [{"ev": "lab", "lab": "torn", "pid": 999999999, "start": 1, "root": 1, "time": now},
+             {"ev": "netns", "seq": 1, "name": "torn1", "inode": 12345, "time": now - 5}]
+    (record_dir / "torn.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    netns.run_dir().mkdir(exist_ok=True)
+    (netns.run_dir() / "torn1").touch()  # what `ip netns add` leaves when it dies before the bind mount
+    assert netns.stale() == ["torn1"]
+    (report,) = cleanup.cleanup()
+    assert any("stale namespace file" in item for item in report.removed)
+    assert netns.stale() == [] and records.lab_ids() == []
+
+
+def test_cleanup_all_also_takes_down_a_running_lab():
+    lab = Lab("running")
+    lab.netns("r1")
+    lab.bridge("br-r")
+    (skipped,) = cleanup.cleanup()
+    assert skipped.skipped and netns.list() == ["r1"]
+    (report,) = cleanup.cleanup(all=True)
+    assert len(report.removed) == 2 and netns.list() == [] and "br-r" not in root_links()
+    assert lab.close() is not None  # closing afterwards finds nothing left to do, and does not fail
+
+
+def test_a_dead_owner_is_told_apart_from_a_reused_pid():
+    lab = Lab("me")
+    try:
+        assert lab.record.alive
+        fake = records.Record(lab="x", path=Path("/nonexistent"), pid=os.getpid(), start=1, root=0, created=0)
+        assert not fake.alive  # same pid, other start time: another process
+    finally:
+        lab.close()

@@ -1,0 +1,137 @@
+"""`netlab reproduce`: every claim of the article, run for real, and a report that says what holds."""
+
+from __future__ import annotations
+
+import io
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from netlab import inode, netns, reproduce
+from netlab.reproduce import Claim, Observation, Scene, Verdict
+
+from conftest import sh
+
+NETLAB = str(Path(sys.executable).with_name("netlab"))
+ROWS = [f"A{n}" for n in range(1, 10)] + ["A10a", "A10b", "A10c", "A10d"] + [f"A{n}" for n in range(11, 17)]
+# Where the article is wrong, and words the report must use to say what really happens.
+INACCURATE = {
+    "A4": "Physical NICs can move",
+    "A7": "stray backtick",
+    "A9": "root prompt",
+    "A13": "mount propagation",
+    "A14": "one file with two names",
+    "A15": "one file with two names",
+}
+
+
+def _table(markdown: str) -> dict[str, list[str]]:
+    """The claims table of the Markdown report: id -> its cells."""
+    rows = {}
+    for line in markdown.splitlines():
+        if re.match(r"^\| A\d", line):
+            cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_reproduce_proves_every_claim_and_reports_it(tmp_path):
+    """The whole article, for real; a learner's own netns1 is left alone (the run moves to a fresh sandbox)."""
+    md, page = tmp_path / "report.md", tmp_path / "report.html"
+    netns.add("netns1")
+    try:
+        mine = inode("netns1")
+        result = subprocess.run([NETLAB, "reproduce", "--output", str(md), "-o", str(page)],
+                                capture_output=True, text=True, timeout=120)
+        assert netns.list() == ["netns1"] and inode("netns1") == mine
+    finally:
+        netns.delete("netns1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "already uses netns1: running in a fresh sandbox" in result.stderr
+    for number, row in enumerate(ROWS, 1):  # progress: one line per claim, as it runs
+        assert re.search(rf"^\[\s*{number}/{len(ROWS)}\] {row} ", result.stderr, re.M), result.stderr
+    assert "19 claims: 13 hold, 6 article inaccurate, 0 differ, 0 errors" in result.stdout
+
+    text = md.read_text()
+    table = _table(text)
+    assert list(table) == ROWS
+    for row, cells in table.items():
+        verdict = cells[-1]
+        if row in INACCURATE:
+            assert verdict.startswith("**article inaccurate**: ") and INACCURATE[row] in verdict, (row, verdict)
+        else:
+            assert verdict == "**holds**", (row, verdict)
+    assert "net:[4026531840]" in text and "`` ip netns exec netns1 ifconfig veth1 10.1.1.1/24 up` ``" in text
+    assert "the internet saw 203.0.113.2 (masqueraded)" in table["A10d"][4]
+    machine = dict(re.findall(r"^\| (kernel|iproute2|util-linux|nftables|Python|pyroute2) \| (.+) \|$", text, re.M))
+    assert platform.release() in machine["kernel"]
+    assert machine["iproute2"] == sh("ip", "-V").stdout.strip()
+    assert "util-linux" in machine["util-linux"] and "nftables" in machine["nftables"]
+    assert machine["Python"] == platform.python_version() and re.match(r"\d+\.\d+", machine["pyroute2"])
+
+    html = page.read_text()
+    assert html.startswith("<!DOCTYPE html>") and platform.release() in html
+    for row in ROWS:
+        assert f'id="row-{row}"' in html
+    assert html.count('src="data:image/png;base64,') >= 5  # the diagrams travel inside the page
+
+
+def _lo_is_up(scene: Scene) -> Observation:
+    """A wrong expectation: a new namespace's lo is DOWN, so this 'claim' cannot hold."""
+    scene.do("ip", "netns", "add", "netns1")
+    scene.undo(lambda: sh("ip", "netns", "delete", "netns1"))
+    first = scene.look("ip", "-n", "netns1", "-br", "link").stdout.split()
+    return Observation(f"lo is {first[1]}", ok=first[:2] == ["lo", "UNKNOWN"])
+
+
+def _fails_half_way(scene: Scene) -> Observation:
+    scene.do("ip", "netns", "add", "netns1")
+    scene.undo(lambda: sh("ip", "netns", "delete", "netns1"))
+    scene.do("ip", "link", "set", "no-such-device", "up")
+    raise AssertionError("not reached")
+
+
+WRONG = Claim("X1", "ip netns add netns1", "a new namespace's lo is up", "lo is UP", _lo_is_up)
+BROKEN = Claim("X2", "ip link set no-such-device up", "it works", "it works", _fails_half_way)
+
+
+def test_a_claim_that_does_not_hold_fails_the_run(tmp_path, capsys):
+    progress = io.StringIO()
+    status = reproduce.command([str(tmp_path / "r.md")], claims=[WRONG], progress=progress)
+    assert status == 1
+    assert "X1" in progress.getvalue() and "differs" in progress.getvalue() and "lo is DOWN" in progress.getvalue()
+    cells = _table((tmp_path / "r.md").read_text().replace("| X1 |", "| A0 |"))["A0"]
+    assert cells[-1] == "**differs**" and cells[-2] == "lo is DOWN"
+    assert "1 claim: 0 hold, 0 article inaccurate, 1 differ, 0 errors" in capsys.readouterr().out
+
+
+def test_an_experiment_that_breaks_is_an_error_and_still_cleans_up():
+    report = reproduce.reproduce([BROKEN, WRONG], progress=None)
+    broken, wrong = report.results
+    assert broken.verdict is Verdict.ERROR and "no-such-device" in broken.observed
+    assert wrong.verdict is Verdict.DIFFERS  # netns1 was removed after the failure, so X1 could make it again
+    assert report.exit_status == 1 and not report.ok
+    assert "$ ip link set no-such-device up" in broken.transcript
+
+
+def test_what_an_experiment_leaves_behind_is_an_error():
+    def leaky(scene: Scene) -> Observation:
+        scene.do("ip", "link", "add", "leak0", "type", "veth", "peer", "name", "leak1")
+        return Observation("made a pair and forgot it", ok=True)
+
+    try:
+        result = reproduce.run_claim(Claim("X3", "ip link add leak0 ...", "-", "-", leaky))
+    finally:
+        sh("ip", "link", "delete", "leak0")
+    assert result.verdict is Verdict.ERROR
+    assert "left behind: link leak0, link leak1" in result.observed
+
+
+def test_a_verdict_needs_the_truth_not_the_article():
+    """An inaccurate claim whose truth was observed is fine; the same claim observed otherwise differs."""
+    claim = Claim("X4", "-", "-", "-", lambda scene: Observation("as expected", ok=True), inaccuracy="what is true")
+    report = reproduce.reproduce([claim], progress=None)
+    assert report.results[0].verdict is Verdict.INACCURATE and report.results[0].what_really_happens == "what is true"
+    assert report.exit_status == 0
