@@ -104,6 +104,13 @@ def _unescape(field_: str) -> str:
     return field_.encode().decode("unicode_escape") if "\\" in field_ else field_
 
 
+def _ino_or_none(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
 def _is_net_namespace_fd(fd: Path) -> bool:
     """Is this open nsfs file a *network* namespace (and not a mount, pid, uts... one)?"""
     link = os.readlink(fd)
@@ -137,13 +144,16 @@ def namespaces() -> list[NetnsInfo]:
             info.pids.append(pid)
             info.commands[pid] = (proc / "comm").read_text().strip()
             for task in (proc / "task").iterdir():
-                thread_ino = os.stat(task / "ns/net").st_ino
-                if thread_ino != process_ino:
+                thread_ino = _ino_or_none(task / "ns/net")  # a thread may end while we look
+                if thread_ino is not None and thread_ino != process_ino:
                     entry(thread_ino).threads.append((pid, int(task.name)))
             for fd in (proc / "fd").iterdir():
-                st = os.stat(fd)
-                if st.st_dev == nsfs_dev and _is_net_namespace_fd(fd):
-                    entry(st.st_ino).fds.append((pid, int(fd.name)))
+                try:
+                    st = os.stat(fd)
+                    if st.st_dev == nsfs_dev and _is_net_namespace_fd(fd):
+                        entry(st.st_ino).fds.append((pid, int(fd.name)))
+                except OSError:
+                    continue  # closed while we looked (listing /proc/self/fd opens and closes one itself)
         except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
             continue  # the process ended while we looked, or is not ours to inspect
 

@@ -59,12 +59,16 @@ def test_symlink_dies_with_its_process(tmp_path):
 
 
 def test_namespaces_agree_with_lsns(ns):
-    ours = {i.inode: i for i in inodes.namespaces()}
-    theirs = json.loads(sh("lsns", "-t", "net", "-J", "-o", "NS,NPROCS,PID").stdout)["namespaces"]
-    for row in theirs:
-        info = ours[int(row["ns"])]
-        lsns_itself = 1 if info.current else 0  # lsns runs in our namespace and counts itself
-        assert len(info.pids) + lsns_itself == int(row["nprocs"])
+    # Two scans of /proc (lsns's and ours) agree unless a process starts or ends in between: retry then.
+    for _ in range(5):
+        theirs = json.loads(sh("lsns", "-t", "net", "-J", "-o", "NS,NPROCS,PID").stdout)["namespaces"]
+        ours = {i.inode: i for i in inodes.namespaces()}
+        lsns_itself = {i.inode: 1 if i.current else 0 for i in ours.values()}  # lsns counts itself
+        if all(int(r["ns"]) in ours and len(ours[int(r["ns"])].pids) + lsns_itself[int(r["ns"])] == int(r["nprocs"])
+               for r in theirs):
+            break
+    else:
+        pytest.fail(f"lsns and netlab disagree: {theirs} vs {ours}")
     # lsns lists namespaces that have processes; ours also lists the one only a bind mount holds.
     assert inodes.inode(ns) in ours and inodes.inode(ns) not in {int(r["ns"]) for r in theirs}
     assert ours[inodes.inode()].current
