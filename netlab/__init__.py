@@ -11,12 +11,18 @@ One import gives you the lesson's tools::
 
 from __future__ import annotations
 
-from netlab import inodes, netns, persist
+from netlab import inodes, links, nat, netns, persist, reach, sysctl
+from netlab.commands import recording
 from netlab.enter import NEW, call, popen, run
 from netlab.errors import (DeviceError, DeviceExistsError, DeviceNotFoundError, InvalidAddressError,
-                           InvalidNameError, NamespaceExistsError, NamespaceNotFoundError, NetlabError,
-                           NetlabPermissionError, StaleNamespaceError, ToolMissingError)
+                           InvalidNameError, LabExistsError, NamespaceExistsError, NamespaceNotFoundError,
+                           NetlabError, NetlabPermissionError, StaleNamespaceError, ToolMissingError)
 from netlab.inodes import NetnsInfo, inode, label, namespaces
+from netlab.lab import Lab
+from netlab.reach import PingResult, ProbeResult, ping, probe
+from netlab.changes import TopologyDiff, diff
+from netlab.topology import Topology, snapshot
+from netlab.widgets import namespace_explorer, ping_tester
 
 __version__ = "0.1.0"
 
@@ -26,21 +32,38 @@ __all__ = [
     "DeviceNotFoundError",
     "InvalidAddressError",
     "InvalidNameError",
+    "Lab",
+    "LabExistsError",
     "NEW",
     "NamespaceExistsError",
     "NamespaceNotFoundError",
     "NetlabError",
     "NetlabPermissionError",
     "NetnsInfo",
+    "PingResult",
+    "ProbeResult",
     "StaleNamespaceError",
     "ToolMissingError",
+    "Topology",
+    "TopologyDiff",
     "call",
+    "diff",
     "inode",
     "inodes",
     "label",
+    "links",
+    "namespace_explorer",
     "namespaces",
+    "nat",
     "netns",
     "persist",
+    "ping",
+    "ping_tester",
     "popen",
+    "probe",
+    "reach",
+    "recording",
     "run",
+    "snapshot",
+    "sysctl",
 ]

@@ -5,6 +5,11 @@
     netlab netns add|delete|list|exec|identify|pids|attach ...   same as `ip netns ...`
     netlab lsns                     every network namespace and what keeps it alive
     netlab doctor                   can this machine run the lab, and what to fix
+    netlab labs                     the labs on record (/run/netlab) and whether their owner runs
+    netlab cleanup [--all] [--dry-run] [--lab NAME]   remove what dead labs left behind (crash recovery)
+    netlab kernelspec install [--user|--sys-prefix|--prefix P]   a Jupyter kernel with its own sandbox
+    netlab show [--format tree|dot|mermaid|json] [--png FILE] [--everything]   what the kernel holds now
+    netlab reproduce [--output PATH]... [--format md|html]   prove the article's claims here, write a report
 """
 
 from __future__ import annotations
@@ -80,6 +85,61 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_kernelspec(args: argparse.Namespace) -> int:
+    from netlab.kernel import install
+
+    prefix = sys.prefix if args.sys_prefix else args.prefix
+    where = install(user=args.user, prefix=prefix)
+    print(f"netlab: installed the kernelspec \"{where.name}\" in {where}\n"
+          "  its kernels need a server started with --KernelManager.transport=ipc (docs/classroom.md)")
+    return 0
+
+
+def _cmd_labs(args: argparse.Namespace) -> int:
+    from netlab.records import all_records
+
+    for record in all_records():
+        print(record)
+    return 0
+
+
+def _cmd_cleanup(args: argparse.Namespace) -> int:
+    from netlab.cleanup import cleanup
+
+    reports = cleanup(all=args.all, dry_run=args.dry_run, lab=args.lab)
+    for report in reports:
+        print(("(dry run) " if args.dry_run and not report.skipped else "") + str(report))
+    if not reports:
+        print("netlab: no labs on record: nothing to clean up")
+    return 1 if any(report.errors for report in reports) else 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from netlab.topology import snapshot
+
+    topology = snapshot(everything=args.everything, settle=0.5)
+    if args.format == "tree":
+        print(topology.tree(routes=not args.no_routes, color=sys.stdout.isatty()))
+    elif args.format == "dot":
+        print(topology.to_dot(), end="")
+    elif args.format == "mermaid":
+        print(topology.to_mermaid(), end="")
+    else:
+        import json
+
+        print(json.dumps(topology.as_dict(), indent=2))
+    if args.png:
+        topology.draw(path=args.png)
+        print(f"netlab: drew {len(topology.namespaces)} namespaces into {args.png}", file=sys.stderr)
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from netlab.reproduce import command
+
+    return command(args.output, format=args.format)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="netlab", description="Learn Linux network namespaces for real.")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -115,6 +175,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lsns", help="every network namespace and what keeps it alive")
     p.set_defaults(func=_cmd_lsns)
+
+    p = sub.add_parser("kernelspec", help="a Jupyter kernel that runs in a sandbox of its own")
+    ks_sub = p.add_subparsers(dest="action", required=True)
+    a = ks_sub.add_parser("install", help="install the \"netlab\" kernelspec: Python 3 (netlab sandbox)")
+    where = a.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="for you only (~/.local/share/jupyter/kernels)")
+    where.add_argument("--sys-prefix", action="store_true", help="into this Python environment (sys.prefix)")
+    where.add_argument("--prefix", help="under PREFIX/share/jupyter/kernels")
+    p.set_defaults(func=_cmd_kernelspec)
+
+    p = sub.add_parser("labs", help="the labs on record and whether their owner still runs")
+    p.set_defaults(func=_cmd_labs)
+
+    p = sub.add_parser("cleanup", help="remove what crashed labs left behind, and nothing else")
+    p.add_argument("--all", action="store_true", help="also labs whose owner is still running")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    p.add_argument("--lab", help="only this lab")
+    p.set_defaults(func=_cmd_cleanup)
+
+    p = sub.add_parser("show", help="every namespace, interface, veth pair, bridge and route, read from the kernel")
+    p.add_argument("--format", choices=("tree", "dot", "mermaid", "json"), default="tree",
+                   help="tree (default), Graphviz DOT, Mermaid, or JSON")
+    p.add_argument("--png", metavar="FILE", help="also draw the diagram into FILE (.png, .svg or .pdf)")
+    p.add_argument("--everything", action="store_true",
+                   help="also namespaces outside this lab's world (in a sandbox: the machine's own)")
+    p.add_argument("--no-routes", action="store_true", help="leave the routes out of the tree")
+    p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("reproduce", help="run every experiment of the article in a sandbox, report what holds")
+    p.add_argument("--output", "-o", action="append", metavar="PATH",
+                   help="report file, .html (diagrams embedded) or .md; repeat for both "
+                        "(default: netlab-reproduce.html)")
+    p.add_argument("--format", choices=("md", "html"), help="report format (default: from the file's suffix)")
+    p.set_defaults(func=_cmd_reproduce)
     return parser
 
 

@@ -79,9 +79,23 @@ def _wait_for_socket(socket_path: Path, proc: subprocess.Popen, timeout: float =
         time.sleep(0.2)
 
 
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the real listener does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(f"netlab: cannot listen on {host}:{port}: {exc.strerror} "
+                             f"(another lab or Jupyter is running?)\n  hint: stop it, or pick another port: "
+                             f"netlab lab --port {port + 1}") from None
+
+
 def serve_lab(*, notebooks: Path, port: int = 8888, host: str = "127.0.0.1", token: str | None = None,
               host_network: bool = False) -> int:
     """Run JupyterLab on ``notebooks``; print its URL; return its exit status when it stops."""
+    _check_port_free(host, port)
     token = token or secrets.token_urlsafe(32)
     jupyter = str(Path(sys.executable).with_name("jupyter"))
     env = dict(os.environ, JUPYTER_TOKEN=token)

@@ -10,6 +10,11 @@ def test_public_api_is_pinned():
         "InvalidNameError", "NamespaceExistsError", "NamespaceNotFoundError", "NetlabError",
         "NetlabPermissionError", "NetnsInfo", "StaleNamespaceError", "ToolMissingError", "call", "inode",
         "inodes", "label", "namespaces", "netns", "persist", "popen", "run",
+        # wiring and labs (issue 3)
+        "Lab", "LabExistsError", "PingResult", "ProbeResult", "links", "nat", "ping", "probe", "reach",
+        "recording", "sysctl",
+        # live topology (issue 4)
+        "Topology", "TopologyDiff", "diff", "namespace_explorer", "ping_tester", "snapshot",
     }
     for name in netlab.__all__:
         assert hasattr(netlab, name)
@@ -19,6 +24,6 @@ def test_import_is_light():
     import subprocess
     import sys
 
-    code = "import sys, netlab; print(sorted(m for m in ('matplotlib','ipywidgets','pyroute2','networkx') if m in sys.modules))"
+    code = "import sys, netlab; print(sorted(m for m in ('matplotlib','ipywidgets','pyroute2','networkx','tqdm') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

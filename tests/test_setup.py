@@ -6,21 +6,17 @@ import os
 import re
 import shlex
 import shutil
-import signal
-import socket
 import stat
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import sh
+from lab_server import cmdline, free_port, http_status, netlab_lab, stop, wait_for_url
 
 REPO = Path(__file__).resolve().parent.parent
 VENV = Path(sys.executable).parent.parent
@@ -74,44 +70,8 @@ def test_vagrantfile_forwards_to_localhost_only_and_provisions_with_the_repo_scr
         assert box in ("bento/debian-12", "debian/bookworm64")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as err:
-        return err.code
-
-
-def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        assert proc.poll() is None, f"server exited with {proc.returncode}"
-        try:
-            _status(url)
-            return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            assert time.monotonic() < deadline, "server did not answer"
-            time.sleep(0.3)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def test_provision_installs_a_verified_service_that_serves_with_a_token(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, NETLAB_PREFIX=str(tmp_path), NETLAB_VENV=str(VENV), NETLAB_PORT=str(port))
     first = subprocess.run([str(REPO / "scripts/provision")], env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
@@ -141,43 +101,23 @@ def test_provision_installs_a_verified_service_that_serves_with_a_token(tmp_path
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for(f"{base}/api/status", proc)
-        assert _status(f"{base}/api/status?token={token}") == 200
-        assert _status(f"{base}/api/status") == 403
-        assert _status(f"{base}/api/status?token=wrong") == 403
+        wait_for_url(f"{base}/api/status", proc)
+        assert http_status(f"{base}/api/status?token={token}") == 200
+        assert http_status(f"{base}/api/status") == 403
+        assert http_status(f"{base}/api/status?token=wrong") == 403
     finally:
-        _stop(proc)
-
-
-def _cmdline(proc: Path) -> bytes:
-    try:
-        return (proc / "cmdline").read_bytes()
-    except OSError:
-        return b""
+        stop(proc)
 
 
 def test_netlab_lab_serves_from_a_sandbox_and_cleans_up():
-    port = _free_port()
-    netlab = str(VENV / "bin/netlab")
-    proc = subprocess.Popen([netlab, "lab", "--notebooks", str(REPO / "notebooks"), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        line = ""
-        while "token=" not in line:
-            line = proc.stdout.readline()
-            assert line, "netlab lab printed no URL"
-        url = line.split()[-1]
-        token = url.split("token=")[1]
-        assert url.startswith(f"http://127.0.0.1:{port}/lab/tree/00-start-here.ipynb?token=")
-        base = f"http://127.0.0.1:{port}"
-        assert _status(f"{base}/api/status?token={token}") == 200
-        assert _status(f"{base}/api/status") == 403
+    port = free_port()
+    with netlab_lab(REPO / "notebooks", port=port) as lab:
+        assert lab.url.startswith(f"http://127.0.0.1:{port}/lab/tree/00-start-here.ipynb?token=")
+        assert http_status(f"{lab.base}/api/status?token={lab.token}") == 200
+        assert http_status(f"{lab.base}/api/status") == 403
         # The server (and so its kernels and terminals) lives in a world of its own.
-        workdir = next(Path("/tmp").glob("netlab-lab-*"))
-        assert (workdir / "jupyter.sock").is_socket()
-        server = next(p for p in Path("/proc").glob("[0-9]*")
-                      if str(workdir).encode() in _cmdline(p) and b"jupyter" in _cmdline(p))
-        assert os.readlink(server / "ns/net") != os.readlink("/proc/self/ns/net")
-    finally:
-        _stop(proc)
-    assert not workdir.exists()
+        assert lab.workdir.name.startswith("netlab-lab-")
+        assert (lab.workdir / "jupyter.sock").is_socket()
+        assert b"jupyter" in cmdline(lab.server)
+        assert os.readlink(lab.server / "ns/net") != os.readlink("/proc/self/ns/net")
+    assert not lab.workdir.exists()
