@@ -1,0 +1,195 @@
+"""A snapshot as text: a terminal tree (``netlab show``), Graphviz DOT and Mermaid.
+
+The tree reads like ``ip -br addr`` run in every namespace, with the wiring filled in (the
+state column is UP, NO-CARRIER or DOWN from the link's flags, see ``Interface.status``)::
+
+    root · net:[4026532178] · you are here · forwarding off
+    ├── lo     loopback  UP    127.0.0.1/8, ::1/128
+    ├── veth0  veth      UP    10.1.1.2/24  ⇄ veth1 @ netns1
+    └── routes
+        └── 10.1.1.0/24 dev veth0 proto kernel scope link src 10.1.1.2
+    netns1 · net:[4026532302] · forwarding off
+    ├── lo     loopback  DOWN
+    ├── veth1  veth      UP    10.1.1.1/24  ⇄ veth0 @ root
+    └── routes
+        └── 10.1.1.0/24 dev veth1 proto kernel scope link src 10.1.1.1
+
+Bridge ports are drawn under their bridge. ``to_dot`` output renders with ``dot -Tsvg``;
+``to_mermaid`` output pastes into a Markdown cell of JupyterLab 4.1+ or a GitHub README.
+"""
+
+from __future__ import annotations
+
+import re
+
+from netlab.topology import Interface, Namespace, Topology, interface_key
+
+__all__ = ["to_dot", "to_mermaid", "tree"]
+
+_GREEN, _RED, _YELLOW, _BOLD, _DIM, _RESET = "\033[32m", "\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m"
+
+
+def _peer_text(topology: Topology, ns: Namespace, interface: Interface) -> str:
+    ref = interface.peer or interface.lower
+    if ref is None:
+        return ""
+    arrow = "⇄" if interface.peer else "↳"
+    if ref.netns is None:
+        return f"{arrow} ifindex {ref.index} in a namespace this snapshot cannot see"
+    other = topology.by_inode(ref.netns)
+    where = "here" if ref.netns == ns.inode else (other.title if other else f"net:[{ref.netns}]")
+    return f"{arrow} {ref.name or f'ifindex {ref.index}'} @ {where}"
+
+
+def _holders(items: list[str]) -> str:
+    return "; ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+
+
+def _facts(ns: Namespace) -> list[str]:
+    """The header words: inode, who holds it (beyond its own name), forwarding, NAT."""
+    facts = [ns.label]
+    if ns.root:
+        facts.append("you are here")
+    if ns.outside:
+        facts.append("outside this lab")
+    own = {f"bind mount {mount}" for mount in ns.mounts if mount.rsplit("/", 1)[-1] in ns.names}
+    others = [holder for holder in ns.holders if holder not in own]
+    if not ns.root:
+        if ns.names and others:
+            facts.append("also held by " + _holders(others))
+        elif not ns.names:
+            facts.append("held by " + (_holders(others) or "nothing"))
+    if ns.ip_forward is not None:
+        facts.append("forwarding on" if ns.ip_forward else "forwarding off")
+    for rule in ns.nat or ():
+        facts.append(f"NAT {rule.action}{' to ' + rule.to if rule.to else ''}")
+    return facts
+
+
+def _state(interface: Interface, color: bool) -> str:
+    text = interface.status
+    if not color:
+        return text
+    tint = _GREEN if interface.running else (_YELLOW if interface.up else _RED)
+    return f"{tint}{text}{_RESET}"
+
+
+def tree(topology: Topology, *, routes: bool = True, color: bool = False) -> str:
+    """Every namespace, its interfaces (bridge ports under their bridge) and its routes."""
+    lines: list[str] = []
+    for ns in topology.namespaces:
+        title = f"{_BOLD}{ns.title}{_RESET}" if color else ns.title
+        lines.append(" · ".join([title, *_facts(ns)]))
+        ports: dict[str, list[Interface]] = {}
+        top: list[Interface] = []
+        for interface in ns.interfaces:
+            if interface.master and any(i.name == interface.master for i in ns.interfaces):
+                ports.setdefault(interface.master, []).append(interface)
+            else:
+                top.append(interface)
+        width_name = max((len(i.name) for i in ns.interfaces), default=2) + 2
+        width_kind = max((len(i.kind) for i in ns.interfaces), default=4) + 2
+        width_state = max((len(i.status) for i in ns.interfaces), default=4) + 2
+
+        def row(interface: Interface, indent: int = 0) -> str:
+            state = _state(interface, color) + " " * (width_state - len(interface.status))
+            words = f"{interface.name:<{max(width_name - indent, len(interface.name) + 1)}}{interface.kind:<{width_kind}}{state}"
+            words += ", ".join(interface.shown_addresses)
+            peer = _peer_text(topology, ns, interface)
+            return (words.rstrip() + ("  " + peer if peer else "")).rstrip()
+
+        route_lines = [str(r) for r in ns.routes] if routes else []
+        for n, interface in enumerate(top):
+            last = n == len(top) - 1 and not route_lines
+            lines.append(("└── " if last else "├── ") + row(interface))
+            children = ports.get(interface.name, [])
+            for m, port in enumerate(children):
+                stem = "    " if last else "│   "
+                lines.append(stem + ("└── " if m == len(children) - 1 else "├── ") + row(port, indent=4))
+        if route_lines:
+            lines.append("└── routes")
+            for m, route in enumerate(route_lines):
+                text = f"{_DIM}{route}{_RESET}" if color else route
+                lines.append("    " + ("└── " if m == len(route_lines) - 1 else "├── ") + text)
+    return "\n".join(lines)
+
+
+# -- Graphviz -------------------------------------------------------------------------------------
+
+def _dot_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(topology: Topology) -> str:
+    """Graphviz DOT: a cluster per namespace, a node per interface, veth and bridge-port edges."""
+    out = ["graph netlab {",
+           '  graph [rankdir=LR, fontname="Helvetica", compound=true, nodesep=0.3];',
+           '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
+           '  edge [fontname="Helvetica", fontsize=9];']
+    for ns in topology.namespaces:
+        style = 'style="rounded,bold", color="#1f4e79", penwidth=2' if ns.root else 'style="rounded", color="#555555"'
+        out.append(f"  subgraph cluster_{ns.inode} {{")
+        out.append(f"    label={_dot_quote(ns.title + chr(10) + ns.label)}; {style};")
+        for interface in ns.interfaces:
+            fill = "#c8e6c9" if interface.running else ("#fff3c4" if interface.up else "#eeeeee")
+            line = "dashed" if not interface.up else "solid"
+            label = "\n".join([interface.name, *interface.shown_addresses, interface.status])
+            shape = ", shape=box3d" if interface.kind == "bridge" else ""
+            out.append(f"    {_dot_quote(interface_key(ns, interface.name))} [label={_dot_quote(label)}, "
+                       f'fillcolor="{fill}", style="rounded,filled,{line}"{shape}];')
+        if not ns.interfaces:
+            out.append(f'    {_dot_quote(ns.key)} [label="(no interfaces)", shape=plaintext, style=""];')
+        out.append("  }")
+    for (ns_a, a), (ns_b, b) in topology.veth_pairs():
+        out.append(f"  {_dot_quote(interface_key(ns_a, a.name))} -- {_dot_quote(interface_key(ns_b, b.name))} "
+                   '[label="veth", penwidth=2];')
+    for ns, bridge, ports in topology.bridges():
+        for port in ports:
+            out.append(f"  {_dot_quote(interface_key(ns, port.name))} -- {_dot_quote(interface_key(ns, bridge.name))} "
+                       '[style=dotted, label="port"];')
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+# -- Mermaid --------------------------------------------------------------------------------------
+
+def _mermaid_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)
+
+
+def _mermaid_label(text: str) -> str:
+    return '"' + text.replace('"', "#quot;").replace("\n", "<br/>") + '"'
+
+
+def to_mermaid(topology: Topology) -> str:
+    """A Mermaid flowchart: a subgraph per namespace, veth pairs as links, bridge ports dotted."""
+    out = ["flowchart LR"]
+    classes: dict[str, list[str]] = {"up": [], "waiting": [], "down": []}
+    for ns in topology.namespaces:
+        out.append(f"  subgraph ns_{ns.inode}[{_mermaid_label(ns.title + ' · ' + ns.label)}]")
+        for interface in ns.interfaces:
+            node = "if_" + _mermaid_id(f"{ns.inode}_{interface.name}")
+            label = "\n".join([f"{interface.name} ({interface.status})", *interface.shown_addresses])
+            shape = ("[[", "]]") if interface.kind == "bridge" else ("(", ")")
+            out.append(f"    {node}{shape[0]}{_mermaid_label(label)}{shape[1]}")
+            state = "up" if interface.running else ("waiting" if interface.up else "down")
+            classes[state].append(node)
+        if not ns.interfaces:
+            out.append(f"    empty_{ns.inode}[\"(no interfaces)\"]")
+        out.append("  end")
+    for (ns_a, a), (ns_b, b) in topology.veth_pairs():
+        out.append(f"  if_{_mermaid_id(f'{ns_a.inode}_{a.name}')} <-->|veth| if_{_mermaid_id(f'{ns_b.inode}_{b.name}')}")
+    for ns, bridge, ports in topology.bridges():
+        for port in ports:
+            out.append(f"  if_{_mermaid_id(f'{ns.inode}_{port.name}')} -.-|port| "
+                       f"if_{_mermaid_id(f'{ns.inode}_{bridge.name}')}")
+    out.append("  classDef up fill:#c8e6c9,stroke:#2e7d32")
+    out.append("  classDef waiting fill:#fff3c4,stroke:#b28704")
+    out.append("  classDef down fill:#eeeeee,stroke:#888888,stroke-dasharray: 4 3")
+    for name, nodes in classes.items():
+        if nodes:
+            out.append(f"  class {','.join(nodes)} {name}")
+    root = next((ns for ns in topology.namespaces if ns.root), None)
+    if root is not None:
+        out.append(f"  style ns_{root.inode} stroke:#1f4e79,stroke-width:3px")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,176 @@
+"""Two notebook widgets: a namespace explorer and a ping tester.
+
+    from netlab.widgets import namespace_explorer, ping_tester
+    namespace_explorer()      # pick a namespace: its links, addresses, routes, inode, holders
+    ping_tester()             # from namespace X, ping address Y, see the result
+
+Each returns a small object whose ``.widget`` is the ipywidgets box a notebook displays (the
+object displays as it, too); its parts (``.dropdown``, ``.button``, ``.result`` ...) are
+attributes, so the logic can be driven without a browser::
+
+    tester = ping_tester()
+    tester.source.value = tester.source.options[1][1]
+    tester.destination.value = "10.1.1.1"
+    tester.button.click()
+    tester.result.value        # -> "ping 10.1.1.1 from netns1: 1/1 received, 0% loss ..."
+
+Both read the kernel with ``snapshot()``; "Refresh" takes a new one. ipywidgets is imported
+only when a widget is made.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from netlab.topology import Namespace, Topology, snapshot
+
+__all__ = ["NamespaceExplorer", "PingTester", "namespace_explorer", "ping_tester"]
+
+
+def _choices(topology: Topology) -> list[tuple[str, int]]:
+    return [(f"{ns.title}  ·  {ns.label}", ns.inode) for ns in topology.namespaces]
+
+
+def _cell(text: object) -> str:
+    return f"<td style='padding:1px 10px 1px 0'>{html.escape(str(text))}</td>"
+
+
+def describe(topology: Topology, ns: Namespace) -> str:
+    """HTML: a namespace's identity, holders, interfaces and routes (what the explorer shows)."""
+    state = {True: "on", False: "off", None: "unknown"}
+    parts = [f"<h4 style='margin:4px 0'>{html.escape(ns.title)} <code>{ns.label}</code>"
+             f"{' (you are here)' if ns.root else ''}</h4>",
+             f"<div>names: {html.escape(', '.join(ns.names) or '(none)')} · "
+             f"IP forwarding: {state[ns.ip_forward]} · "
+             f"NAT: {html.escape('; '.join(str(r) for r in ns.nat) if ns.nat else ('none' if ns.nat == () else 'unknown'))}"
+             f"</div>",
+             "<div>held by: " + html.escape("; ".join(ns.holders) or "nothing") + "</div>",
+             "<table style='margin-top:6px'><tr><th align=left>interface</th><th align=left>kind</th>"
+             "<th align=left>state</th><th align=left>addresses</th><th align=left>MAC</th><th align=left>mtu</th>"
+             "<th align=left>wired to</th></tr>"]
+    for interface in ns.interfaces:
+        wired = []
+        other = topology.peer_of(ns, interface)
+        if other:
+            wired.append(f"veth peer {other[1].name} in {other[0].title}")
+        elif interface.peer:
+            wired.append(f"veth peer ifindex {interface.peer.index} (namespace not visible)")
+        if interface.master:
+            wired.append(f"port of {interface.master}")
+        parts.append("<tr>" + "".join(_cell(v) for v in (
+            interface.name, interface.kind, f"{interface.status} (operstate {interface.state})", ", ".join(interface.shown_addresses) or "-",
+            interface.mac, interface.mtu, "; ".join(wired) or "-")) + "</tr>")
+    parts.append("</table>")
+    routes = "".join(f"<li><code>{html.escape(str(r))}</code></li>" for r in ns.routes)
+    parts.append(f"<div style='margin-top:6px'>routes (table main):<ul style='margin:2px 0'>{routes or '<li>none</li>'}"
+                 "</ul></div>")
+    return "".join(parts)
+
+
+class NamespaceExplorer:
+    """A dropdown of every namespace; the chosen one is described below it."""
+
+    def __init__(self, *, topology: Topology | None = None) -> None:
+        import ipywidgets as widgets
+
+        self.topology = topology or snapshot()
+        self.dropdown = widgets.Dropdown(options=_choices(self.topology), description="namespace",
+                                         layout=widgets.Layout(width="420px"))
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
+                                             tooltip="take a new snapshot of the kernel's state")
+        self.details = widgets.HTML()
+        self.dropdown.observe(lambda change: self._show(), names="value")
+        self.refresh_button.on_click(lambda _button: self.refresh())
+        self.widget = widgets.VBox([widgets.HBox([self.dropdown, self.refresh_button]), self.details])
+        self._show()
+
+    def refresh(self) -> None:
+        """Snapshot again; keep the selection if that namespace still exists."""
+        chosen = self.dropdown.value
+        self.topology = snapshot()
+        options = _choices(self.topology)
+        self.dropdown.options = options
+        if chosen in [inode for _, inode in options]:
+            self.dropdown.value = chosen
+        self._show()
+
+    def select(self, which: str | int) -> None:
+        """Choose a namespace by title, name or inode."""
+        self.dropdown.value = self.topology.namespace(which).inode
+
+    def _show(self) -> None:
+        ns = self.topology.by_inode(self.dropdown.value) if self.dropdown.value is not None else None
+        self.details.value = describe(self.topology, ns) if ns else "<i>no namespace chosen</i>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class PingTester:
+    """Source namespace, destination address, count; the button runs ``netlab.reach.ping``."""
+
+    def __init__(self, *, topology: Topology | None = None, count: int = 3) -> None:
+        import ipywidgets as widgets
+
+        self.topology = topology or snapshot()
+        self.source = widgets.Dropdown(options=_choices(self.topology), description="from")
+        self.destination = widgets.Combobox(options=self._addresses(), placeholder="10.1.1.1",
+                                            description="ping", ensure_option=False)
+        self.count = widgets.BoundedIntText(value=count, min=1, max=20, description="count",
+                                            layout=widgets.Layout(width="140px"))
+        self.button = widgets.Button(description="Ping", button_style="primary", icon="play")
+        self.result = widgets.HTML()
+        self.last = None                # the last PingResult (or error text)
+        self.button.on_click(lambda _button: self.run())
+        self.widget = widgets.VBox([widgets.HBox([self.source, self.destination, self.count, self.button]),
+                                    self.result])
+
+    def _addresses(self) -> list[str]:
+        """Every address in the lab, as suggestions for the destination box."""
+        found = []
+        for _ns, interface in self.topology.interfaces():
+            for address in interface.shown_addresses:
+                if not address.startswith("127.") and address != "::1/128":
+                    found.append(address.split("/")[0])
+        return sorted(set(found))
+
+    def choose(self, which: str | int) -> None:
+        """Pick the source namespace by title, name or inode."""
+        self.source.value = self.topology.namespace(which).inode
+
+    def run(self) -> Any:
+        """Ping now (what the button does); the result also lands in ``.result``."""
+        from netlab.reach import ping
+
+        address = self.destination.value.strip()
+        ns = self.topology.by_inode(self.source.value)
+        if ns is None or not address:
+            self.result.value = "<span style='color:#c92a2a'>choose a source namespace and an address</span>"
+            return None
+        self.button.disabled = True
+        self.result.value = f"<i>pinging {html.escape(address)} from {html.escape(ns.title)}...</i>"
+        try:
+            outcome = ping(ns.target, address, count=self.count.value, timeout=1.0)
+            colour = "#2b8a3e" if outcome.ok else "#c92a2a"
+            self.result.value = f"<pre style='color:{colour};margin:2px 0'>{html.escape(str(outcome))}</pre>"
+        except Exception as exc:  # a bad address or a vanished namespace: say so in the widget
+            outcome = exc
+            self.result.value = f"<pre style='color:#c92a2a;margin:2px 0'>{html.escape(str(exc))}</pre>"
+        finally:
+            self.button.disabled = False
+        self.last = outcome
+        return outcome
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def namespace_explorer(*, topology: Topology | None = None) -> NamespaceExplorer:
+    """A namespace explorer over ``topology`` (default: a fresh snapshot)."""
+    return NamespaceExplorer(topology=topology)
+
+
+def ping_tester(*, topology: Topology | None = None, count: int = 3) -> PingTester:
+    """A ping tester whose sources are the namespaces of ``topology`` (default: a fresh snapshot)."""
+    return PingTester(topology=topology, count=count)

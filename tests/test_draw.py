@@ -1,0 +1,165 @@
+"""Every scene renders: a real PNG, not blank; plus the text views (tree, DOT, Mermaid).
+
+Set NETLAB_KEEP_DRAWINGS=/some/dir to keep the PNGs for a look.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from netlab import diff, snapshot
+from netlab.draw import draw
+
+import scenes
+from scenes import shell
+
+
+def rendered(topology_or_diff, path: Path, **options) -> np.ndarray:
+    """Draw to ``path`` and return the pixels, after checking they make a picture."""
+    figure = topology_or_diff.draw(path=path, **options)
+    assert path.stat().st_size > 5_000
+    pixels = imread(path)
+    assert pixels.ndim == 3 and pixels.shape[0] > 150 and pixels.shape[1] > 300
+    grey = pixels[..., :3].mean(axis=2)
+    assert grey.std() > 0.05, "the image is (nearly) blank"
+    assert (grey < 0.5).mean() > 0.002, "no dark ink: no text or frames"
+    keep = os.environ.get("NETLAB_KEEP_DRAWINGS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / path.name)
+    assert figure.get_figwidth() > 3
+    return pixels
+
+
+def colour_share(pixels: np.ndarray, rgb: str) -> float:
+    """Fraction of pixels of exactly (within rounding) one colour (#rrggbb)."""
+    target = np.array([int(rgb[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    return float((np.abs(pixels[..., :3] - target).max(axis=2) < 0.01).mean())
+
+
+def test_the_empty_lab(tmp_path):
+    rendered(snapshot(), tmp_path / "empty.png")
+
+
+def test_the_articles_scene_and_its_steps(tmp_path):
+    with scenes.cleanup(namespaces=("netns1",), links=("veth0",)):
+        shell("ip netns add netns1", "ip link add veth0 type veth peer name veth1")
+        pair = snapshot()
+        down = rendered(pair, tmp_path / "article-1-pair.png")
+        shell("ip link set veth1 netns netns1")
+        moved = snapshot()
+        rendered(diff(pair, moved), tmp_path / "article-2-moved-diff.png")
+        shell("ip netns exec netns1 ifconfig veth1 10.1.1.1/24 up", "ifconfig veth0 10.1.1.2/24 up")
+        up = rendered(snapshot(settle=0.5), tmp_path / "article-3-up.png")
+    # DOWN chips are grey, UP ones green: the picture shows the difference.
+    assert colour_share(down, "#f1f3f5") > colour_share(up, "#f1f3f5")
+    assert colour_share(up, "#d3f9d8") > colour_share(down, "#d3f9d8")
+
+
+def test_a_bridge_with_three_namespaces(tmp_path):
+    with scenes.bridge_with_three():
+        rendered(snapshot(), tmp_path / "bridge.png")
+
+
+def test_a_chain_through_a_router(tmp_path):
+    with scenes.chain_through_router():
+        rendered(snapshot(), tmp_path / "chain.png")
+
+
+def test_an_unnamed_namespace(tmp_path):
+    with scenes.unnamed_held_by_process():
+        rendered(snapshot(), tmp_path / "unnamed.png")
+
+
+def test_a_peer_namespace_deleted_but_held(tmp_path):
+    with scenes.peer_namespace_deleted():
+        rendered(snapshot(), tmp_path / "orphan.png")
+
+
+def test_a_diff_highlights_added_and_removed(tmp_path):
+    with scenes.article_veth():
+        before = snapshot()
+    after = snapshot(settle=2.0)
+    changes = diff(before, after)
+    marks = changes.marks()
+    netns1 = before.namespace("netns1")
+    assert marks[netns1.key] == "removed" and marks[f"{before.root.key}/veth0"] == "removed"
+    assert marks[before.root.key] == "changed"        # its route went away
+    pixels = rendered(changes, tmp_path / "removed-diff.png")
+    assert colour_share(pixels, "#e03131") > 0.0005     # the red of "removed"
+
+
+def test_a_hundred_namespaces_compact(tmp_path):
+    with scenes.star(100):
+        topology = snapshot()
+        pixels = rendered(topology, tmp_path / "star-100.png")
+        assert pixels.shape[1] > 1500                  # wide enough to read each tile
+    with pytest.raises(ValueError):
+        draw(topology, layout="sideways")
+
+
+def test_svg_and_forced_layouts(tmp_path):
+    with scenes.article_veth():
+        topology = snapshot()
+        topology.draw(path=tmp_path / "article.svg")
+        assert "<svg" in (tmp_path / "article.svg").read_text()[:500]
+        rendered(topology, tmp_path / "article-compact.png", layout="compact")
+        assert topology._repr_png_().startswith(b"\x89PNG")
+
+
+def test_tree_dot_and_mermaid():
+    with scenes.bridge_with_three():
+        topology = snapshot()
+        tree = topology.tree()
+        root = topology.root
+        assert tree.splitlines()[0] == f"root · {root.label} · you are here · forwarding on · NAT masquerade"
+        assert re.search(r"^├── br0 +bridge +\S+ +10\.0\.0\.1/24$", tree, re.M)
+        assert re.search(r"^│   ├── v1 +veth +\S+ +⇄ eth0 @ ns1$", tree, re.M)
+        assert "    ├── default via 10.0.0.1 dev eth0" in tree
+        assert "\033[" not in tree and "\033[" in topology.tree(color=True)
+
+        dot = topology.to_dot()
+        assert dot.startswith("graph netlab {") and dot.rstrip().endswith("}")
+        assert dot.count("subgraph cluster_") == 4 and dot.count('[label="veth"') == 3
+        assert dot.count('[style=dotted, label="port"]') == 3
+        assert dot.count("{") == dot.count("}")
+
+        mermaid = topology.to_mermaid()
+        assert mermaid.startswith("flowchart LR")
+        assert mermaid.count("  subgraph ") == 4 and mermaid.count("\n  end") == 4
+        assert mermaid.count("<-->|veth|") == 3 and mermaid.count("-.-|port|") == 3
+        assert all(re.fullmatch(r"[A-Za-z0-9_]+", node) for node in re.findall(r"\b(if_\w+)", mermaid))
+    if shutil.which("dot"):
+        import subprocess
+
+        subprocess.run(["dot", "-Tsvg"], input=dot, text=True, check=True, capture_output=True)
+
+
+def test_the_netlab_show_command(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    netlab = str(Path(sys.executable).with_name("netlab"))
+    with scenes.article_veth():
+        tree = subprocess.run([netlab, "show"], capture_output=True, text=True, check=True).stdout
+        assert tree.splitlines()[0].startswith("root · net:[") and "⇄ veth1 @ netns1" in tree
+        assert "10.1.1.1/24" in tree and "└── routes" in tree
+        short = subprocess.run([netlab, "show", "--no-routes"], capture_output=True, text=True, check=True).stdout
+        assert "routes" not in short
+        data = json.loads(subprocess.run([netlab, "show", "--format", "json"], capture_output=True, text=True,
+                                         check=True).stdout)
+        assert [ns["title"] for ns in data["namespaces"]] == ["root", "netns1"]
+        for fmt, start in (("dot", "graph netlab {"), ("mermaid", "flowchart LR")):
+            out = subprocess.run([netlab, "show", "--format", fmt], capture_output=True, text=True, check=True).stdout
+            assert out.startswith(start)
+        png = tmp_path / "show.png"
+        done = subprocess.run([netlab, "show", "--png", str(png)], capture_output=True, text=True, check=True)
+        assert "drew 2 namespaces" in done.stderr and png.read_bytes().startswith(b"\x89PNG")
