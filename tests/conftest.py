@@ -67,6 +67,21 @@ def no_residue():
 
 
 @pytest.fixture
+def kernel():
+    """A real ipykernel (its own thread pool and a running asyncio loop), in this sandbox; its client."""
+    import jupyter_client
+
+    manager = jupyter_client.KernelManager(kernel_name="python3")
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    yield client
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture
 def ns_name():
     """A unique namespace name, removed after the test whatever happened."""
     name = f"t-{uuid.uuid4().hex[:8]}"

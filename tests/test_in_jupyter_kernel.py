@@ -4,22 +4,6 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
-
-jupyter_client = pytest.importorskip("jupyter_client")
-
-
-@pytest.fixture
-def kernel():
-    manager = jupyter_client.KernelManager(kernel_name="python3")
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=60)
-    yield client
-    client.stop_channels()
-    manager.shutdown_kernel(now=True)
-
 
 def execute(client, code: str) -> str:
     """Run a cell; return its stdout, raising if the cell raised."""

@@ -7,21 +7,7 @@ import textwrap
 
 import pytest
 
-jupyter_client = pytest.importorskip("jupyter_client")
-
-import scenes  # noqa: E402
-
-
-@pytest.fixture
-def kernel():
-    manager = jupyter_client.KernelManager(kernel_name="python3")
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=60)
-    yield client
-    client.stop_channels()
-    manager.shutdown_kernel(now=True)
+import scenes
 
 
 class Cell:
