@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import sh
 from lab_server import cmdline, free_port, http_status, netlab_lab, stop, wait_for_url
 
 REPO = Path(__file__).resolve().parent.parent
