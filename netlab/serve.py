@@ -98,7 +98,9 @@ def serve_lab(*, notebooks: Path, port: int = 8888, host: str = "127.0.0.1", tok
     _check_port_free(host, port)
     token = token or secrets.token_urlsafe(32)
     jupyter = str(Path(sys.executable).with_name("jupyter"))
-    env = dict(os.environ, JUPYTER_TOKEN=token)
+    # Kernels and terminals find `netlab`, `jupyter` and friends even when the venv is not activated.
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ, JUPYTER_TOKEN=token, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
     common = ["lab", "--no-browser", "--allow-root", f"--ServerApp.root_dir={notebooks}"]
     url = f"http://{host}:{port}/lab/tree/{FIRST_NOTEBOOK}?token={token}"
     if host_network:

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -17,6 +18,10 @@ from netlab.sandbox import in_sandbox
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    # As `netlab lab` and the VM's service do: kernels and subprocesses find the venv's commands.
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     if not in_sandbox():
         pytest.exit("netlab's tests change network state: run them with ./scripts/test "
                     "(it runs pytest inside `netlab sandbox`)", returncode=2)

@@ -33,6 +33,10 @@ def _text(cell) -> str:
     return "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in cell.outputs)
 
 
+def check_doctor_ok(cell) -> None:
+    assert "all required checks passed" in _text(cell), _text(cell)
+
+
 def check_netns1_created(cell) -> None:
     assert "netns1" in sh("ip", "netns", "list").stdout.split()
     assert sh("findmnt", "-n", "-o", "FSTYPE", "/run/netns/netns1").stdout.strip() == "nsfs"

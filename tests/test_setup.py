@@ -94,8 +94,10 @@ def test_provision_installs_a_verified_service_that_serves_with_a_token(tmp_path
     assert subprocess.run(["systemd-analyze", "verify", str(bad)], capture_output=True).returncode != 0
 
     # systemd cannot start services here (it is not PID 1): run its command as systemd would.
-    fields = dict(line.split("=", 1) for line in unit_text.splitlines() if "=" in line)
-    service_env = dict(os.environ, **dict([fields["Environment"].split("=", 1)]))
+    lines = [line.split("=", 1) for line in unit_text.splitlines() if "=" in line]
+    fields = dict(lines)
+    service_env = dict(os.environ, **dict(value.split("=", 1) for key, value in lines if key == "Environment"))
+    assert service_env["PATH"].startswith(f"{VENV}/bin:")  # kernels and terminals find `netlab`
     proc = subprocess.Popen(shlex.split(fields["ExecStart"]), cwd=fields["WorkingDirectory"], env=service_env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
