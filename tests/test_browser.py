@@ -1,0 +1,267 @@
+"""The lab as a learner sees it: `netlab lab`, JupyterLab in a real browser, every notebook run to the end.
+
+One `netlab lab` (the README's command, token on) and one headless Chromium serve the whole module. The server
+works on a copy of notebooks/ (running a notebook in JupyterLab marks it changed, and nothing may write
+outputs into the repository's notebooks), plus two self-test notebooks that keep the checks honest: one that
+works (a diagram, an explorer-like dropdown, a ping-like button) and one with a fault of every kind the checks
+must catch. What a visit does and checks is described in learner_browser.py.
+
+Screenshots land in test-artifacts/browser/ (git-ignored): NAME.png per notebook, and one per image and per
+widget used.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import world_state
+from lab_server import netlab_lab
+from learner_browser import (CHROMIUM, CHROMIUM_ARGS, VIEWPORT, looks_blank, picture_stats, processes_mentioning,
+                             shut_down_kernels, visit_notebook)
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9]*.ipynb"))
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def _notebook(cells: list[tuple[str, str]]) -> str:
+    return json.dumps({
+        "cells": [{"cell_type": kind, "metadata": {}, "source": source,
+                   **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+                  for kind, source in cells],
+        "metadata": {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }, indent=1)
+
+
+# Works: what the real notebooks show, in miniature, with real Python callbacks behind the widgets.
+SELFTEST_GOOD = _notebook([
+    ("markdown", "# Self-test: a diagram and two widgets"),
+    ("code", "import matplotlib.pyplot as plt\n"
+             "fig, ax = plt.subplots(figsize=(5, 2.5))\n"
+             "for x, name in ((0, 'root'), (1, 'netns1')):\n"
+             "    ax.add_patch(plt.Rectangle((x * 3, 0), 2, 1, color='tab:blue', alpha=0.3))\n"
+             "    ax.text(x * 3 + 1, 0.5, name, ha='center', va='center')\n"
+             "ax.plot([2, 3], [0.5, 0.5], 'k-')\n"
+             "ax.set_xlim(-0.5, 5.5); ax.set_ylim(-0.5, 1.5); ax.axis('off')\n"
+             "plt.show()"),
+    ("code", "import ipywidgets as widgets\n"
+             "links = {'root': ['lo', 'veth0'], 'netns1': ['lo', 'veth1']}\n"
+             "namespace = widgets.Dropdown(options=list(links), description='namespace')\n"
+             "refresh = widgets.Button(description='Refresh')  # the explorer's is a plain button too\n"
+             "shown = widgets.Output()\n"
+             "def show(change=None):\n"
+             "    shown.clear_output()\n"
+             "    with shown:\n"
+             "        print('links in', namespace.value + ':', ', '.join(links[namespace.value]))\n"
+             "namespace.observe(show, names='value')\n"
+             "refresh.on_click(show)\n"
+             "show()\n"
+             "widgets.VBox([widgets.HBox([namespace, refresh]), shown])"),
+    ("code", "source = widgets.Dropdown(options=['root', 'netns1'], description='from')\n"
+             "address = widgets.Combobox(options=['10.1.1.1', '10.1.1.2'], placeholder='10.1.1.1', description='ping')\n"
+             "button = widgets.Button(description='Ping', button_style='primary')\n"
+             "result = widgets.HTML()\n"
+             "def on_ping(button):\n"
+             "    result.value = f'<pre>ping {address.value} from {source.value}: 1 packets transmitted, 1 received</pre>'\n"
+             "button.on_click(on_ping)\n"
+             "widgets.VBox([widgets.HBox([source, address, button]), result])"),
+    ("code", "import warnings\nwarnings.warn('a warning is not an error')"),
+    ("code", ""),
+    ("markdown", "The end."),
+])
+
+
+def _png(width: int, height: int) -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+# Broken on purpose: each line of `BROKEN_FAULTS` must show up in the visit's problems.
+def _selftest_broken() -> str:
+    return _notebook([
+        ("code", "import base64\nfrom IPython.display import Image, display\n"
+                 f"display(Image(data=base64.b64decode('{_png(400, 300)}')))  # blank\n"
+                 f"display(Image(data=base64.b64decode('{_png(40, 30)}')))    # too small"),
+        ("code", "import ipywidgets as widgets\n"
+                 "button = widgets.Button(description='fail')\n"
+                 "button.on_click(lambda b: 1 / 0)\n"
+                 "button"),
+        ("code", "raise RuntimeError('planted error')"),
+        ("code", "print('never reached')"),
+    ])
+
+
+BROKEN_FAULTS = [
+    "image 1 (broken-image-1.png) is blank",
+    "image 2 (broken-image-2.png) is only 40x30 pixels",
+    "error: RuntimeError: planted error",
+    "widget: click 'fail' changed nothing",
+    "widget: click 'fail' raised: ZeroDivisionError",
+]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """`netlab lab` on a copy of notebooks/ and the self-tests, as the README starts it; gone afterwards."""
+    before = world_state()["children"]
+    root = tmp_path_factory.mktemp("browser")
+    served = root / "notebooks"
+    shutil.copytree(REPO / "notebooks", served, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (served / "selftest").mkdir()
+    (served / "selftest/good.ipynb").write_text(SELFTEST_GOOD)
+    (served / "selftest/broken.ipynb").write_text(_selftest_broken())
+    # Jupyter's and IPython's own state goes to a scratch directory, so nothing from this machine's ~/.jupyter
+    # or ~/.ipython changes what the test sees (nor does the test write there). Two settings differ from a fresh install: no autosave (nothing is written back),
+    # and no "get Jupyter news?" toast over the notebook (the lab is offline anyway).
+    jupyter = root / "jupyter"
+    settings = jupyter / "lab-settings/@jupyterlab"
+    (settings / "docmanager-extension").mkdir(parents=True)
+    (settings / "docmanager-extension/plugin.jupyterlab-settings").write_text('{"autosave": false}')
+    (settings / "apputils-extension").mkdir(parents=True)
+    (settings / "apputils-extension/notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}')
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(jupyter / "config"), JUPYTER_DATA_DIR=str(jupyter / "data"),
+               JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(jupyter / "lab-settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"), IPYTHONDIR=str(jupyter / "ipython"))
+    with netlab_lab(served, env=env) as running:
+        yield running
+    assert not running.workdir.exists(), "netlab lab left its directory behind"
+    assert world_state()["children"] == before, "netlab lab left processes behind"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Debian Chromium under Playwright, with a fresh profile; closed with everything it started."""
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: ./scripts/test installs Debian's chromium"
+    from playwright.sync_api import sync_playwright
+
+    # Its ~/.config, ~/.cache and temporary files go to `home`, not this machine's: Debian's build starts crash
+    # handlers that leave the browser's process tree (init adopts them) and keep a database in ~/.config, and
+    # Playwright does not always get to remove the fresh profile it gives the browser (in $TMPDIR) when it
+    # stops right after closing it. `home` is in the handlers' command line: the end can see they are gone.
+    home = tmp_path_factory.mktemp("chromium-home")
+    (home / "tmp").mkdir()
+    env = dict(os.environ, XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"),
+               TMPDIR=str(home / "tmp"))
+    before = world_state()["children"]
+    with _environment(TMPDIR=env["TMPDIR"]):  # the driver Playwright starts reads it
+        playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+                                              env=env)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
+    assert world_state()["children"] == before, "the browser left processes behind"
+    deadline = time.monotonic() + 30
+    while processes_mentioning(str(home)) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the crash handlers notice the browser is gone on their own
+    assert not processes_mentioning(str(home)), processes_mentioning(str(home))
+    shutil.rmtree(home)
+
+
+@contextlib.contextmanager
+def _environment(**variables: str):
+    """Set environment variables of this process for the time of the block (for the processes it starts)."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(scope="module")
+def artifacts():
+    """The screenshots' folder; each run overwrites its files (no wiping: a second run may be going on)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def context(browser):
+    """A browser window of its own (no cookies from other tests)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    yield context
+    context.close()
+
+
+def _report(visit) -> str:
+    return "\n".join([f"{visit.name}: {len(visit.problems)} problem(s)", *visit.problems,
+                      f"cells {visit.cells}, code {visit.code_cells}, ran {visit.executed}",
+                      f"images {visit.images}", f"widgets {visit.widgets}",
+                      f"screenshots {[str(p) for p in visit.screenshots]}", f"seconds {visit.seconds}"])
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_in_jupyterlab_as_a_learner_sees_it(lab, context, artifacts, name):
+    visit = visit_notebook(context, lab, name, artifacts)
+    print(_report(visit))  # shown with -s or -rA: what was seen, and how long each step took
+    assert not visit.problems, _report(visit)
+    assert visit.executed == visit.code_cells
+    assert (artifacts / f"{Path(name).stem}.png").is_file()
+
+
+def test_the_checks_pass_a_working_notebook_with_a_diagram_and_widgets(lab, context, artifacts):
+    visit = visit_notebook(context, lab, "selftest/good.ipynb", artifacts)
+    print(_report(visit))
+    assert not visit.problems, _report(visit)
+    assert visit.executed == visit.code_cells == 4
+    [image] = visit.images
+    assert image["natural"][0] >= 300 and not looks_blank(image)
+    explorer, tester = visit.widgets
+    assert explorer["action"] == "pick 'netns1'" and explorer["responded"]
+    assert "links in root: lo, veth0" in explorer["before"] and "links in netns1: lo, veth1" in explorer["after"]
+    assert tester["action"] == "click 'Ping' with ['10.1.1.1']" and tester["responded"]
+    assert "ping 10.1.1.1 from root: 1 packets transmitted, 1 received" in tester["after"]
+    assert [p.name for p in visit.screenshots] == ["good.png", "good-widget-1.png", "good-widget-2.png"]
+
+
+def test_the_checks_catch_errors_blank_images_and_dead_widgets(lab, context, artifacts):
+    visit = visit_notebook(context, lab, "selftest/broken.ipynb", artifacts)
+    for fault in BROKEN_FAULTS:
+        assert any(problem.startswith(fault) for problem in visit.problems), (fault, _report(visit))
+    assert visit.executed == 3 < visit.code_cells  # Run All stops at the error
+
+
+def test_a_wrong_token_gets_the_login_page_not_the_lab(lab, context, artifacts):
+    page = context.new_page()
+    page.goto(f"{lab.base}/lab?token=wrong")
+    password = page.locator("#password_input")
+    password.wait_for()
+    assert "/login" in page.url
+    assert page.locator(".jp-LabShell, #jp-main-dock-panel, .jp-NotebookPanel").count() == 0
+    page.screenshot(path=artifacts / "login-wrong-token.png")
+    assert not looks_blank(picture_stats((artifacts / "login-wrong-token.png").read_bytes()))
+    # Typing a wrong token into the form does not let one in either; the right one does.
+    password.fill("wrong")
+    page.locator("#login_submit").click()
+    password.wait_for()
+    assert "/login" in page.url and page.locator(".jp-LabShell").count() == 0
+    password.fill(lab.token)
+    page.locator("#login_submit").click()
+    page.locator(".jp-LabShell").wait_for(timeout=90_000)
+    assert "/lab" in page.url
+    page.close()
+    shut_down_kernels(lab)  # had the lab reopened a notebook
