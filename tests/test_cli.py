@@ -62,3 +62,28 @@ def test_rootless_sandbox_runs_the_article_as_nobody():
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "0"  # root inside the user namespace
     assert "10.1.1.1/24" in result.stdout
+
+
+def test_a_killed_sandbox_leaves_nothing_behind():
+    """kill -9 in the middle of a lesson: the sandbox's world, its namespaces and processes all go with it."""
+    import signal
+    import subprocess
+    import time
+
+    from netlab import inodes
+
+    script = ("ip netns add lesson && ip link add veth0 type veth peer name veth1 && "
+              "ip link set veth1 netns lesson && (ip netns exec lesson sleep 60 &) && "
+              "readlink /proc/self/ns/net && ls -i /run/netns/lesson && sleep 60")
+    proc = subprocess.Popen([NETLAB, "sandbox", "--", "sh", "-c", script], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    world = int(proc.stdout.readline().strip()[5:-1])       # the sandbox's own network namespace
+    lesson = int(proc.stdout.readline().split()[0])          # the namespace made inside it
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    deadline = time.monotonic() + 5
+    while {world, lesson} & {info.inode for info in inodes.namespaces()}:
+        assert time.monotonic() < deadline, "the killed sandbox's namespaces are still alive"
+        time.sleep(0.05)
+    # The autouse fixture then checks that namespaces, links, mounts and children here are as before.
