@@ -24,6 +24,7 @@ Names, ports and groups below are the ones to adapt.
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -56,6 +57,9 @@ SINGLEUSER = Path(sys.executable).with_name("jupyterhub-singleuser")
 c.Spawner.cmd = ["sh", "-c", f'[ -e "$HOME/{COPY_NAME}" ] || cp -R {shlex.quote(str(NOTEBOOKS))} "$HOME/{COPY_NAME}"; '
                  f'exec {shlex.quote(str(SINGLEUSER))} "$@"', "netlab-singleuser"]
 c.Spawner.args = [f"--config={HERE / 'jupyter_server_config.py'}"]
+# Students' kernels and terminals find `netlab` (the notebooks run `!netlab doctor`) and the venv's tools.
+c.Spawner.environment = {"PATH": os.pathsep.join([str(Path(sys.executable).parent),
+                                                  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])}
 c.Spawner.default_url = f"/lab/tree/{COPY_NAME}/00-start-here.ipynb"
 # Sandboxed kernels start in a second or two; give a busy machine some slack.
 c.Spawner.start_timeout = 120

@@ -2,7 +2,7 @@
 
 One import gives you the lesson's tools::
 
-    from netlab import netns, run, inode
+    from netlab import netns, run, label
     netns.add("netns1")                              # ip netns add netns1
     run("netns1", ["ip", "link"]).stdout             # ip netns exec netns1 ip link
     label("netns1")                                  # ls -i /run/netns/netns1 -> net:[4026532302]

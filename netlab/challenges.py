@@ -63,17 +63,19 @@ class Challenge:
         return self.check()
 
     def close(self) -> None:
-        """Take the starting state down, and the root-namespace devices the task named."""
-        self.lab.close()
-        present = {link.name for link in links.list()}
-        for name in self.leftovers:
-            if name in present:
-                links.delete(name)
-        # Veths whose other end was in a deleted namespace go away too, a moment later: the
-        # kernel frees a namespace's devices in the background. Wait for that, briefly.
-        deadline = time.monotonic() + 3
-        while {link.name for link in links.list()} - self.baseline and time.monotonic() < deadline:
-            time.sleep(0.05)
+        """Take the starting state down, and the root-namespace devices the task asked you to make."""
+        try:
+            self.lab.close()
+        finally:
+            present = {link.name for link in links.list()}
+            for name in self.leftovers:
+                if name in present and name not in self.baseline:  # made after the challenge began
+                    links.delete(name)
+            # Veths whose other end was in a deleted namespace go away too, a moment later: the
+            # kernel frees a namespace's devices in the background. Wait for that, briefly.
+            deadline = time.monotonic() + 3
+            while {link.name for link in links.list()} - self.baseline and time.monotonic() < deadline:
+                time.sleep(0.05)
 
     def __repr__(self) -> str:
         return f"Challenge {self.name!r}:\n{self.task}"
@@ -132,10 +134,14 @@ def publish() -> Challenge:
     """Publish a port of an HTTP server running in a namespace."""
     challenge = nat()
     lab = challenge.lab
-    lab.sysctl("net.ipv4.ip_forward", 1)
-    lab.masquerade("10.0.0.0/24", out="uplink")
-    lab.popen("c1", [sys.executable, "-c", WEB_SERVER])
-    _wait_for_listener("c1", 80)
+    try:
+        lab.sysctl("net.ipv4.ip_forward", 1)
+        lab.masquerade("10.0.0.0/24", out="uplink")
+        lab.popen("c1", [sys.executable, "-c", WEB_SERVER])
+        _wait_for_listener("c1", 80)
+    except BaseException:
+        lab.close()
+        raise
     challenge.name = "publish"
     challenge.task = (f"A web server runs in c1 on port 80. Publish it on the root namespace's port 8080, so that\n"
                       f"the internet namespace gets its page from http://{UPLINK}:8080/ (like docker run -p 8080:80).")

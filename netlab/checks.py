@@ -15,6 +15,7 @@ A result is truthy when the exercise is done, so ``assert checks.lo_up("netns2")
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from netlab import links, netns, reach, sysctl
@@ -89,8 +90,10 @@ def _placed(walk: _Walk, ns: Target, dev: str, *, search: list[Target] = ()) -> 
         return walk.need(True, f"{dev} is in {_where(ns)}", "", "")
     elsewhere = next((other for other in search if other != ns and dev in _links(other)), "missing")
     if elsewhere != "missing":
+        # `ip link set ... netns` takes a name, or the pid of a process in the target: this one, for the root.
+        to = ns if ns is not None else os.getpid()
         return walk.need(False, "", f"{dev} exists in {_where(elsewhere)} but should be in {_where(ns)}",
-                         "move it: " + _exec(elsewhere, f"ip link set {dev} netns {ns}"))
+                         "move it: " + _exec(elsewhere, f"ip link set {dev} netns {to}"))
     return walk.need(False, "", f"there is no device {dev} in {_where(ns)}",
                      f"create it, e.g. ip link add {dev} type veth peer name PEER")
 
@@ -213,8 +216,9 @@ def nat_to_internet(source: str, *, internet: str, address: str, port: int = 800
                  f"has no route to private addresses, so masquerade them (nft ... masquerade)"):
         walk.need(seen.nat, f"the server saw {seen.seen_from[0]}, not {seen.local[0]}: NAT at work",
                   f"the server saw {source}'s own address {seen.seen_from[0]}: no NAT",
-                  "masquerade the subnet out of the uplink: nft add rule ip nat postrouting ip saddr SUBNET "
-                  "oifname UPLINK masquerade")
+                  "masquerade the subnet out of the uplink: nft add table ip nat; nft 'add chain ip nat "
+                  "postrouting { type nat hook postrouting priority srcnat; }'; nft add rule ip nat postrouting "
+                  "ip saddr SUBNET oifname UPLINK masquerade")
     return walk.result
 
 
@@ -227,8 +231,9 @@ def port_published(port: int, *, address: str, client: str, expect: str = "") ->
     walk = _Walk(f"http://{address}:{port}/ answers from {client}")
     if not _namespace(walk, client):
         return walk.result
+    # No proxy, ever: the request must go straight to the lab's address, whatever http_proxy says.
     code = ("import sys, urllib.request as u\n"
-            "try:\n print(u.urlopen(sys.argv[1], timeout=2).read().decode(errors='replace'))\n"
+            "try:\n print(u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2).read().decode(errors='replace'))\n"
             "except Exception as e:\n print('ERROR', e); sys.exit(1)")
     result = run(client, [sys.executable, "-c", code, f"http://{address}:{port}/"], timeout=10)
     if walk.need(result.returncode == 0, f"{client} got an answer from {address}:{port}",

@@ -30,13 +30,14 @@ run finds nothing that still matches.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab import inodes, nat, netns, records, sysctl
+from netlab import inodes, links, nat, netns, records, sysctl
 from netlab.commands import emit
 from netlab.enter import Target
 from netlab.errors import NetlabError
@@ -106,8 +107,9 @@ def _kill(obj: dict[str, Any], report: Report, dry_run: bool) -> None:
         pass
 
 
-def _links_by_mac(ipr: Any) -> dict[str, tuple[int, str]]:
-    return {msg.get("address"): (msg["index"], msg.get("ifname")) for msg in ipr.link("dump")}
+def _links_by_mac(ipr: Any) -> dict[tuple[str, str], tuple[int, str]]:
+    """(MAC, kind) -> (index, name). The kind matters: a bridge takes its first port's MAC."""
+    return {(msg.get("address"), links._kind(msg)): (msg["index"], msg.get("ifname")) for msg in ipr.link("dump")}
 
 
 def _delete_links(target: Target, objs: list[dict[str, Any]], report: Report, dry_run: bool) -> list[dict]:
@@ -117,7 +119,7 @@ def _delete_links(target: Target, objs: list[dict[str, Any]], report: Report, dr
         present = _links_by_mac(ipr)
         found, deleted = [], set()
         for obj in objs:
-            hit = present.get(obj["mac"])
+            hit = present.get((obj["mac"], obj.get("kind", "veth")))
             if hit is None:
                 continue
             found.append(obj)
@@ -128,7 +130,7 @@ def _delete_links(target: Target, objs: list[dict[str, Any]], report: Report, dr
                 ipr.link("del", index=index)
                 deleted.add(index)
             except Exception as exc:  # a veth whose peer we just deleted is already gone
-                if getattr(exc, "code", None) != 19:
+                if getattr(exc, "code", None) != errno.ENODEV:
                     report.errors.append(f"link {name} in {where(target)}: {exc}")
         return found
 
@@ -266,8 +268,8 @@ def _wait_then_delete(to_wait: dict[Target, list[dict]], report: Report, wait: f
     pending = dict(to_wait)
     while pending and time.monotonic() < deadline:
         for target in list(pending):
-            macs = rtnl(target, lambda ipr: set(_links_by_mac(ipr)))
-            pending[target] = [obj for obj in pending[target] if obj["mac"] in macs]
+            present = rtnl(target, _links_by_mac)
+            pending[target] = [obj for obj in pending[target] if (obj["mac"], obj.get("kind", "veth")) in present]
             if not pending[target]:
                 del pending[target]
         if pending:

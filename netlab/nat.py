@@ -66,7 +66,10 @@ def _check_table(table: str) -> str:
 
 def _nft(target: Target, args: Sequence[str], *, input: str | None = None, action: str) -> str:
     """Run ``nft ARGS`` inside ``target``; a failure becomes a DeviceError with nft's own words."""
-    proc = run(target, ["nft", *args], input=input)
+    return _output(run(target, ["nft", *args], input=input), target, action)
+
+
+def _output(proc, target: Target, action: str) -> str:
     if proc.returncode != 0:
         said = " ".join(line.strip() for line in proc.stderr.splitlines() if line.strip())[:500]
         raise DeviceError(f"cannot {action} in {where(target)}: nft says: {said}",
@@ -74,11 +77,12 @@ def _nft(target: Target, args: Sequence[str], *, input: str | None = None, actio
     return proc.stdout
 
 
-def _json(target: Target, args: Sequence[str]) -> list[dict]:
+def _json(target: Target, args: Sequence[str], *, missing_ok: bool = False) -> list[dict]:
+    """``nft -j ARGS`` parsed; a missing table is empty if ``missing_ok``, any other failure an error."""
     proc = run(target, ["nft", "-j", *args])
-    if proc.returncode != 0:
+    if proc.returncode != 0 and missing_ok and "No such file or directory" in proc.stderr:
         return []
-    return json.loads(proc.stdout or "{}").get("nftables", [])
+    return json.loads(_output(proc, target, "read the nftables rules") or "{}").get("nftables", [])
 
 
 def tables(netns: Target = None) -> list[str]:
@@ -238,7 +242,7 @@ def unpublish(port: int, *, proto: str = "tcp", netns: Target = None, table: str
     _port(port, "published")
     _check_table(table)
     comment = re.compile(rf"^netlab publish {re.escape(proto)}/{port} -> ")
-    handles = [(item["rule"]["chain"], item["rule"]["handle"]) for item in _json(netns, ["list", "table", FAMILY, table])
+    handles = [(item["rule"]["chain"], item["rule"]["handle"]) for item in _json(netns, ["list", "table", FAMILY, table], missing_ok=True)
                if "rule" in item and comment.match(item["rule"].get("comment", ""))]
     if not handles:
         raise DeviceNotFoundError(f"{proto} port {port} is not published in table {table!r} of {where(netns)}",

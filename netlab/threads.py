@@ -44,8 +44,10 @@ class _Worker(threading.Thread):
         super().__init__(name="netlab-netns-worker", daemon=True)
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
         self.pid = os.getpid()
+        self.retired = False
 
     def run(self) -> None:
+        home = os.readlink("/proc/thread-self/ns/net")
         while True:
             fn, done, outcome = self.jobs.get()
             try:
@@ -53,6 +55,15 @@ class _Worker(threading.Thread):
                     outcome["value"] = fn()
             except BaseException as exc:  # handed back to the caller
                 outcome["error"] = exc
+            if os.readlink("/proc/thread-self/ns/net") != home:
+                # Could not switch back: never run another job from the wrong namespace. Retire,
+                # and hand what is queued to a fresh worker.
+                with _worker_lock:
+                    self.retired = True
+                    while not self.jobs.empty():
+                        _submit_locked(self.jobs.get())
+                done.set()
+                return
             done.set()
 
 
@@ -60,13 +71,13 @@ _worker: _Worker | None = None
 _worker_lock = threading.Lock()
 
 
-def _get_worker() -> _Worker:
+def _submit_locked(job: tuple) -> _Worker:
     global _worker
-    with _worker_lock:
-        if _worker is None or not _worker.is_alive() or _worker.pid != os.getpid():
-            _worker = _Worker()
-            _worker.start()
-        return _worker
+    if _worker is None or _worker.retired or not _worker.is_alive() or _worker.pid != os.getpid():
+        _worker = _Worker()
+        _worker.start()
+    _worker.jobs.put(job)
+    return _worker
 
 
 def _result(outcome: dict[str, Any]) -> Any:
@@ -77,12 +88,12 @@ def _result(outcome: dict[str, Any]) -> Any:
 
 def run_in_worker(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call ``fn`` in the namespace worker thread; it returns to its own namespace afterwards."""
-    worker = _get_worker()
-    if threading.current_thread() is worker:  # nested call: already in the worker
+    if threading.current_thread() is _worker:  # nested call: already in the worker
         with netns_saved():
             return fn(*args, **kwargs)
     done, outcome = threading.Event(), {}
-    worker.jobs.put((lambda: fn(*args, **kwargs), done, outcome))
+    with _worker_lock:
+        _submit_locked((lambda: fn(*args, **kwargs), done, outcome))
     done.wait()
     return _result(outcome)
 

@@ -53,6 +53,7 @@ def world_state() -> dict[str, object]:
         "links": sorted(link["ifname"] for link in json.loads(sh("ip", "-j", "link").stdout)),
         "nsfs_mounts": sorted(m for _, m in inodes.nsfs_mounts()),
         "children": sorted(_children()),
+        "ip_forward": Path("/proc/sys/net/ipv4/ip_forward").read_text().strip(),
     }
     if shutil.which("nft"):
         state["nft"] = sh("nft", "list", "tables", check=False).stdout

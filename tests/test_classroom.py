@@ -96,7 +96,7 @@ c.JupyterHub.cookie_secret_file = {str(tmp / "cookie_secret")!r}
 c.ConfigurableHTTPProxy.pid_file = {str(tmp / "proxy.pid")!r}
 c.JupyterHub.cleanup_servers = True
 c.Spawner.args = c.Spawner.args + ["--ServerApp.ip=127.0.0.1"{allow_root}]
-c.Spawner.environment = {{
+c.Spawner.environment = {{**c.Spawner.environment,  # the classroom PATH, plus:
     "JUPYTER_PATH": {str(kernels_prefix / "share/jupyter")!r},   # the kernelspec, installed for this test
     "JUPYTER_RUNTIME_DIR": lambda spawner: {str(short)!r} + "/run-" + spawner.user.name,  # short socket paths
 }}
