@@ -85,7 +85,7 @@ def _run_dir() -> dict[str, os.stat_result]:
 
 def _reachable(entries: dict[str, os.stat_result]) -> dict[int, Target]:
     """Namespaces this process can reach, by inode: where it is, and every named one."""
-    nsfs = os.stat("/proc/thread-self/ns/net").st_dev
+    nsfs = netns.nsfs_device()
     found: dict[int, Target] = {inodes.inode(): None}
     for name, st in sorted(entries.items()):
         if st.st_dev == nsfs:
@@ -162,7 +162,7 @@ def remove(record: records.Record, *, dry_run: bool = False, wait: float = 2.0,
     """Take down everything ``record`` owns that can be proven to be its own; then drop the journal."""
     report = Report(record.lab, f"owner pid {record.pid}, {'running' if record.alive else 'gone'}")
     entries = _run_dir()
-    nsfs = os.stat("/proc/thread-self/ns/net").st_dev
+    nsfs = netns.nsfs_device()
     reach = _reachable(entries)
     objects = list(record.objects.values())
     lab_ns = {obj["inode"] for obj in objects if obj["ev"] == "netns"}

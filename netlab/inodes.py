@@ -128,7 +128,7 @@ def _is_net_namespace_fd(fd: Path) -> bool:
 
 def namespaces() -> list[NetnsInfo]:
     """Every network namespace this process can see, with its names and holders (``lsns -t net``+)."""
-    nsfs_dev = os.stat("/proc/thread-self/ns/net").st_dev
+    nsfs_dev = netns.nsfs_device()
     table: dict[int, NetnsInfo] = {}
 
     def entry(ino: int) -> NetnsInfo:
@@ -160,9 +160,9 @@ def namespaces() -> list[NetnsInfo]:
     for ino, mount_point in nsfs_mounts():
         entry(ino).mounts.append(mount_point)
     for name in netns.list():
-        st = os.stat(netns.path(name))
-        if st.st_dev == nsfs_dev:
-            entry(st.st_ino).names.append(name)
+        ino = _ino_or_none(netns.path(name))  # None: deleted since it was listed
+        if ino is not None:
+            entry(ino).names.append(name)
 
     here = inode()
     try:

@@ -41,7 +41,8 @@ from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, StaleNam
 from netlab.names import check_netns_name
 from netlab.threads import run_in_worker
 
-__all__ = ["add", "attach", "delete", "exists", "identify", "is_namespace", "list", "path", "pids", "run_dir", "stale"]
+__all__ = ["add", "attach", "delete", "exists", "identify", "is_namespace", "list", "nsfs_device", "path", "pids",
+           "run_dir", "stale"]
 
 DEFAULT_RUN_DIR = "/run/netns"
 RUN_DIR_ENV = "NETLAB_NETNS_RUN_DIR"
@@ -64,7 +65,7 @@ def path(name: str) -> Path:
     return run_dir() / check_netns_name(name)
 
 
-def _nsfs_device() -> int:
+def nsfs_device() -> int:
     """The device number of nsfs, the pseudo-filesystem every namespace file lives on."""
     return os.stat("/proc/thread-self/ns/net").st_dev
 
@@ -72,7 +73,7 @@ def _nsfs_device() -> int:
 def is_namespace(file: Path) -> bool:
     """True if ``file`` shows a namespace (a bind mount of nsfs), False for a plain file."""
     try:
-        return os.stat(file).st_dev == _nsfs_device()
+        return os.stat(file).st_dev == nsfs_device()
     except FileNotFoundError:
         return False
 
