@@ -128,6 +128,26 @@ def test_a_name_reused_by_someone_else_is_left_alone():
         sh("ip", "link", "delete", "rv0")
 
 
+def test_a_bridge_that_took_a_lab_veths_mac_is_not_the_lab_s():
+    crash("""
+        lab = Lab("macs")
+        lab.veth("mv0", "mv1")
+    """)
+    # A learner plugs the lab's veth into a bridge of their own: the bridge takes the port's MAC.
+    sh("ip", "link", "add", "learner-br", "type", "bridge")
+    sh("ip", "link", "set", "mv0", "master", "learner-br")
+    try:
+        links = json.loads(sh("ip", "-j", "link", "show").stdout)
+        mac = {link["ifname"]: link["address"] for link in links}
+        assert mac["learner-br"] == mac["mv0"]
+        (report,) = cleanup.cleanup()
+        assert "learner-br" in root_links() and not {"mv0", "mv1"} & root_links()
+        assert not any("learner-br" in item for item in report.removed)
+    finally:
+        sh("ip", "link", "delete", "learner-br")
+        sh("ip", "link", "delete", "mv0", check=False)
+
+
 def test_dry_run_changes_nothing_and_labs_lists_owners():
     crash("""
         lab = Lab("dry")
