@@ -8,6 +8,8 @@ same sandbox world as this test. Each notebook is run twice to prove it can be r
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -110,11 +112,13 @@ def test_every_check_tag_exists_and_is_used():
     assert set(CHECKS) <= used, f"checks no notebook uses: {set(CHECKS) - used}"
 
 
-def test_navigation_links_follow_the_numbering():
+def test_navigation_is_generated_and_up_to_date():
+    """The Previous/Next line is written by scripts/notebook-nav, never by hand: it must have nothing to do."""
+    script = Path(__file__).resolve().parent.parent / "scripts" / "notebook-nav"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
     names = [p.name for p in NOTEBOOKS]
     for i, path in enumerate(NOTEBOOKS):
         last = nbformat.read(path, as_version=4).cells[-1].source
         if i + 1 < len(names):
             assert f"({names[i + 1]})" in last, f"{path.name} does not link to {names[i + 1]}"
-        if i > 0:
-            assert f"({names[i - 1]})" in last, f"{path.name} does not link back to {names[i - 1]}"
