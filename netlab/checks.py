@@ -16,9 +16,11 @@ A result is truthy when the exercise is done, so ``assert checks.lo_up("netns2")
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 
 from netlab import links, netns, reach, sysctl
+from netlab.commands import in_netns
 from netlab.enter import Target
 
 __all__ = ["CheckResult", "bridge_isolated_from_internet", "deleted_namespace_holder", "lo_up",
@@ -69,7 +71,8 @@ def _where(ns: Target) -> str:
 
 
 def _exec(ns: Target, command: str) -> str:
-    return command if ns is None else f"ip netns exec {ns} {command}"
+    """The command as a learner would type it to run inside ``ns`` (``ip netns exec NS ...``)."""
+    return shlex.join(in_netns(ns, shlex.split(command)))
 
 
 def _links(ns: Target) -> dict[str, links.Link]:
