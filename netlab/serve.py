@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,7 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-async def _forward(host: str, port: int, socket_path: Path, server_proc: subprocess.Popen) -> None:
+async def _forward(listener: socket.socket, socket_path: Path, server_proc: subprocess.Popen) -> None:
     async def relay(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:
             upstream_reader, upstream_writer = await asyncio.open_unix_connection(str(socket_path))
@@ -51,7 +52,7 @@ async def _forward(host: str, port: int, socket_path: Path, server_proc: subproc
             return
         await asyncio.gather(_pipe(client_reader, upstream_writer), _pipe(upstream_reader, client_writer))
 
-    server = await asyncio.start_server(relay, host, port)
+    server = await asyncio.start_server(relay, sock=listener)
     async with server:
         while server_proc.poll() is None:
             await asyncio.sleep(0.5)
@@ -79,23 +80,25 @@ def _wait_for_socket(socket_path: Path, proc: subprocess.Popen, timeout: float =
         time.sleep(0.2)
 
 
-def _check_port_free(host: str, port: int) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the real listener does
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise SystemExit(f"netlab: cannot listen on {host}:{port}: {exc.strerror} "
-                             f"(another lab or Jupyter is running?)\n  hint: stop it, or pick another port: "
-                             f"netlab lab --port {port + 1}") from None
+def _listen(host: str, port: int) -> socket.socket:
+    """Take the browser's port now, so the URL we print answers from the moment it is shown."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise SystemExit(f"netlab: cannot listen on {host}:{port}: {exc.strerror} "
+                         f"(another lab or Jupyter is running?)\n  hint: stop it, or pick another port: "
+                         f"netlab lab --port {port + 1}") from None
+    listener.listen()
+    return listener
 
 
 def serve_lab(*, notebooks: Path, port: int = 8888, host: str = "127.0.0.1", token: str | None = None,
               host_network: bool = False) -> int:
     """Run JupyterLab on ``notebooks``; print its URL; return its exit status when it stops."""
-    _check_port_free(host, port)
+    listener = _listen(host, port)
     token = token or secrets.token_urlsafe(32)
     jupyter = str(Path(sys.executable).with_name("jupyter"))
     # Kernels and terminals find `netlab`, `jupyter` and friends even when the venv is not activated.
@@ -104,7 +107,8 @@ def serve_lab(*, notebooks: Path, port: int = 8888, host: str = "127.0.0.1", tok
     common = ["lab", "--no-browser", "--allow-root", f"--ServerApp.root_dir={notebooks}"]
     url = f"http://{host}:{port}/lab/tree/{FIRST_NOTEBOOK}?token={token}"
     if host_network:
-        # The VM's way: the lab's root namespace is this machine's.
+        # The VM's way: the lab's root namespace is this machine's, and JupyterLab takes the port itself.
+        listener.close()
         print(f"netlab: starting JupyterLab in this machine's own network namespace\n  {url}", flush=True)
         return subprocess.call([jupyter, *common, f"--ip={host}", f"--port={port}"], env=env)
 
@@ -118,7 +122,7 @@ def serve_lab(*, notebooks: Path, port: int = 8888, host: str = "127.0.0.1", tok
         _wait_for_socket(socket_path, proc)
         print(f"netlab: the lab is running in a private network world (netlab sandbox).\n"
               f"  open {url}\n  stop it with Ctrl-C", flush=True)
-        asyncio.run(_forward(host, port, socket_path, proc))
+        asyncio.run(_forward(listener, socket_path, proc))
     except KeyboardInterrupt:
         pass
     finally:
@@ -129,5 +133,6 @@ def serve_lab(*, notebooks: Path, port: int = 8888, host: str = "127.0.0.1", tok
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        listener.close()
         shutil.rmtree(workdir, ignore_errors=True)
     return proc.returncode or 0
