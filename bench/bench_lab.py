@@ -74,8 +74,11 @@ ip link delete br0
 
 
 def root_veths() -> int:
-    return sum(1 for link in json.loads(subprocess.run(["ip", "-j", "link"], capture_output=True, text=True).stdout)
-               if link["ifname"].startswith("v-"))
+    return sum(
+        1
+        for link in json.loads(subprocess.run(["ip", "-j", "link"], capture_output=True, text=True).stdout)
+        if link["ifname"].startswith("v-")
+    )
 
 
 def wait_for_no_veths() -> None:
@@ -146,9 +149,11 @@ def main(n: int = 100, rounds: int = 3) -> None:
     article = statistics.median(s[0] for s in samples["ip script"])
     expert = statistics.median(s[0] for s in samples["expert script"])
     worst_teardown = max(s[1] for s in samples["netlab"])
-    print(f"netlab builds {article / ours:.1f}x faster than the article's script (target >= 3x) and "
-          f"{expert / ours:.1f}x faster than the expert script; slowest netlab teardown {worst_teardown:.3f} s "
-          f"(target < 1 s)")
+    print(
+        f"netlab builds {article / ours:.1f}x faster than the article's script (target >= 3x) and "
+        f"{expert / ours:.1f}x faster than the expert script; slowest netlab teardown {worst_teardown:.3f} s "
+        f"(target < 1 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,10 @@ def main(n: int = 200) -> None:
 
     ways = {
         "netlab": (netns.add, netns.delete),
-        "ip netns": (lambda n: subprocess.run(["ip", "netns", "add", n], check=True),
-                     lambda n: subprocess.run(["ip", "netns", "delete", n], check=True)),
+        "ip netns": (
+            lambda n: subprocess.run(["ip", "netns", "add", n], check=True),
+            lambda n: subprocess.run(["ip", "netns", "delete", n], check=True),
+        ),
         "pyroute2": (pyroute2_netns.create, pyroute2_netns.remove),
     }
     results = {}

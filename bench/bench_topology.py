@@ -34,7 +34,7 @@ from pathlib import Path
 from netlab import netns, syscalls
 from netlab.sandbox import in_sandbox
 from netlab.threads import run_in_worker
-from netlab.topology import snapshot
+from netlab.view.snapshot import snapshot
 
 
 def build_star(count: int) -> list[str]:
@@ -45,15 +45,21 @@ def build_star(count: int) -> list[str]:
         script += [f"link add h{i} type veth peer name eth0 netns {name}", f"link set h{i} master br0 up"]
     subprocess.run(["ip", "-batch", "-"], input="\n".join(script) + "\n", text=True, check=True)
     for i, name in enumerate(names, start=1):
-        inside = (f"link set lo up\nlink set eth0 up\naddr add 10.0.{i // 250}.{i % 250 + 2}/16 dev eth0\n"
-                  "route add default via 10.0.0.1\n")
+        inside = (
+            f"link set lo up\nlink set eth0 up\naddr add 10.0.{i // 250}.{i % 250 + 2}/16 dev eth0\n"
+            "route add default via 10.0.0.1\n"
+        )
         subprocess.run(["ip", "-n", name, "-batch", "-"], input=inside, text=True, check=True)
     return names
 
 
 def tear_down(names: list[str]) -> None:
-    subprocess.run(["ip", "-batch", "-"], input="".join(f"netns delete {n}\n" for n in names) + "link delete br0\n",
-                   text=True, check=True)
+    subprocess.run(
+        ["ip", "-batch", "-"],
+        input="".join(f"netns delete {n}\n" for n in names) + "link delete br0\n",
+        text=True,
+        check=True,
+    )
 
 
 def ip_json(*argv: str) -> list[dict]:
@@ -77,8 +83,9 @@ def discover_with_ip() -> dict[str, dict[str, str | None]]:
             peer = None
             if "link_netnsid" in link and "link_index" in link:
                 where = ids[name].get(link["link_netnsid"])
-                target = next((other["ifname"] for other in links.get(where, []) if other["ifindex"] == link["link_index"]),
-                              None)
+                target = next(
+                    (other["ifname"] for other in links.get(where, []) if other["ifindex"] == link["link_index"]), None
+                )
                 peer = f"{target}@{where or 'root'}"
             by_index[link["ifname"]] = peer
         view[name or "root"] = by_index
@@ -135,9 +142,13 @@ def main(count: int = 100, rounds: int = 7) -> None:
     finally:
         tear_down(names)
 
-    subprocess.run("ip netns add netns1 && ip link add veth0 type veth peer name veth1 netns netns1 && "
-                   "ip -n netns1 addr add 10.1.1.1/24 dev veth1 && ip -n netns1 link set veth1 up && "
-                   "ip addr add 10.1.1.2/24 dev veth0 && ip link set veth0 up", shell=True, check=True)
+    subprocess.run(
+        "ip netns add netns1 && ip link add veth0 type veth peer name veth1 netns netns1 && "
+        "ip -n netns1 addr add 10.1.1.1/24 dev veth1 && ip -n netns1 link set veth1 up && "
+        "ip addr add 10.1.1.2/24 dev veth0 && ip link set veth0 up",
+        shell=True,
+        check=True,
+    )
     try:
         small = snapshot()
         with tempfile.TemporaryDirectory() as scratch:
@@ -145,12 +156,16 @@ def main(count: int = 100, rounds: int = 7) -> None:
     finally:
         subprocess.run(["ip", "netns", "delete", "netns1"], check=True)
 
-    print(f"{count} namespaces on a bridge ({len(topology.namespaces)} with root, {interfaces} interfaces), "
-          f"built with ip -batch in {built:.0f} ms")
+    print(
+        f"{count} namespaces on a bridge ({len(topology.namespaces)} with root, {interfaces} interfaces), "
+        f"built with ip -batch in {built:.0f} ms"
+    )
     print(f"reading it back, median of {rounds} (ip -j and pyroute2: {max(rounds // 2, 1)}) runs:")
     print(f"  {'netlab snapshot':<34} {ours:8.1f} ms")
     print(f"  {'ip -j, 3 commands per namespace':<34} {theirs:8.1f} ms   {theirs / ours:5.1f}x slower than netlab")
-    print(f"  {'pyroute2 IPRoute per namespace':<34} {pyroute2_ms:8.1f} ms   {pyroute2_ms / ours:5.1f}x slower than netlab")
+    print(
+        f"  {'pyroute2 IPRoute per namespace':<34} {pyroute2_ms:8.1f} ms   {pyroute2_ms / ours:5.1f}x slower than netlab"
+    )
     print("drawing to PNG, median of 3-5 runs:")
     print(f"  {count} namespaces (compact layout)      {draw_big:8.0f} ms")
     print(f"  the article's scene (detailed layout) {draw_small:8.0f} ms")

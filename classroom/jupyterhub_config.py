@@ -54,12 +54,20 @@ c.Authenticator.admin_users = {"teacher"}
 # never writes into a home it does not own.
 c.JupyterHub.spawner_class = "localprocess"
 SINGLEUSER = Path(sys.executable).with_name("jupyterhub-singleuser")
-c.Spawner.cmd = ["sh", "-c", f'[ -e "$HOME/{COPY_NAME}" ] || cp -R {shlex.quote(str(NOTEBOOKS))} "$HOME/{COPY_NAME}"; '
-                 f'exec {shlex.quote(str(SINGLEUSER))} "$@"', "netlab-singleuser"]
+c.Spawner.cmd = [
+    "sh",
+    "-c",
+    f'[ -e "$HOME/{COPY_NAME}" ] || cp -R {shlex.quote(str(NOTEBOOKS))} "$HOME/{COPY_NAME}"; '
+    f'exec {shlex.quote(str(SINGLEUSER))} "$@"',
+    "netlab-singleuser",
+]
 c.Spawner.args = [f"--config={HERE / 'jupyter_server_config.py'}"]
 # Students' kernels and terminals find `netlab` (the notebooks run `!netlab doctor`) and the venv's tools.
-c.Spawner.environment = {"PATH": os.pathsep.join([str(Path(sys.executable).parent),
-                                                  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])}
+c.Spawner.environment = {
+    "PATH": os.pathsep.join(
+        [str(Path(sys.executable).parent), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    )
+}
 c.Spawner.default_url = f"/lab/tree/{COPY_NAME}/00-start-here.ipynb"
 # Sandboxed kernels start in a second or two; give a busy machine some slack.
 c.Spawner.start_timeout = 120

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
-from netlab.enter import NEW, Target
+from netlab.targets import NEW, Target
 
 __all__ = ["Command", "History", "echo", "emit", "in_netns", "ip", "quiet", "recording"]
 

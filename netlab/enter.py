@@ -25,27 +25,18 @@ import errno
 import os
 import shutil
 import subprocess
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar, Union
+from typing import Any, TypeVar
 
 from netlab import netns, syscalls
 from netlab.errors import NamespaceNotFoundError, StaleNamespaceError, ToolMissingError, permission_error
+from netlab.targets import NEW, Target
 from netlab.threads import run_in_new_thread, run_in_worker
 
 __all__ = ["NEW", "Target", "call", "netns_file", "popen", "run"]
 
 T = TypeVar("T")
-
-
-class _NewNamespace:
-    def __repr__(self) -> str:
-        return "NEW"
-
-
-NEW = _NewNamespace()
-"""Target meaning "a new, empty network namespace", like ``unshare -n``."""
-
-Target = Union[str, os.PathLike, int, _NewNamespace, None]
 
 
 def netns_file(target: Target) -> Path | None:
@@ -55,27 +46,34 @@ def netns_file(target: Target) -> Path | None:
     if isinstance(target, str):
         file = netns.path(target)
         if not file.exists():
-            raise NamespaceNotFoundError(f"namespace {target!r} does not exist",
-                                         hint=f"create it with netns.add({target!r}); see netns.list()",
-                                         subject=target, errno=errno.ENOENT)
+            raise NamespaceNotFoundError(
+                f"namespace {target!r} does not exist",
+                hint=f"create it with netns.add({target!r}); see netns.list()",
+                subject=target,
+                errno=errno.ENOENT,
+            )
         if not netns.is_namespace(file):
-            raise StaleNamespaceError(f"{file} is a plain file, not a namespace",
-                                      hint=f"remove it with netns.delete({target!r}) and add it again",
-                                      subject=target)
+            raise StaleNamespaceError(
+                f"{file} is a plain file, not a namespace",
+                hint=f"remove it with netns.delete({target!r}) and add it again",
+                subject=target,
+            )
         return file
     if isinstance(target, bool):
         raise TypeError("a namespace target cannot be a bool")
     if isinstance(target, int):
         file = Path(f"/proc/{target}/ns/net")
         if target <= 0 or not file.exists():
-            raise NamespaceNotFoundError(f"no process with pid {target}", hint="the process may have exited",
-                                         subject=target, errno=errno.ESRCH)
+            raise NamespaceNotFoundError(
+                f"no process with pid {target}", hint="the process may have exited", subject=target, errno=errno.ESRCH
+            )
         return file
     if isinstance(target, os.PathLike):
         file = Path(target)
         if not file.exists():
-            raise NamespaceNotFoundError(f"no namespace file at {file}", hint="check the path", subject=file,
-                                         errno=errno.ENOENT)
+            raise NamespaceNotFoundError(
+                f"no namespace file at {file}", hint="check the path", subject=file, errno=errno.ENOENT
+            )
         return file
     raise TypeError(f"cannot enter {target!r}: pass a name (str), a Path, a pid (int), NEW or None")
 
@@ -95,8 +93,11 @@ def _enter_network(file: Path | None, target: Target) -> None:
         if exc.errno == errno.EPERM:
             raise permission_error(f"enter network namespace {target!r}", exc) from exc
         if exc.errno == errno.EINVAL:
-            raise StaleNamespaceError(f"{file} is not a network namespace", subject=target,
-                                      hint="point at /run/netns/NAME or /proc/PID/ns/net") from exc
+            raise StaleNamespaceError(
+                f"{file} is not a network namespace",
+                subject=target,
+                hint="point at /run/netns/NAME or /proc/PID/ns/net",
+            ) from exc
         raise
 
 
@@ -141,8 +142,12 @@ def popen(target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subproces
     if not argv:
         raise ValueError("argv is empty: pass the command as a list, e.g. ['ip', 'link']")
     if shutil.which(argv[0], path=(popen_kwargs.get("env") or os.environ).get("PATH")) is None:
-        raise ToolMissingError(f"command {argv[0]!r} not found", subject=argv[0], errno=errno.ENOENT,
-                               hint="install it (e.g. `apt-get install iproute2 iputils-ping`) or check the spelling")
+        raise ToolMissingError(
+            f"command {argv[0]!r} not found",
+            subject=argv[0],
+            errno=errno.ENOENT,
+            hint="install it (e.g. `apt-get install iproute2 iputils-ping`) or check the spelling",
+        )
     file = netns_file(target)
     name = target if isinstance(target, str) else None
 
@@ -155,8 +160,15 @@ def popen(target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subproces
     return run_in_new_thread(start, name="netlab-exec")
 
 
-def run(target: Target, argv: Sequence[str], *, check: bool = False, timeout: float | None = None,
-        input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run(
+    target: Target,
+    argv: Sequence[str],
+    *,
+    check: bool = False,
+    timeout: float | None = None,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     """Run ``argv`` inside ``target`` and return its exit code, stdout and stderr (as text).
 
     >>> run("netns1", ["ip", "-br", "link"]).stdout     # ip netns exec netns1 ip -br link

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netlab import netns, syscalls
-from netlab.enter import Target, netns_file
+from netlab.enter import netns_file
+from netlab.targets import Target
 
 __all__ = ["NetnsInfo", "inode", "label", "namespaces", "nsfs_mounts"]
 
@@ -58,15 +59,15 @@ class NetnsInfo:
     """One network namespace and everything that keeps it alive."""
 
     inode: int
-    names: list[str] = field(default_factory=list)      # entries in the run directory
-    mounts: list[str] = field(default_factory=list)     # every path it is bind-mounted on
-    pids: list[int] = field(default_factory=list)       # processes inside it
+    names: list[str] = field(default_factory=list)  # entries in the run directory
+    mounts: list[str] = field(default_factory=list)  # every path it is bind-mounted on
+    pids: list[int] = field(default_factory=list)  # processes inside it
     threads: list[tuple[int, int]] = field(default_factory=list)  # (pid, tid) of threads inside it
     #                                                     whose process is elsewhere
-    fds: list[tuple[int, int]] = field(default_factory=list)      # (pid, fd) holding it open
-    commands: dict[int, str] = field(default_factory=dict)        # pid -> command name
-    current: bool = False                               # the calling thread is in it
-    init: bool = False                                  # process 1 is in it
+    fds: list[tuple[int, int]] = field(default_factory=list)  # (pid, fd) holding it open
+    commands: dict[int, str] = field(default_factory=dict)  # pid -> command name
+    current: bool = False  # the calling thread is in it
+    init: bool = False  # process 1 is in it
 
     @property
     def label(self) -> str:

@@ -40,15 +40,33 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from netlab.commands import emit, ip
-from netlab.enter import Target
 from netlab.errors import DeviceError, DeviceExistsError, InvalidAddressError
 from netlab.names import check_ifname
-from netlab.rtnl import find, ifindex, kernel_call, ns_option, open_netns, rtnl, where
+from netlab.rtnl import find, ifindex, kernel_call, open_netns, rtnl
+from netlab.targets import Target, in_words, keyword
 
 __all__ = [
-    "Address", "Link", "Route", "add_address", "add_route", "addresses", "attach", "bridge", "delete",
-    "detach", "down", "interface", "list", "move", "network", "remove_address", "remove_route",
-    "rename", "routes", "up", "veth",
+    "Address",
+    "Link",
+    "Route",
+    "add_address",
+    "add_route",
+    "addresses",
+    "attach",
+    "bridge",
+    "delete",
+    "detach",
+    "down",
+    "interface",
+    "list",
+    "move",
+    "network",
+    "remove_address",
+    "remove_route",
+    "rename",
+    "routes",
+    "up",
+    "veth",
 ]
 
 Interface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
@@ -62,6 +80,7 @@ _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 # -- checking input before touching the kernel ------------------------------------------------
+
 
 def interface(cidr: object) -> Interface:
     """``"10.1.1.1/24"`` as an address *with* its prefix; refuse what ``ip addr add`` would regret.
@@ -77,19 +96,25 @@ def interface(cidr: object) -> Interface:
             raise InvalidAddressError(
                 f"{cidr!r} has no prefix length",
                 hint="write the address with its prefix, as the article does: '10.1.1.1/24' (or '/32' on purpose)",
-                subject=cidr)
+                subject=cidr,
+            )
         try:
             value = ipaddress.ip_interface(text)
         except ValueError as exc:
-            raise InvalidAddressError(f"{cidr!r} is not an IP address with a prefix: {exc}",
-                                      hint="e.g. '10.1.1.1/24' or 'fd00::1/64'", subject=cidr) from None
+            raise InvalidAddressError(
+                f"{cidr!r} is not an IP address with a prefix: {exc}",
+                hint="e.g. '10.1.1.1/24' or 'fd00::1/64'",
+                subject=cidr,
+            ) from None
     net = value.network
     if value.version == 4 and net.prefixlen < 31 and value.ip in (net.network_address, net.broadcast_address):
         which = "network" if value.ip == net.network_address else "broadcast"
         hosts = f"{net.network_address + 1} to {net.broadcast_address - 1}"
-        raise InvalidAddressError(f"{value} is the {which} address of {net}, not a host address",
-                                  hint=f"pick a host address from {hosts}, e.g. '{net.network_address + 1}/{net.prefixlen}'",
-                                  subject=cidr)
+        raise InvalidAddressError(
+            f"{value} is the {which} address of {net}, not a host address",
+            hint=f"pick a host address from {hosts}, e.g. '{net.network_address + 1}/{net.prefixlen}'",
+            subject=cidr,
+        )
     return value
 
 
@@ -115,9 +140,11 @@ def address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:
         return ipaddress.ip_address(str(value).strip() if isinstance(value, str) else value)
     except ValueError:
-        raise InvalidAddressError(f"{value!r} is not an IP address",
-                                  hint="write a literal address such as '10.1.1.1' (no prefix, no host name)",
-                                  subject=value) from None
+        raise InvalidAddressError(
+            f"{value!r} is not an IP address",
+            hint="write a literal address such as '10.1.1.1' (no prefix, no host name)",
+            subject=value,
+        ) from None
 
 
 def _check_mac(mac: str | None) -> str | None:
@@ -126,14 +153,15 @@ def _check_mac(mac: str | None) -> str | None:
     return mac.lower() if mac else None
 
 
-
 def _must_be_free(ipr: Any, name: str, target: Target) -> None:
     link = find(ipr, name)
     if link is not None:
         raise DeviceExistsError(
-            f"a device named {name!r} already exists in {where(target)} ({_kind(link) or 'device'} #{link['index']})",
-            hint=f"pick another name, or remove it first: links.delete({name!r}{ns_option(target)})",
-            subject=name, errno=errno.EEXIST)
+            f"a device named {name!r} already exists in {in_words(target)} ({_kind(link) or 'device'} #{link['index']})",
+            hint=f"pick another name, or remove it first: links.delete({name!r}{keyword(target)})",
+            subject=name,
+            errno=errno.EEXIST,
+        )
 
 
 def _kind(link: Any) -> str:
@@ -145,8 +173,16 @@ def _kind(link: Any) -> str:
 
 # -- creating devices ------------------------------------------------------------------------
 
-def veth(name: str, peer: str, *, netns: Target = None, peer_netns: Target = None,
-         mac: str | None = None, peer_mac: str | None = None) -> None:
+
+def veth(
+    name: str,
+    peer: str,
+    *,
+    netns: Target = None,
+    peer_netns: Target = None,
+    mac: str | None = None,
+    peer_mac: str | None = None,
+) -> None:
     """``ip link add NAME type veth peer name PEER``: a virtual cable with two ends.
 
     ``netns`` is where NAME is made; PEER is made in ``peer_netns`` (by default the same
@@ -158,15 +194,22 @@ def veth(name: str, peer: str, *, netns: Target = None, peer_netns: Target = Non
     mac, peer_mac = _check_mac(mac), _check_mac(peer_mac)
     same = peer_netns is None
     if same and name == peer:
-        raise DeviceExistsError(f"both ends of the veth pair are called {name!r}",
-                                hint="give the ends different names, e.g. 'veth0' and 'veth1'", subject=name)
+        raise DeviceExistsError(
+            f"both ends of the veth pair are called {name!r}",
+            hint="give the ends different names, e.g. 'veth0' and 'veth1'",
+            subject=name,
+        )
     if not same:
         rtnl(peer_netns, lambda ipr: _must_be_free(ipr, peer, peer_netns))
         with open_netns(peer_netns) as fd:
             rtnl(netns, lambda ipr: _create_veth(ipr, name, peer, target=netns, peer_fd=fd, mac=mac, peer_mac=peer_mac))
     else:
-        rtnl(netns, lambda ipr: _create_veth(ipr, name, peer, target=netns, peer_fd=None, mac=mac, peer_mac=peer_mac,
-                                             check_peer=True))
+        rtnl(
+            netns,
+            lambda ipr: _create_veth(
+                ipr, name, peer, target=netns, peer_fd=None, mac=mac, peer_mac=peer_mac, check_peer=True
+            ),
+        )
     argv = ip(netns, "link", "add", name) + (["address", mac] if mac else []) + ["type", "veth", "peer", "name", peer]
     argv += (["address", peer_mac] if peer_mac else []) + ([] if same else ["netns", netns_arg(peer_netns)])
     emit(argv)
@@ -181,9 +224,19 @@ def netns_arg(target: Target) -> str:
     return str(target) if isinstance(target, (str, int)) else os.fspath(target)
 
 
-def _create_veth(ipr: Any, name: str, peer: str, *, target: Target, peer_fd: int | None, mac: str | None,
-                 peer_mac: str | None, check_peer: bool = False, master: int | None = None,
-                 state: str | None = None) -> int:
+def _create_veth(
+    ipr: Any,
+    name: str,
+    peer: str,
+    *,
+    target: Target,
+    peer_fd: int | None,
+    mac: str | None,
+    peer_mac: str | None,
+    check_peer: bool = False,
+    master: int | None = None,
+    state: str | None = None,
+) -> int:
     """One RTM_NEWLINK request for both ends; returns the index of NAME."""
     _must_be_free(ipr, name, target)
     if check_peer:
@@ -200,8 +253,7 @@ def _create_veth(ipr: Any, name: str, peer: str, *, target: Target, peer_fd: int
         spec["master"] = master
     if state:
         spec["state"] = state
-    kernel_call(f"create veth pair {name!r}/{peer!r} in {where(target)}", name,
-                lambda: ipr.link("add", **spec))
+    kernel_call(f"create veth pair {name!r}/{peer!r} in {in_words(target)}", name, lambda: ipr.link("add", **spec))
     return ifindex(ipr, name, target)
 
 
@@ -220,15 +272,16 @@ def _create_bridge(ipr: Any, name: str, *, target: Target, mac: str | None = Non
         spec["address"] = mac
     if state:
         spec["state"] = state
-    kernel_call(f"create bridge {name!r} in {where(target)}", name, lambda: ipr.link("add", **spec))
+    kernel_call(f"create bridge {name!r} in {in_words(target)}", name, lambda: ipr.link("add", **spec))
     return ifindex(ipr, name, target)
 
 
 # -- changing devices ------------------------------------------------------------------------
 
+
 def _set(ipr: Any, name: str, target: Target, action: str, hints: dict[int, str] | None = None, **attrs: Any) -> None:
     index = ifindex(ipr, name, target)
-    kernel_call(f"{action} in {where(target)}", name, lambda: ipr.link("set", index=index, **attrs), hints=hints)
+    kernel_call(f"{action} in {in_words(target)}", name, lambda: ipr.link("set", index=index, **attrs), hints=hints)
 
 
 def up(name: str, *, netns: Target = None) -> None:
@@ -263,15 +316,21 @@ def delete(name: str, *, netns: Target = None) -> None:
 
     def work(ipr: Any) -> None:
         index = ifindex(ipr, name, netns)
-        kernel_call(f"delete {name!r} in {where(netns)}", name, lambda: ipr.link("del", index=index),
-                    hints={errno.EOPNOTSUPP: "a namespace's lo cannot be deleted; it goes with the namespace"})
+        kernel_call(
+            f"delete {name!r} in {in_words(netns)}",
+            name,
+            lambda: ipr.link("del", index=index),
+            hints={errno.EOPNOTSUPP: "a namespace's lo cannot be deleted; it goes with the namespace"},
+        )
 
     rtnl(netns, work)
     emit(ip(netns, "link", "delete", name))
 
 
-_IMMUTABLE_HINT = ("lo and bridges are 'netns-local' (ethtool -k shows 'netns-local: on [fixed]'): they stay in the "
-                   "namespace that made them; create a new one inside the target namespace instead")
+_IMMUTABLE_HINT = (
+    "lo and bridges are 'netns-local' (ethtool -k shows 'netns-local: on [fixed]'): they stay in the "
+    "namespace that made them; create a new one inside the target namespace instead"
+)
 
 
 def move(name: str, to: Target, *, netns: Target = None, new_name: str | None = None) -> None:
@@ -299,11 +358,16 @@ def move(name: str, to: Target, *, netns: Target = None, new_name: str | None = 
         attrs: dict[str, Any] = {"net_ns_fd": fd}
         if new_name:
             attrs["ifname"] = new_name
-        kernel_call(f"move {name!r} from {where(netns)} to {where(to)}", name,
-                    lambda: ipr.link("set", index=index, **attrs), hints={
-                        errno.EINVAL: _IMMUTABLE_HINT,
-                        errno.EEXIST: f"{where(to)} already has a device named {arrival!r}: give it another name "
-                                      f"on arrival, e.g. links.move({name!r}, {to!r}, new_name='eth1')"})
+        kernel_call(
+            f"move {name!r} from {in_words(netns)} to {in_words(to)}",
+            name,
+            lambda: ipr.link("set", index=index, **attrs),
+            hints={
+                errno.EINVAL: _IMMUTABLE_HINT,
+                errno.EEXIST: f"{in_words(to)} already has a device named {arrival!r}: give it another name "
+                f"on arrival, e.g. links.move({name!r}, {to!r}, new_name='eth1')",
+            },
+        )
 
     with open_netns(to) as fd:
         try:
@@ -323,6 +387,7 @@ def _undo_half_move(name: str, netns: Target, to: Target) -> None:
     if rtnl(netns, lambda ipr: find(ipr, name)) is not None:
         return  # it never left
     with open_netns(netns) as home:
+
         def back(ipr: Any) -> None:
             link = find(ipr, name)
             if link is not None and _kind(link) not in ("loopback", "bridge"):
@@ -340,8 +405,11 @@ def attach(name: str, bridge: str, *, netns: Target = None) -> None:
         if master is None:
             ifindex(ipr, bridge, netns)  # raises DeviceNotFoundError
         if _kind(master) != "bridge":
-            raise DeviceError(f"{bridge!r} in {where(netns)} is a {_kind(master) or 'device'}, not a bridge",
-                              hint=f"create a bridge first: links.bridge('br0'{ns_option(netns)})", subject=bridge)
+            raise DeviceError(
+                f"{bridge!r} in {in_words(netns)} is a {_kind(master) or 'device'}, not a bridge",
+                hint=f"create a bridge first: links.bridge('br0'{keyword(netns)})",
+                subject=bridge,
+            )
         if name == bridge:
             raise DeviceError(f"cannot attach bridge {bridge!r} to itself", hint="attach a veth end", subject=name)
         _set(ipr, name, netns, f"attach {name!r} to bridge {bridge!r}", master=master["index"])
@@ -359,20 +427,23 @@ def detach(name: str, *, netns: Target = None) -> None:
 
 # -- addresses and routes --------------------------------------------------------------------
 
+
 def _add_address(ipr: Any, name: str, value: Interface, target: Target, *, dad: bool = False) -> None:
     index = ifindex(ipr, name, target)
     for msg in ipr.addr("dump"):
         if msg.get("address") and ipaddress.ip_address(msg.get("address")) == value.ip:
             holder = find_name(ipr, msg["index"])
             raise DeviceExistsError(
-                f"address {value.ip} is already on {holder!r} in {where(target)}",
+                f"address {value.ip} is already on {holder!r} in {in_words(target)}",
                 hint=f"each address once per namespace: pick another one, or remove it first with "
-                     f"links.remove_address({holder!r}, '{value.ip}/{msg['prefixlen']}'{ns_option(target)})",
-                subject=str(value), errno=errno.EEXIST)
+                f"links.remove_address({holder!r}, '{value.ip}/{msg['prefixlen']}'{keyword(target)})",
+                subject=str(value),
+                errno=errno.EEXIST,
+            )
     attrs: dict[str, Any] = {"index": index, "address": str(value.ip), "prefixlen": value.network.prefixlen}
     if value.version == 6 and not dad:
         attrs["flags"] = IFA_F_NODAD
-    kernel_call(f"add {value} to {name!r} in {where(target)}", str(value), lambda: ipr.addr("add", **attrs))
+    kernel_call(f"add {value} to {name!r} in {in_words(target)}", str(value), lambda: ipr.addr("add", **attrs))
 
 
 def find_name(ipr: Any, index: int) -> str:
@@ -400,9 +471,14 @@ def remove_address(name: str, cidr: str | Interface, *, netns: Target = None) ->
 
     def work(ipr: Any) -> None:
         index = ifindex(ipr, name, netns)
-        kernel_call(f"remove {value} from {name!r} in {where(netns)}", str(value),
-                    lambda: ipr.addr("del", index=index, address=str(value.ip), prefixlen=value.network.prefixlen),
-                    hints={errno.EADDRNOTAVAIL: f"see the addresses with links.addresses({'' if netns is None else repr(netns)})"})
+        kernel_call(
+            f"remove {value} from {name!r} in {in_words(netns)}",
+            str(value),
+            lambda: ipr.addr("del", index=index, address=str(value.ip), prefixlen=value.network.prefixlen),
+            hints={
+                errno.EADDRNOTAVAIL: f"see the addresses with links.addresses({'' if netns is None else repr(netns)})"
+            },
+        )
 
     rtnl(netns, work)
     emit(ip(netns, "addr", "del", str(value), "dev", name))
@@ -419,15 +495,21 @@ def _route_spec(ipr: Any, dst: Network, via: Any, dev: str | None, target: Targe
 
 def _check_route(dst: object, via: object, dev: str | None) -> tuple[Network, Any]:
     if via is None and dev is None:
-        raise InvalidAddressError(f"a route to {dst!r} needs a gateway (via=) or a device (dev=)",
-                                  hint="e.g. links.add_route('default', via='10.0.0.1')", subject=dst)
+        raise InvalidAddressError(
+            f"a route to {dst!r} needs a gateway (via=) or a device (dev=)",
+            hint="e.g. links.add_route('default', via='10.0.0.1')",
+            subject=dst,
+        )
     gateway = address(via) if via is not None else None
     target_net = network(dst)
     if dst == "default" and gateway is not None and gateway.version == 6:
         target_net = ipaddress.ip_network("::/0")
     if gateway is not None and gateway.version != target_net.version:
-        raise InvalidAddressError(f"gateway {gateway} is IPv{gateway.version} but {target_net} is IPv{target_net.version}",
-                                  hint="use a gateway of the same family as the destination", subject=via)
+        raise InvalidAddressError(
+            f"gateway {gateway} is IPv{gateway.version} but {target_net} is IPv{target_net.version}",
+            hint="use a gateway of the same family as the destination",
+            subject=via,
+        )
     if dev is not None:
         check_ifname(dev)
     return target_net, gateway
@@ -441,12 +523,17 @@ def _route_words(dst: Network, via: Any, dev: str | None) -> list[str]:
 def _add_route(ipr: Any, dst: Network, via: Any, dev: str | None, target: Target) -> None:
     spec = {**_route_spec(ipr, dst, via, dev, target), "proto": RTPROT_BOOT}  # as `ip route add` does
     route = " ".join(_route_words(dst, via, dev))
-    kernel_call(f"add route {route!r} in {where(target)}", route, lambda: ipr.route("add", **spec), hints={
-        errno.ENETUNREACH: f"the gateway {via} is not on any connected subnet in {where(target)}: give a device "
-                           f"there an address in the gateway's subnet and bring it up first",
-        errno.EEXIST: f"that route already exists; remove it first: links.remove_route({_route_words(dst, None, None)[0]!r}"
-                      f"{ns_option(target)}) (see links.routes())",
-    })
+    kernel_call(
+        f"add route {route!r} in {in_words(target)}",
+        route,
+        lambda: ipr.route("add", **spec),
+        hints={
+            errno.ENETUNREACH: f"the gateway {via} is not on any connected subnet in {in_words(target)}: give a device "
+            f"there an address in the gateway's subnet and bring it up first",
+            errno.EEXIST: f"that route already exists; remove it first: links.remove_route({_route_words(dst, None, None)[0]!r}"
+            f"{keyword(target)}) (see links.routes())",
+        },
+    )
 
 
 def add_route(dst: str | Network, *, via: str | None = None, dev: str | None = None, netns: Target = None) -> None:
@@ -468,8 +555,12 @@ def remove_route(dst: str | Network, *, via: str | None = None, dev: str | None 
     def work(ipr: Any) -> None:
         spec = _route_spec(ipr, dst_net, gateway, dev, netns)
         route = " ".join(_route_words(dst_net, gateway, dev))
-        kernel_call(f"remove route {route!r} in {where(netns)}", route, lambda: ipr.route("del", **spec),
-                    hints={errno.ESRCH: "no such route: see links.routes()"})
+        kernel_call(
+            f"remove route {route!r} in {in_words(netns)}",
+            route,
+            lambda: ipr.route("del", **spec),
+            hints={errno.ESRCH: "no such route: see links.routes()"},
+        )
 
     rtnl(netns, work)
     emit(ip(netns, "route", "del", *_route_words(dst_net, gateway, dev)))
@@ -477,20 +568,21 @@ def remove_route(dst: str | Network, *, via: str | None = None, dev: str | None 
 
 # -- looking ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Link:
     """One device as ``ip -d link`` shows it."""
 
     name: str
     index: int
-    kind: str                   # "veth", "bridge", "loopback", "" for a physical NIC, ...
-    up: bool                    # administratively up (``ip link set up``)
-    state: str                  # operational state: UP, DOWN, LOWERLAYERDOWN (other end down), UNKNOWN
+    kind: str  # "veth", "bridge", "loopback", "" for a physical NIC, ...
+    up: bool  # administratively up (``ip link set up``)
+    state: str  # operational state: UP, DOWN, LOWERLAYERDOWN (other end down), UNKNOWN
     mac: str
     mtu: int
-    master: str | None = None   # the bridge it is plugged into
-    peer_index: int | None = None      # a veth's other end (IFLA_LINK) ...
-    peer_netnsid: int | None = None    # ... in the namespace with this id (None: the same namespace)
+    master: str | None = None  # the bridge it is plugged into
+    peer_index: int | None = None  # a veth's other end (IFLA_LINK) ...
+    peer_netnsid: int | None = None  # ... in the namespace with this id (None: the same namespace)
     alias: str | None = None
     addresses: builtins.list[Interface] = field(default_factory=builtins.list)
 
@@ -537,16 +629,26 @@ def _links(ipr: Any) -> builtins.list[Link]:
     result = []
     for msg in raw:
         link = msg.get("link")
-        result.append(Link(
-            name=msg.get("ifname"), index=msg["index"], kind=_kind(msg), up=bool(msg["flags"] & IFF_UP),
-            state=msg.get("operstate") or "UNKNOWN", mac=msg.get("address") or "", mtu=msg.get("mtu") or 0,
-            master=names.get(msg.get("master")) if msg.get("master") else None,
-            peer_index=link if link and link != msg["index"] else None, peer_netnsid=msg.get("link_netnsid"),
-            alias=msg.get("ifalias"), addresses=addrs.get(msg["index"], [])))
+        result.append(
+            Link(
+                name=msg.get("ifname"),
+                index=msg["index"],
+                kind=_kind(msg),
+                up=bool(msg["flags"] & IFF_UP),
+                state=msg.get("operstate") or "UNKNOWN",
+                mac=msg.get("address") or "",
+                mtu=msg.get("mtu") or 0,
+                master=names.get(msg.get("master")) if msg.get("master") else None,
+                peer_index=link if link and link != msg["index"] else None,
+                peer_netnsid=msg.get("link_netnsid"),
+                alias=msg.get("ifalias"),
+                addresses=addrs.get(msg["index"], []),
+            )
+        )
     return sorted(result, key=lambda lk: lk.index)
 
 
-def list(netns: Target = None) -> builtins.list[Link]:  # noqa: A001 - mirrors `ip link list`
+def list(netns: Target = None) -> builtins.list[Link]:
     """``ip -d link list``: the devices of a namespace, with their addresses."""
     return rtnl(netns, _links)
 
@@ -569,9 +671,15 @@ def _routes(ipr: Any) -> builtins.list[Route]:
             dst = msg.get("dst")
             dst = f"{dst}/{msg['dst_len']}" if dst else "default"
             oif = msg.get("oif")
-            found.append(Route(dst=dst, via=msg.get("gateway"), dev=names.get(oif) if oif else None,
-                               proto=_PROTOS.get(msg["proto"], str(msg["proto"])),
-                               scope=_SCOPES.get(msg["scope"], str(msg["scope"]))))
+            found.append(
+                Route(
+                    dst=dst,
+                    via=msg.get("gateway"),
+                    dev=names.get(oif) if oif else None,
+                    proto=_PROTOS.get(msg["proto"], str(msg["proto"])),
+                    scope=_SCOPES.get(msg["scope"], str(msg["scope"])),
+                )
+            )
     return found
 
 

@@ -20,7 +20,8 @@ def check_netns_name(name: object) -> str:
         raise InvalidNameError(
             f"a namespace name must be a str, not {type(name).__name__} {name!r}",
             hint="pass the name as text, e.g. 'netns1' (a pathlib.Path is taken as a path, an int as a pid)",
-            subject=name)
+            subject=name,
+        )
     problem = None
     if not name:
         problem = "is empty"
@@ -33,16 +34,22 @@ def check_netns_name(name: object) -> str:
     elif len(name.encode()) > NAME_MAX:
         problem = f"is {len(name.encode())} bytes long; the limit is {NAME_MAX}"
     if problem:
-        raise InvalidNameError(f"invalid namespace name {name!r}: it {problem}",
-                               hint="use a short plain name such as 'netns1'", subject=name)
+        raise InvalidNameError(
+            f"invalid namespace name {name!r}: it {problem}",
+            hint="use a short plain name such as 'netns1'",
+            subject=name,
+        )
     return name
 
 
 def check_ifname(name: object) -> str:
     """Return ``name`` if the kernel would accept it as an interface name."""
     if not isinstance(name, str):
-        raise InvalidNameError(f"an interface name must be a str, not {type(name).__name__} {name!r}",
-                               hint="pass the name as text, e.g. 'veth0'", subject=name)
+        raise InvalidNameError(
+            f"an interface name must be a str, not {type(name).__name__} {name!r}",
+            hint="pass the name as text, e.g. 'veth0'",
+            subject=name,
+        )
     problem = None
     if not name:
         problem = "is empty"
@@ -53,7 +60,9 @@ def check_ifname(name: object) -> str:
     elif any(c in name for c in "/:\0") or any(c.isspace() for c in name):
         problem = "contains '/', ':', NUL or white space"
     if problem:
-        raise InvalidNameError(f"invalid interface name {name!r}: it {problem}",
-                               hint="use at most 15 letters, digits, '-', '_' or '.', e.g. 'veth0'",
-                               subject=name)
+        raise InvalidNameError(
+            f"invalid interface name {name!r}: it {problem}",
+            hint="use at most 15 letters, digits, '-', '_' or '.', e.g. 'veth0'",
+            subject=name,
+        )
     return name

@@ -33,19 +33,28 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from netlab.commands import emit, in_netns
-from netlab.enter import Target, run
+from netlab.enter import run
 from netlab.errors import DeviceError, DeviceExistsError, DeviceNotFoundError, InvalidAddressError, InvalidNameError
 from netlab.links import address as parse_address
 from netlab.links import network as parse_network
 from netlab.names import check_ifname
-from netlab.rtnl import ns_option, where
+from netlab.targets import Target, in_words, keyword
 
-__all__ = ["DEFAULT_TABLE", "Published", "masquerade", "publish", "published", "remove_table", "ruleset", "tables",
-           "unpublish"]
+__all__ = [
+    "DEFAULT_TABLE",
+    "Published",
+    "masquerade",
+    "publish",
+    "published",
+    "remove_table",
+    "ruleset",
+    "tables",
+    "unpublish",
+]
 
 DEFAULT_TABLE = "netlab"
 FAMILY = "inet"  # one table for IPv4 and IPv6
@@ -59,8 +68,11 @@ _CHAINS = {
 
 def _check_table(table: str) -> str:
     if not isinstance(table, str) or not _TABLE_NAME.match(table):
-        raise InvalidNameError(f"{table!r} is not an nft table name",
-                               hint="letters, digits and '_', starting with a letter, e.g. 'netlab'", subject=table)
+        raise InvalidNameError(
+            f"{table!r} is not an nft table name",
+            hint="letters, digits and '_', starting with a letter, e.g. 'netlab'",
+            subject=table,
+        )
     return table
 
 
@@ -72,8 +84,11 @@ def _nft(target: Target, args: Sequence[str], *, input: str | None = None, actio
 def _output(proc, target: Target, action: str) -> str:
     if proc.returncode != 0:
         said = " ".join(line.strip() for line in proc.stderr.splitlines() if line.strip())[:500]
-        raise DeviceError(f"cannot {action} in {where(target)}: nft says: {said}",
-                          hint="check the rule with `nft list ruleset` in that namespace", subject=action)
+        raise DeviceError(
+            f"cannot {action} in {in_words(target)}: nft says: {said}",
+            hint="check the rule with `nft list ruleset` in that namespace",
+            subject=action,
+        )
     return proc.stdout
 
 
@@ -87,8 +102,11 @@ def _json(target: Target, args: Sequence[str], *, missing_ok: bool = False) -> l
 
 def tables(netns: Target = None) -> list[str]:
     """``nft list tables``: every table in the namespace, as ``"family name"``."""
-    return [f"{item['table']['family']} {item['table']['name']}" for item in _json(netns, ["list", "tables"])
-            if "table" in item]
+    return [
+        f"{item['table']['family']} {item['table']['name']}"
+        for item in _json(netns, ["list", "tables"])
+        if "table" in item
+    ]
 
 
 def ruleset(netns: Target = None, *, table: str | None = None) -> str:
@@ -97,13 +115,17 @@ def ruleset(netns: Target = None, *, table: str | None = None) -> str:
     return _nft(netns, args, action="list the rules")
 
 
-def _apply(netns: Target, table: str, rules: list[tuple[list[str], str]], action: str,
-           items: list[dict] | None = None) -> None:
+def _apply(
+    netns: Target, table: str, rules: list[tuple[list[str], str]], action: str, items: list[dict] | None = None
+) -> None:
     """Create the table and chains if missing, add ``rules`` (statement, iptables note), all in one transaction."""
     items = _json(netns, ["list", "ruleset"]) if items is None else items
     exists = any(item.get("table", {}).get("name") == table and item["table"]["family"] == FAMILY for item in items)
-    chains = {item["chain"]["name"] for item in items
-              if "chain" in item and item["chain"]["table"] == table and item["chain"]["family"] == FAMILY}
+    chains = {
+        item["chain"]["name"]
+        for item in items
+        if "chain" in item and item["chain"]["table"] == table and item["chain"]["family"] == FAMILY
+    }
     statements: list[tuple[list[str], str]] = []
     if not exists:
         statements.append((["add", "table", FAMILY, table], ""))
@@ -130,8 +152,21 @@ def masquerade(subnet: str, *, out: str, netns: Target = None, table: str = DEFA
     check_ifname(out)
     _check_table(table)
     family = "ip" if net.version == 4 else "ip6"
-    words = ["add", "rule", FAMILY, table, "postrouting", family, "saddr", str(net), "oifname", _quoted(out),
-             "masquerade", "comment", _quoted(f"netlab masquerade {net} -> {out}")]
+    words = [
+        "add",
+        "rule",
+        FAMILY,
+        table,
+        "postrouting",
+        family,
+        "saddr",
+        str(net),
+        "oifname",
+        _quoted(out),
+        "masquerade",
+        "comment",
+        _quoted(f"netlab masquerade {net} -> {out}"),
+    ]
     tool = "iptables" if net.version == 4 else "ip6tables"
     note = f"{tool} -t nat -A POSTROUTING -s {net} -o {out} -j MASQUERADE"
     _apply(netns, table, [(words, note)], action=f"masquerade {net} out of {out!r}")
@@ -173,8 +208,12 @@ def _dnat_elsewhere(items: list[dict], proto: str, port: int) -> bool:
             continue
         exprs = rule.get("expr", [])
         has_dnat = any("dnat" in e for e in exprs)
-        on_port = any(e.get("match", {}).get("left", {}).get("payload", {}) == {"protocol": proto, "field": "dport"}
-                      and e["match"].get("right") == port for e in exprs if isinstance(e, dict))
+        on_port = any(
+            e.get("match", {}).get("left", {}).get("payload", {}) == {"protocol": proto, "field": "dport"}
+            and e["match"].get("right") == port
+            for e in exprs
+            if isinstance(e, dict)
+        )
         if has_dnat and on_port:
             return True
     return False
@@ -196,13 +235,15 @@ def _split_to(to: object) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address
         host, _, port_text = to[1:].partition("]:")
         port = int(port_text) if port_text.isdigit() else port_text
     else:
-        raise InvalidAddressError(f"{to!r} is not ADDRESS:PORT", hint="e.g. to='10.0.0.2:80' or ('10.0.0.2', 80)",
-                                  subject=to)
+        raise InvalidAddressError(
+            f"{to!r} is not ADDRESS:PORT", hint="e.g. to='10.0.0.2:80' or ('10.0.0.2', 80)", subject=to
+        )
     return parse_address(host), _port(port, "destination")
 
 
-def publish(port: int, *, to: str | tuple[str, int], proto: str = "tcp", netns: Target = None,
-            table: str = DEFAULT_TABLE) -> None:
+def publish(
+    port: int, *, to: str | tuple[str, int], proto: str = "tcp", netns: Target = None, table: str = DEFAULT_TABLE
+) -> None:
     """Destination NAT: connections to ``port`` on this namespace's own addresses go to ``to``.
 
     ``publish(8080, to="10.0.0.2:80")`` is ``docker run -p 8080:80`` for namespace 10.0.0.2.
@@ -216,25 +257,72 @@ def publish(port: int, *, to: str | tuple[str, int], proto: str = "tcp", netns: 
     for entry in published(netns, items=items):
         if entry.proto == proto and entry.port == port:
             raise DeviceExistsError(
-                f"{proto} port {port} is already published in {where(netns)}: it goes to {entry.to} (table {entry.table})",
-                hint=f"pick another port, or unpublish it first: nat.unpublish({port}{ns_option(netns)}, "
-                     f"table={entry.table!r})", subject=port)
+                f"{proto} port {port} is already published in {in_words(netns)}: it goes to {entry.to} (table {entry.table})",
+                hint=f"pick another port, or unpublish it first: nat.unpublish({port}{keyword(netns)}, "
+                f"table={entry.table!r})",
+                subject=port,
+            )
     if _dnat_elsewhere(items, proto, port):
-        raise DeviceExistsError(f"{proto} port {port} is already forwarded by another DNAT rule in {where(netns)}",
-                                hint="pick another port; see `nft list ruleset` (or `iptables -t nat -S`)", subject=port)
+        raise DeviceExistsError(
+            f"{proto} port {port} is already forwarded by another DNAT rule in {in_words(netns)}",
+            hint="pick another port; see `nft list ruleset` (or `iptables -t nat -S`)",
+            subject=port,
+        )
     target = f"[{host}]:{dport}" if host.version == 6 else f"{host}:{dport}"
     nat_family = "ip" if host.version == 4 else "ip6"
     comment = ["comment", _quoted(f"netlab publish {proto}/{port} -> {target}")]
-    pre = ["add", "rule", FAMILY, table, "prerouting", "fib", "daddr", "type", "local", proto, "dport", str(port),
-           "dnat", nat_family, "to", target, *comment]
+    pre = [
+        "add",
+        "rule",
+        FAMILY,
+        table,
+        "prerouting",
+        "fib",
+        "daddr",
+        "type",
+        "local",
+        proto,
+        "dport",
+        str(port),
+        "dnat",
+        nat_family,
+        "to",
+        target,
+        *comment,
+    ]
     loopback = "127.0.0.0/8" if host.version == 4 else "::1"
-    out = ["add", "rule", FAMILY, table, "output", nat_family, "daddr", "!=", loopback, "fib", "daddr", "type",
-           "local", proto, "dport", str(port), "dnat", nat_family, "to", target, *comment]
+    out = [
+        "add",
+        "rule",
+        FAMILY,
+        table,
+        "output",
+        nat_family,
+        "daddr",
+        "!=",
+        loopback,
+        "fib",
+        "daddr",
+        "type",
+        "local",
+        proto,
+        "dport",
+        str(port),
+        "dnat",
+        nat_family,
+        "to",
+        target,
+        *comment,
+    ]
     tool = "iptables" if host.version == 4 else "ip6tables"
     dnat = f"-p {proto} --dport {port} -m addrtype --dst-type LOCAL -j DNAT --to-destination {target}"
-    _apply(netns, table, [(pre, f"{tool} -t nat -A PREROUTING {dnat}"),
-                          (out, f"{tool} -t nat -A OUTPUT ! -d {loopback} {dnat}")],
-           action=f"publish {proto} port {port}", items=items)
+    _apply(
+        netns,
+        table,
+        [(pre, f"{tool} -t nat -A PREROUTING {dnat}"), (out, f"{tool} -t nat -A OUTPUT ! -d {loopback} {dnat}")],
+        action=f"publish {proto} port {port}",
+        items=items,
+    )
 
 
 def unpublish(port: int, *, proto: str = "tcp", netns: Target = None, table: str = DEFAULT_TABLE) -> None:
@@ -242,15 +330,24 @@ def unpublish(port: int, *, proto: str = "tcp", netns: Target = None, table: str
     _port(port, "published")
     _check_table(table)
     comment = re.compile(rf"^netlab publish {re.escape(proto)}/{port} -> ")
-    handles = [(item["rule"]["chain"], item["rule"]["handle"]) for item in _json(netns, ["list", "table", FAMILY, table], missing_ok=True)
-               if "rule" in item and comment.match(item["rule"].get("comment", ""))]
+    handles = [
+        (item["rule"]["chain"], item["rule"]["handle"])
+        for item in _json(netns, ["list", "table", FAMILY, table], missing_ok=True)
+        if "rule" in item and comment.match(item["rule"].get("comment", ""))
+    ]
     if not handles:
-        raise DeviceNotFoundError(f"{proto} port {port} is not published in table {table!r} of {where(netns)}",
-                                  hint=f"see what is: nat.published({'' if netns is None else repr(netns)})",
-                                  subject=port)
+        raise DeviceNotFoundError(
+            f"{proto} port {port} is not published in table {table!r} of {in_words(netns)}",
+            hint=f"see what is: nat.published({'' if netns is None else repr(netns)})",
+            subject=port,
+        )
     statements = [["delete", "rule", FAMILY, table, chain, "handle", str(handle)] for chain, handle in handles]
-    _nft(netns, ["-f", "-"], input="".join(" ".join(words) + "\n" for words in statements),
-         action=f"unpublish {proto} port {port}")
+    _nft(
+        netns,
+        ["-f", "-"],
+        input="".join(" ".join(words) + "\n" for words in statements),
+        action=f"unpublish {proto} port {port}",
+    )
     for words in statements:
         emit(in_netns(netns, ["nft", *words]))
 
@@ -261,8 +358,11 @@ def remove_table(table: str = DEFAULT_TABLE, *, netns: Target = None, missing_ok
     if f"{FAMILY} {table}" not in tables(netns):
         if missing_ok:
             return False
-        raise DeviceNotFoundError(f"there is no nft table {FAMILY} {table} in {where(netns)}",
-                                  hint="see the tables with nat.tables() or `nft list tables`", subject=table)
+        raise DeviceNotFoundError(
+            f"there is no nft table {FAMILY} {table} in {in_words(netns)}",
+            hint="see the tables with nat.tables() or `nft list tables`",
+            subject=table,
+        )
     _nft(netns, ["delete", "table", FAMILY, table], action=f"delete table {table}")
     emit(in_netns(netns, ["nft", "delete", "table", FAMILY, table]))
     return True

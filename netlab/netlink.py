@@ -35,18 +35,29 @@ import errno as _errno
 import os
 import socket
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 __all__ = [
-    "AddressMessage", "LinkMessage", "NatMessage", "NetlinkSocket", "RouteMessage", "addresses", "links",
-    "nat_rules", "nat_rules_or_none", "nsids", "open_netfilter_socket", "open_route_socket", "routes",
+    "AddressMessage",
+    "LinkMessage",
+    "NatMessage",
+    "NetlinkSocket",
+    "RouteMessage",
+    "addresses",
+    "links",
+    "nat_rules",
+    "nat_rules_or_none",
+    "nsids",
+    "open_netfilter_socket",
+    "open_route_socket",
+    "routes",
 ]
 
 NETLINK_ROUTE = 0
 NETLINK_NETFILTER = 12
 SOL_NETLINK = 270
-NETLINK_GET_STRICT_CHK = 12     # let the kernel filter dumps (by route table) instead of us
+NETLINK_GET_STRICT_CHK = 12  # let the kernel filter dumps (by route table) instead of us
 
 # nlmsghdr (linux/netlink.h): length, type, flags, sequence number, port id.
 NLMSG_HDR = struct.Struct("=IHHII")
@@ -60,12 +71,12 @@ RTM_NEWROUTE, RTM_GETROUTE = 24, 26
 RTM_NEWNSID, RTM_GETNSID = 88, 90
 
 # The fixed structs after the header.
-IFINFOMSG = struct.Struct("=BxHiII")     # family, type (ARPHRD_*), index, flags (IFF_*), change
-IFADDRMSG = struct.Struct("=BBBBI")      # family, prefix length, flags, scope, index
-RTMSG = struct.Struct("=BBBBBBBBI")      # family, dst_len, src_len, tos, table, protocol, scope, type, flags
-RTGENMSG = struct.Struct("=Bxxx")        # family (padded to 4 bytes)
-NFGENMSG = struct.Struct("=BBH")         # nftables: family, version, resource id (big endian)
-RTATTR = struct.Struct("=HH")            # attribute: length (header included), type
+IFINFOMSG = struct.Struct("=BxHiII")  # family, type (ARPHRD_*), index, flags (IFF_*), change
+IFADDRMSG = struct.Struct("=BBBBI")  # family, prefix length, flags, scope, index
+RTMSG = struct.Struct("=BBBBBBBBI")  # family, dst_len, src_len, tos, table, protocol, scope, type, flags
+RTGENMSG = struct.Struct("=Bxxx")  # family (padded to 4 bytes)
+NFGENMSG = struct.Struct("=BBH")  # nftables: family, version, resource id (big endian)
+RTATTR = struct.Struct("=HH")  # attribute: length (header included), type
 
 # Link attributes (linux/if_link.h).
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 1, 3, 4, 5, 10
@@ -73,8 +84,9 @@ IFLA_OPERSTATE, IFLA_LINKINFO, IFLA_LINK_NETNSID = 16, 18, 37
 IFLA_INFO_KIND, IFLA_INFO_SLAVE_KIND = 1, 4
 IFF_UP, IFF_LOWER_UP = 0x1, 0x10000
 ARPHRD_LOOPBACK = 772
-LINK_ATTRIBUTES = frozenset({IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_OPERSTATE, IFLA_LINKINFO,
-                             IFLA_LINK_NETNSID})
+LINK_ATTRIBUTES = frozenset(
+    {IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_OPERSTATE, IFLA_LINKINFO, IFLA_LINK_NETNSID}
+)
 OPERSTATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
 
 # Address attributes (linux/if_addr.h).
@@ -85,10 +97,31 @@ SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_TABLE = 1, 4, 5, 6, 7, 15
 RT_TABLE_COMPAT, RT_TABLE_MAIN = 252, 254
 RTN_MULTICAST = 5
-ROUTE_TYPES = {1: "unicast", 2: "local", 3: "broadcast", 4: "anycast", 5: "multicast", 6: "blackhole",
-               7: "unreachable", 8: "prohibit", 9: "throw"}
-ROUTE_PROTOCOLS = {0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static", 16: "dhcp", 42: "babel",
-                   186: "bgp", 187: "isis", 188: "ospf", 189: "rip", 192: "eigrp"}
+ROUTE_TYPES = {
+    1: "unicast",
+    2: "local",
+    3: "broadcast",
+    4: "anycast",
+    5: "multicast",
+    6: "blackhole",
+    7: "unreachable",
+    8: "prohibit",
+    9: "throw",
+}
+ROUTE_PROTOCOLS = {
+    0: "unspec",
+    1: "redirect",
+    2: "kernel",
+    3: "boot",
+    4: "static",
+    16: "dhcp",
+    42: "babel",
+    186: "bgp",
+    187: "isis",
+    188: "ospf",
+    189: "rip",
+    192: "eigrp",
+}
 
 # Namespace ids (linux/net_namespace.h).
 NETNSA_NSID, NETNSA_FD = 1, 3
@@ -104,7 +137,7 @@ NFTA_MASQ_REG_PROTO_MIN, NFTA_REDIR_REG_PROTO_MIN = 2, 1
 NFT_NAT_DNAT = 1
 NFTA_TARGET_NAME = 1
 NFT_FAMILIES = {1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6"}
-NLA_TYPE_MASK = 0x3FFF           # strips NLA_F_NESTED / NLA_F_NET_BYTEORDER
+NLA_TYPE_MASK = 0x3FFF  # strips NLA_F_NESTED / NLA_F_NET_BYTEORDER
 
 
 def attributes(data: bytes, offset: int, end: int, wanted: frozenset[int] | None = None) -> dict[int, bytes]:
@@ -121,7 +154,7 @@ def attributes(data: bytes, offset: int, end: int, wanted: frozenset[int] | None
             break
         kind &= NLA_TYPE_MASK
         if wanted is None or kind in wanted:
-            found[kind] = data[offset + 4:offset + length]
+            found[kind] = data[offset + 4 : offset + length]
         offset += (length + 3) & ~3
     return found
 
@@ -133,7 +166,7 @@ def attribute_list(data: bytes) -> Iterator[tuple[int, bytes]]:
         length, kind = RTATTR.unpack_from(data, offset)
         if length < 4:
             return
-        yield kind & NLA_TYPE_MASK, data[offset + 4:offset + length]
+        yield kind & NLA_TYPE_MASK, data[offset + 4 : offset + length]
         offset += (length + 3) & ~3
 
 
@@ -196,7 +229,7 @@ class NetlinkSocket:
                     if msgtype == NLMSG_DONE:
                         return
                     if msgtype == NLMSG_ERROR:
-                        code = -_s32(data[body:body + 4])
+                        code = -_s32(data[body : body + 4])
                         if code:
                             raise OSError(code, os.strerror(code))
                         return  # an acknowledgement
@@ -237,20 +270,21 @@ def open_netfilter_socket() -> NetlinkSocket:
 
 # -- ip link -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class LinkMessage:
     """The parts of one RTM_NEWLINK message that a diagram needs."""
 
     index: int
     name: str
-    kind: str              # IFLA_INFO_KIND: veth, bridge, ...; "loopback" or "device" when the driver has none
-    operstate: str         # what `ip -br link` prints: UP, DOWN, LOWERLAYERDOWN, UNKNOWN ...
-    up: bool               # IFF_UP: `ip link set X up` was done
-    lower_up: bool         # IFF_LOWER_UP: carrier (for a veth: its peer is up too)
+    kind: str  # IFLA_INFO_KIND: veth, bridge, ...; "loopback" or "device" when the driver has none
+    operstate: str  # what `ip -br link` prints: UP, DOWN, LOWERLAYERDOWN, UNKNOWN ...
+    up: bool  # IFF_UP: `ip link set X up` was done
+    lower_up: bool  # IFF_LOWER_UP: carrier (for a veth: its peer is up too)
     mac: str
     mtu: int
-    master: int            # IFLA_MASTER: ifindex of the bridge (or bond, vrf) this is a port of; 0 if none
-    link: int              # IFLA_LINK: the peer's (veth) or lower device's ifindex; 0 if none
+    master: int  # IFLA_MASTER: ifindex of the bridge (or bond, vrf) this is a port of; 0 if none
+    link: int  # IFLA_LINK: the peer's (veth) or lower device's ifindex; 0 if none
     link_nsid: int | None  # IFLA_LINK_NETNSID: where that ifindex lives, as an id seen from here; None = here
 
 
@@ -264,35 +298,41 @@ def links(sock: NetlinkSocket) -> list[LinkMessage]:
         attrs = attributes(data, offset + IFINFOMSG.size, end, LINK_ATTRIBUTES)
         linkinfo = attrs.get(IFLA_LINKINFO, b"")
         info = attributes(linkinfo, 0, len(linkinfo))
-        link_kind = _text(info[IFLA_INFO_KIND]) if IFLA_INFO_KIND in info else (
-            "loopback" if hwtype == ARPHRD_LOOPBACK else "device")
+        link_kind = (
+            _text(info[IFLA_INFO_KIND])
+            if IFLA_INFO_KIND in info
+            else ("loopback" if hwtype == ARPHRD_LOOPBACK else "device")
+        )
         operstate = attrs.get(IFLA_OPERSTATE, b"\0")[0]
-        found.append(LinkMessage(
-            index=index,
-            name=_text(attrs.get(IFLA_IFNAME, b"")),
-            kind=link_kind,
-            operstate=OPERSTATES[operstate] if operstate < len(OPERSTATES) else str(operstate),
-            up=bool(flags & IFF_UP),
-            lower_up=bool(flags & IFF_LOWER_UP),
-            mac=attrs[IFLA_ADDRESS].hex(":") if IFLA_ADDRESS in attrs else "",
-            mtu=_u32(attrs[IFLA_MTU]) if IFLA_MTU in attrs else 0,
-            master=_u32(attrs[IFLA_MASTER]) if IFLA_MASTER in attrs else 0,
-            link=_u32(attrs[IFLA_LINK]) if IFLA_LINK in attrs else 0,
-            link_nsid=_s32(attrs[IFLA_LINK_NETNSID]) if IFLA_LINK_NETNSID in attrs else None,
-        ))
+        found.append(
+            LinkMessage(
+                index=index,
+                name=_text(attrs.get(IFLA_IFNAME, b"")),
+                kind=link_kind,
+                operstate=OPERSTATES[operstate] if operstate < len(OPERSTATES) else str(operstate),
+                up=bool(flags & IFF_UP),
+                lower_up=bool(flags & IFF_LOWER_UP),
+                mac=attrs[IFLA_ADDRESS].hex(":") if IFLA_ADDRESS in attrs else "",
+                mtu=_u32(attrs[IFLA_MTU]) if IFLA_MTU in attrs else 0,
+                master=_u32(attrs[IFLA_MASTER]) if IFLA_MASTER in attrs else 0,
+                link=_u32(attrs[IFLA_LINK]) if IFLA_LINK in attrs else 0,
+                link_nsid=_s32(attrs[IFLA_LINK_NETNSID]) if IFLA_LINK_NETNSID in attrs else None,
+            )
+        )
     return found
 
 
 # -- ip addr -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AddressMessage:
     """One RTM_NEWADDR: an address with its prefix length, on interface ``index``."""
 
     index: int
-    family: int            # 4 or 6
-    cidr: str              # "10.1.1.1/24"
-    scope: str             # global, link (fe80::/10), host (127.0.0.1) ...
+    family: int  # 4 or 6
+    cidr: str  # "10.1.1.1/24"
+    scope: str  # global, link (fe80::/10), host (127.0.0.1) ...
 
 
 def addresses(sock: NetlinkSocket) -> list[AddressMessage]:
@@ -307,26 +347,32 @@ def addresses(sock: NetlinkSocket) -> list[AddressMessage]:
         raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
         if raw is None or family not in (socket.AF_INET, socket.AF_INET6):
             continue
-        found.append(AddressMessage(index=index, family=4 if family == socket.AF_INET else 6,
-                                    cidr=f"{_ip(raw)}/{prefix}",
-                                    scope=SCOPES.get(scope, str(scope))))
+        found.append(
+            AddressMessage(
+                index=index,
+                family=4 if family == socket.AF_INET else 6,
+                cidr=f"{_ip(raw)}/{prefix}",
+                scope=SCOPES.get(scope, str(scope)),
+            )
+        )
     return found
 
 
 # -- ip route ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RouteMessage:
     """One route of the main table, the one ``ip route`` shows."""
 
-    family: int            # 4 or 6
-    dst: str               # "default" or "10.1.1.0/24"
-    via: str | None        # gateway
-    oif: int               # ifindex of the outgoing interface (0: none, e.g. blackhole)
-    protocol: str          # kernel (made by adding an address), static (ip route add), boot, dhcp ...
-    scope: str             # link (directly connected) or global (through a gateway)
-    type: str              # unicast, blackhole, unreachable, prohibit ...
-    src: str | None        # preferred source address
+    family: int  # 4 or 6
+    dst: str  # "default" or "10.1.1.0/24"
+    via: str | None  # gateway
+    oif: int  # ifindex of the outgoing interface (0: none, e.g. blackhole)
+    protocol: str  # kernel (made by adding an address), static (ip route add), boot, dhcp ...
+    scope: str  # link (directly connected) or global (through a gateway)
+    type: str  # unicast, blackhole, unreachable, prohibit ...
+    src: str | None  # preferred source address
     metric: int
 
 
@@ -350,21 +396,25 @@ def routes(sock: NetlinkSocket) -> list[RouteMessage]:
         dst = f"{_ip(attrs[RTA_DST])}/{dst_len}" if RTA_DST in attrs else "default"
         if family == socket.AF_INET6 and (dst.startswith("fe80:") or rtype == RTN_MULTICAST):
             continue
-        found.append(RouteMessage(
-            family=4 if family == socket.AF_INET else 6, dst=dst,
-            via=_ip(attrs[RTA_GATEWAY]) if RTA_GATEWAY in attrs else None,
-            oif=_u32(attrs[RTA_OIF]) if RTA_OIF in attrs else 0,
-            protocol=ROUTE_PROTOCOLS.get(proto, str(proto)), scope=SCOPES.get(scope, str(scope)),
-            type=ROUTE_TYPES.get(rtype, str(rtype)),
-            src=_ip(attrs[RTA_PREFSRC]) if RTA_PREFSRC in attrs else None,
-            metric=_u32(attrs[RTA_PRIORITY]) if RTA_PRIORITY in attrs else 0,
-        ))
+        found.append(
+            RouteMessage(
+                family=4 if family == socket.AF_INET else 6,
+                dst=dst,
+                via=_ip(attrs[RTA_GATEWAY]) if RTA_GATEWAY in attrs else None,
+                oif=_u32(attrs[RTA_OIF]) if RTA_OIF in attrs else 0,
+                protocol=ROUTE_PROTOCOLS.get(proto, str(proto)),
+                scope=SCOPES.get(scope, str(scope)),
+                type=ROUTE_TYPES.get(rtype, str(rtype)),
+                src=_ip(attrs[RTA_PREFSRC]) if RTA_PREFSRC in attrs else None,
+                metric=_u32(attrs[RTA_PRIORITY]) if RTA_PRIORITY in attrs else 0,
+            )
+        )
     return found
 
 
 # -- ip netns id ---------------------------------------------------------------------------------
 
-NSID_BATCH = 64   # answers wait in the socket's receive buffer (~200 KiB, ~700 bytes each) until read
+NSID_BATCH = 64  # answers wait in the socket's receive buffer (~200 KiB, ~700 bytes each) until read
 
 
 def nsids(sock: NetlinkSocket, namespace_fds: list[int]) -> list[int]:
@@ -375,7 +425,7 @@ def nsids(sock: NetlinkSocket, namespace_fds: list[int]) -> list[int]:
     """
     answers: list[int] = []
     for start in range(0, len(namespace_fds), NSID_BATCH):
-        answers += _nsid_batch(sock, namespace_fds[start:start + NSID_BATCH])
+        answers += _nsid_batch(sock, namespace_fds[start : start + NSID_BATCH])
     return answers
 
 
@@ -407,16 +457,17 @@ def _nsid_batch(sock: NetlinkSocket, namespace_fds: list[int]) -> list[int]:
 
 # -- nft list ruleset (the NAT part) -------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class NatMessage:
     """A rule that rewrites addresses: ``masquerade``, ``snat to``, ``dnat to`` or ``redirect``."""
 
-    action: str            # masquerade, snat, dnat, redirect
-    family: str            # nftables family of the table: ip, ip6, inet
+    action: str  # masquerade, snat, dnat, redirect
+    family: str  # nftables family of the table: ip, ip6, inet
     table: str
     chain: str
-    to: str | None         # the new address[:port] for snat/dnat, or port for masquerade/redirect
-    tool: str              # "nft", or "iptables" for iptables-nft rules (MASQUERADE/SNAT/DNAT targets)
+    to: str | None  # the new address[:port] for snat/dnat, or port for masquerade/redirect
+    tool: str  # "nft", or "iptables" for iptables-nft rules (MASQUERADE/SNAT/DNAT targets)
 
 
 def nat_rules(sock: NetlinkSocket) -> list[NatMessage]:

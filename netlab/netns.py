@@ -41,8 +41,20 @@ from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, StaleNam
 from netlab.names import check_netns_name
 from netlab.threads import run_in_worker
 
-__all__ = ["add", "attach", "delete", "exists", "identify", "is_namespace", "list", "nsfs_device", "path", "pids",
-           "run_dir", "stale"]
+__all__ = [
+    "add",
+    "attach",
+    "delete",
+    "exists",
+    "identify",
+    "is_namespace",
+    "list",
+    "nsfs_device",
+    "path",
+    "pids",
+    "run_dir",
+    "stale",
+]
 
 DEFAULT_RUN_DIR = "/run/netns"
 RUN_DIR_ENV = "NETLAB_NETNS_RUN_DIR"
@@ -83,7 +95,7 @@ def exists(name: str) -> bool:
     return is_namespace(path(name))
 
 
-def list() -> list[str]:  # noqa: A001 - mirrors `ip netns list`
+def list() -> list[str]:
     """Names of the live named namespaces, sorted (like ``ip netns list``, without stale files)."""
     return sorted(entry.name for entry in _entries() if is_namespace(entry))
 
@@ -142,11 +154,15 @@ def _create_file(file: Path, name: str) -> None:
             raise NamespaceExistsError(
                 f"namespace {name!r} already exists ({file})",
                 hint=f"pick another name, or remove it first: netns.delete({name!r}) / ip netns delete {name}",
-                subject=name, errno=errno.EEXIST) from None
+                subject=name,
+                errno=errno.EEXIST,
+            ) from None
         raise StaleNamespaceError(
             f"{file} exists but is a plain file, not a namespace (left by a crash?)",
             hint=f"remove the stale entry with netns.delete({name!r}) or `ip netns delete {name}`",
-            subject=name, errno=errno.EEXIST) from None
+            subject=name,
+            errno=errno.EEXIST,
+        ) from None
     except PermissionError as exc:
         raise permission_error(f"create {file}", exc) from exc
 
@@ -185,9 +201,12 @@ def attach(name: str, pid: int) -> Path:
     """``ip netns attach NAME PID``: give a name to the namespace process ``pid`` is in."""
     source = f"/proc/{_check_pid(pid)}/ns/net"
     if not os.path.exists(source):
-        raise NamespaceNotFoundError(f"no process with pid {pid}",
-                                     hint="check the pid with `ps` or Popen.pid; the process may have exited",
-                                     subject=pid, errno=errno.ESRCH)
+        raise NamespaceNotFoundError(
+            f"no process with pid {pid}",
+            hint="check the pid with `ps` or Popen.pid; the process may have exited",
+            subject=pid,
+            errno=errno.ESRCH,
+        )
     return _add(name, _pin_existing_namespace, source)
 
 
@@ -199,9 +218,12 @@ def delete(name: str) -> None:
     """
     file = path(name)
     if not file.exists():
-        raise NamespaceNotFoundError(f"namespace {name!r} does not exist ({file})",
-                                     hint="see the existing names with netns.list() or `ip netns list`",
-                                     subject=name, errno=errno.ENOENT)
+        raise NamespaceNotFoundError(
+            f"namespace {name!r} does not exist ({file})",
+            hint="see the existing names with netns.list() or `ip netns list`",
+            subject=name,
+            errno=errno.ENOENT,
+        )
     try:
         syscalls.umount2(file, syscalls.MNT_DETACH)
     except OSError as exc:
@@ -225,10 +247,12 @@ def pids(name: str) -> list[int]:
     file = path(name)
     if not is_namespace(file):
         if file.exists():
-            raise StaleNamespaceError(f"{file} is not a namespace (stale entry)",
-                                      hint=f"remove it with netns.delete({name!r})", subject=name)
-        raise NamespaceNotFoundError(f"namespace {name!r} does not exist",
-                                     hint="see the existing names with netns.list()", subject=name)
+            raise StaleNamespaceError(
+                f"{file} is not a namespace (stale entry)", hint=f"remove it with netns.delete({name!r})", subject=name
+            )
+        raise NamespaceNotFoundError(
+            f"namespace {name!r} does not exist", hint="see the existing names with netns.list()", subject=name
+        )
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit() and _same_file(file, proc / "ns" / "net"):
@@ -238,8 +262,9 @@ def pids(name: str) -> list[int]:
 
 def _check_pid(pid: object) -> int:
     if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
-        raise NamespaceNotFoundError(f"{pid!r} is not a process id",
-                                     hint="pass a positive int such as Popen.pid", subject=pid)
+        raise NamespaceNotFoundError(
+            f"{pid!r} is not a process id", hint="pass a positive int such as Popen.pid", subject=pid
+        )
     return pid
 
 
@@ -248,8 +273,9 @@ def _proc_ns(pid: int | str) -> Path:
         _check_pid(pid)
     target = Path(f"/proc/{pid}/ns/net")
     if not os.path.exists(target):
-        raise NamespaceNotFoundError(f"no process with pid {pid}", hint="the process may have exited",
-                                     subject=pid, errno=errno.ESRCH)
+        raise NamespaceNotFoundError(
+            f"no process with pid {pid}", hint="the process may have exited", subject=pid, errno=errno.ESRCH
+        )
     return target
 
 

@@ -29,8 +29,9 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from netlab import enter, netns, syscalls
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, permission_error
@@ -50,8 +51,12 @@ def bind(pid: int, target: str | os.PathLike) -> Path:
     try:
         fd = os.open(target, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
     except FileExistsError:
-        raise NamespaceExistsError(f"{target} already exists", subject=target, errno=errno.EEXIST,
-                                   hint="pick a new file name, or unbind the old one first") from None
+        raise NamespaceExistsError(
+            f"{target} already exists",
+            subject=target,
+            errno=errno.EEXIST,
+            hint="pick a new file name, or unbind the old one first",
+        ) from None
     except PermissionError as exc:
         raise permission_error(f"create {target}", exc) from exc
     os.close(fd)
@@ -74,8 +79,11 @@ def unbind(target: str | os.PathLike, *, remove: bool = True) -> None:
     """``umount TARGET`` (and ``rm TARGET``): let go of the pin; the namespace may now be freed."""
     target = Path(target)
     if not is_bind_mounted(target):
-        raise NamespaceNotFoundError(f"{target} is not a namespace bind mount", subject=target,
-                                     hint="check the path; `findmnt -t nsfs` lists the bind mounts")
+        raise NamespaceNotFoundError(
+            f"{target} is not a namespace bind mount",
+            subject=target,
+            hint="check the path; `findmnt -t nsfs` lists the bind mounts",
+        )
     try:
         syscalls.umount2(target, syscalls.MNT_DETACH)
     except PermissionError as exc:

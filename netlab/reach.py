@@ -27,10 +27,10 @@ import socket
 from dataclasses import dataclass
 
 from netlab.commands import emit, in_netns
-from netlab.enter import Target, call, run
+from netlab.enter import call, run
 from netlab.errors import DeviceExistsError, InvalidAddressError
 from netlab.links import address as parse_address
-from netlab.rtnl import where
+from netlab.targets import Target, in_words
 
 __all__ = ["PingResult", "ProbeResult", "ping", "probe"]
 
@@ -39,7 +39,7 @@ _RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)(?:/([\d.]+))? ms")
 
 
 def _name(target: Target) -> str:
-    return "the current namespace" if target is None else (target if isinstance(target, str) else where(target))
+    return "the current namespace" if target is None else (target if isinstance(target, str) else in_words(target))
 
 
 @dataclass
@@ -50,11 +50,11 @@ class PingResult:
     address: str
     sent: int
     received: int
-    loss: float                  # percent, 0.0 to 100.0
+    loss: float  # percent, 0.0 to 100.0
     rtt_min: float | None = None
     rtt_avg: float | None = None
     rtt_max: float | None = None
-    error: str | None = None     # ping's own complaint, e.g. "connect: Network is unreachable"
+    error: str | None = None  # ping's own complaint, e.g. "connect: Network is unreachable"
     output: str = ""
 
     @property
@@ -84,8 +84,9 @@ def parse_ping(output: str, *, source: str, address: str) -> PingResult:
         error = next((line.strip() for line in output.splitlines() if line.strip()), "no output")
         return PingResult(source, address, 0, 0, 100.0, error=error, output=output)
     sent, received = int(summary.group(1)), int(summary.group(2))
-    result = PingResult(source, address, sent, received, 100.0 * (sent - received) / sent if sent else 100.0,
-                        output=output)
+    result = PingResult(
+        source, address, sent, received, 100.0 * (sent - received) / sent if sent else 100.0, output=output
+    )
     rtt = _RTT.search(output)
     if rtt:
         result.rtt_min, result.rtt_avg, result.rtt_max = (float(rtt.group(i)) for i in (1, 2, 3))
@@ -121,7 +122,7 @@ class ProbeResult:
     port: int
     server: str
     ok: bool
-    local: tuple[str, int] | None = None      # the source address and port, as the client knows them
+    local: tuple[str, int] | None = None  # the source address and port, as the client knows them
     seen_from: tuple[str, int] | None = None  # the source address and port, as the server saw them
     error: str | None = None
 
@@ -155,15 +156,28 @@ def _listen(proto: str, family: int, bind: str, port: int, server: Target) -> so
     except OSError as exc:
         sock.close()
         if exc.errno in (98, 99):  # EADDRINUSE, EADDRNOTAVAIL
-            raise DeviceExistsError(f"cannot listen on {bind or '*'}:{port}/{proto} in {where(server)}: {exc.strerror}",
-                                    hint="pick another port (server_port=), or stop what already listens there "
-                                         "(`ss -ltnu` in that namespace)", subject=port, errno=exc.errno) from None
+            raise DeviceExistsError(
+                f"cannot listen on {bind or '*'}:{port}/{proto} in {in_words(server)}: {exc.strerror}",
+                hint="pick another port (server_port=), or stop what already listens there "
+                "(`ss -ltnu` in that namespace)",
+                subject=port,
+                errno=exc.errno,
+            ) from None
         raise
     return sock
 
 
-def probe(source: Target, address: str, port: int, *, server: Target, server_port: int | None = None,
-          proto: str = "tcp", bind: str | None = None, timeout: float = 2.0) -> ProbeResult:
+def probe(
+    source: Target,
+    address: str,
+    port: int,
+    *,
+    server: Target,
+    server_port: int | None = None,
+    proto: str = "tcp",
+    bind: str | None = None,
+    timeout: float = 2.0,
+) -> ProbeResult:
     """Connect from ``source`` to ``address:port`` and report what the listener in ``server`` saw.
 
     The listener listens on ``server_port`` (default: ``port``) in namespace ``server``, bound
@@ -203,7 +217,7 @@ def probe(source: Target, address: str, port: int, *, server: Target, server_por
                 _, peer = listener.recvfrom(len(message))
             result.seen_from = (peer[0], peer[1])
             result.ok = True
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             result.error = f"timed out after {timeout:g} s (no route back? a firewall? forwarding off?)"
         except OSError as exc:
             result.error = exc.strerror or str(exc)
@@ -215,4 +229,3 @@ def probe(source: Target, address: str, port: int, *, server: Target, server_por
     emit(in_netns(server, tool + ["-l", str(listen_port)]), note="the listener: run it in another shell first")
     emit(in_netns(source, tool + ["-w", f"{timeout:g}", str(target), str(port)]))
     return result
-

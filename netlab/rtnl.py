@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
-from netlab.enter import NEW, Target, call, netns_file
-from netlab.errors import (DeviceError, DeviceExistsError, DeviceNotFoundError, NetlabError,
-                           permission_error)
+from netlab.enter import call, netns_file
+from netlab.errors import DeviceError, DeviceExistsError, DeviceNotFoundError, NetlabError, permission_error
+from netlab.targets import NEW, Target, in_words
 from netlab.threads import run_in_worker
 
-__all__ = ["Rtnl", "error", "find", "ifindex", "kernel_call", "open_netns", "rtnl", "where"]
+__all__ = ["Rtnl", "error", "find", "ifindex", "kernel_call", "open_netns", "rtnl"]
 
 T = TypeVar("T")
 
@@ -93,24 +94,6 @@ class Rtnl:
         self.close()
 
 
-def where(target: Target) -> str:
-    """A namespace in words, for messages."""
-    if target is None:
-        return "the current namespace"
-    if isinstance(target, str):
-        return f"namespace {target!r}"
-    if target is NEW:
-        return "a new namespace"
-    if isinstance(target, int) and not isinstance(target, bool):
-        return f"the namespace of pid {target}"
-    return f"namespace {os.fspath(target)}"
-
-
-def ns_option(target: Target) -> str:
-    """How a namespace is written in keyword arguments of messages: ``netns='netns1'``."""
-    return "" if target is None else f", netns={target!r}"
-
-
 @contextmanager
 def open_netns(target: Target) -> Iterator[int]:
     """An open file descriptor of ``target``'s namespace, as IFLA_NET_NS_FD wants it."""
@@ -141,10 +124,12 @@ def ifindex(ipr: Any, name: str, target: Target) -> int:
     link = find(ipr, name)
     if link is None:
         raise DeviceNotFoundError(
-            f"there is no device {name!r} in {where(target)}",
+            f"there is no device {name!r} in {in_words(target)}",
             hint=f"list the devices there with links.list({'' if target is None else repr(target)}) "
-                 f"or `{' '.join(_ip_br(target))}`",
-            subject=name, errno=errno.ENODEV)
+            f"or `{' '.join(_ip_br(target))}`",
+            subject=name,
+            errno=errno.ENODEV,
+        )
     return link["index"]
 
 
@@ -165,11 +150,13 @@ def error(exc: Exception, *, action: str, subject: object, hint: str = "") -> Ne
     if code in (errno.EPERM, errno.EACCES):
         return permission_error(action, OSError(code, said))
     if code == errno.EEXIST:
-        return DeviceExistsError(message, hint=hint or "pick another name or remove the old one first",
-                                 subject=subject, errno=code)
+        return DeviceExistsError(
+            message, hint=hint or "pick another name or remove the old one first", subject=subject, errno=code
+        )
     if code in _NOT_FOUND:
-        return DeviceNotFoundError(message, hint=hint or "check the name and the namespace",
-                                   subject=subject, errno=code)
+        return DeviceNotFoundError(
+            message, hint=hint or "check the name and the namespace", subject=subject, errno=code
+        )
     return DeviceError(message, hint=hint, subject=subject, errno=code)
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from netlab import syscalls
 from netlab.errors import NetlabPermissionError
@@ -57,13 +57,17 @@ def _unshare_world() -> None:
         if uid != 0:
             raise NetlabPermissionError(
                 f"cannot create a user namespace as uid {uid}: {exc.strerror}",
-                hint=("this kernel forbids unprivileged user namespaces; enable them with "
-                      "`sudo sysctl kernel.unprivileged_userns_clone=1` (Debian) or "
-                      "`sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` (Ubuntu 24.04+), "
-                      "or run with sudo, or use the Vagrant VM"),
-                errno=exc.errno) from exc
-        raise NetlabPermissionError(f"cannot create namespaces: {exc.strerror}",
-                                    hint="run as root or with CAP_SYS_ADMIN", errno=exc.errno) from exc
+                hint=(
+                    "this kernel forbids unprivileged user namespaces; enable them with "
+                    "`sudo sysctl kernel.unprivileged_userns_clone=1` (Debian) or "
+                    "`sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` (Ubuntu 24.04+), "
+                    "or run with sudo, or use the Vagrant VM"
+                ),
+                errno=exc.errno,
+            ) from exc
+        raise NetlabPermissionError(
+            f"cannot create namespaces: {exc.strerror}", hint="run as root or with CAP_SYS_ADMIN", errno=exc.errno
+        ) from exc
 
 
 def _drop_inherited_mounts(run_dir: Path) -> None:

@@ -66,11 +66,15 @@ def setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
     _check(_libc.setns(fd, nstype), "setns")
 
 
-def mount(source: str | os.PathLike | None, target: str | os.PathLike, fstype: str | None = None,
-          flags: int = 0, data: str | None = None) -> None:
+def mount(
+    source: str | os.PathLike | None,
+    target: str | os.PathLike,
+    fstype: str | None = None,
+    flags: int = 0,
+    data: str | None = None,
+) -> None:
     """mount(2): with ``MS_BIND`` it makes ``target`` show the same object as ``source``."""
-    _check(_libc.mount(_bytes(source), _bytes(target), _bytes(fstype), flags,
-                       _bytes(data)), "mount", os.fspath(target))
+    _check(_libc.mount(_bytes(source), _bytes(target), _bytes(fstype), flags, _bytes(data)), "mount", os.fspath(target))
 
 
 def umount2(target: str | os.PathLike, flags: int = 0) -> None:

@@ -23,9 +23,9 @@ import re
 from pathlib import Path
 
 from netlab.commands import emit, in_netns
-from netlab.enter import Target, call
+from netlab.enter import call
 from netlab.errors import InvalidNameError, NetlabError, permission_error
-from netlab.rtnl import where
+from netlab.targets import Target, in_words
 
 __all__ = ["get", "path", "set"]
 
@@ -38,12 +38,16 @@ def path(key: str) -> Path:
     Like ``sysctl``, a key written with ``/`` keeps its dots: ``net/ipv4/conf/eth0.100/forwarding``.
     """
     parts = (key.split("/") if "/" in key else key.split(".")) if isinstance(key, str) else []
-    if len(parts) < 2 or parts[0] != "net" or not all(_PART.match(p) or ("/" in key and p.replace(".", "").isalnum())
-                                                        for p in parts):
+    if (
+        len(parts) < 2
+        or parts[0] != "net"
+        or not all(_PART.match(p) or ("/" in key and p.replace(".", "").isalnum()) for p in parts)
+    ):
         raise InvalidNameError(
             f"{key!r} is not a per-namespace sysctl name",
             hint="use a 'net.' setting such as 'net.ipv4.ip_forward'; others belong to the whole machine",
-            subject=key)
+            subject=key,
+        )
     return Path("/proc/sys", *parts)
 
 
@@ -51,9 +55,12 @@ def _read(file: Path, key: str, target: Target) -> str:
     try:
         return file.read_text().strip()
     except FileNotFoundError:
-        raise InvalidNameError(f"there is no sysctl {key!r} in {where(target)}",
-                               hint="list them with `sysctl -a -r '^net'`; device settings need the device to exist "
-                                    "(net.ipv4.conf.DEV.forwarding)", subject=key) from None
+        raise InvalidNameError(
+            f"there is no sysctl {key!r} in {in_words(target)}",
+            hint="list them with `sysctl -a -r '^net'`; device settings need the device to exist "
+            "(net.ipv4.conf.DEV.forwarding)",
+            subject=key,
+        ) from None
 
 
 def _write(file: Path, key: str, value: str, target: Target) -> str:
@@ -61,12 +68,15 @@ def _write(file: Path, key: str, value: str, target: Target) -> str:
     try:
         file.write_text(value)
     except PermissionError as exc:
-        raise permission_error(f"set {key} in {where(target)}", exc) from exc
+        raise permission_error(f"set {key} in {in_words(target)}", exc) from exc
     except OSError as exc:
         if exc.errno == errno.EINVAL:
-            raise NetlabError(f"the kernel refused {key}={value!r} in {where(target)} (EINVAL)",
-                              hint=f"see the allowed values in the kernel docs (ip-sysctl.rst); it is now {old!r}",
-                              subject=key, errno=exc.errno) from None
+            raise NetlabError(
+                f"the kernel refused {key}={value!r} in {in_words(target)} (EINVAL)",
+                hint=f"see the allowed values in the kernel docs (ip-sysctl.rst); it is now {old!r}",
+                subject=key,
+                errno=exc.errno,
+            ) from None
         raise
     return old
 
@@ -82,16 +92,16 @@ def as_text(value: object) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if not isinstance(value, (int, str)) or (isinstance(value, str) and ("\n" in value or not value.strip())):
-        raise InvalidNameError(f"{value!r} is not a sysctl value", hint="pass an int or a short text such as '1'",
-                               subject=value)
+        raise InvalidNameError(
+            f"{value!r} is not a sysctl value", hint="pass an int or a short text such as '1'", subject=value
+        )
     return str(value)
 
 
-def set(key: str, value: object, *, netns: Target = None) -> str:  # noqa: A001 - mirrors `sysctl -w`
+def set(key: str, value: object, *, netns: Target = None) -> str:
     """``sysctl -w KEY=VALUE`` inside ``netns``; returns the value it had before."""
     file = path(key)
     text = as_text(value)
     old = call(netns, _write, file, key, text, netns)
     emit(in_netns(netns, ["sysctl", "-w", f"{key}={text}"]))
     return old
-

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 
-from netlab.challenges import Challenge
+from netlab.teach.challenges import Challenge
 from netlab.inodes import namespaces
 
 

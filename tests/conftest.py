@@ -23,8 +23,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     if not in_sandbox():
-        pytest.exit("netlab's tests change network state: run them with ./scripts/test "
-                    "(it runs pytest inside `netlab sandbox`)", returncode=2)
+        pytest.exit(
+            "netlab's tests change network state: run them with ./scripts/test "
+            "(it runs pytest inside `netlab sandbox`)",
+            returncode=2,
+        )
 
 
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -22,9 +22,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 VENV = Path(sys.executable).parent.parent
 NETLAB = str(VENV / "bin/netlab")
@@ -94,12 +94,12 @@ class RunningLab:
     """A ``netlab lab`` that printed its URL."""
 
     proc: subprocess.Popen
-    url: str          # exactly what it printed after "open"
-    base: str         # http://127.0.0.1:PORT
+    url: str  # exactly what it printed after "open"
+    base: str  # http://127.0.0.1:PORT
     token: str
-    server: Path      # /proc/PID of the JupyterLab server (inside its sandbox)
-    workdir: Path     # /tmp/netlab-lab-*: the server's Unix socket lives here
-    notebooks: Path   # the folder it serves
+    server: Path  # /proc/PID of the JupyterLab server (inside its sandbox)
+    workdir: Path  # /tmp/netlab-lab-*: the server's Unix socket lives here
+    notebooks: Path  # the folder it serves
 
     def url_for(self, path: str) -> str:
         """The printed URL, opening ``path`` (relative to the notebooks folder) instead of the first notebook."""
@@ -108,8 +108,9 @@ class RunningLab:
 
     def api(self, path: str, *, method: str = "GET") -> object:
         """Call the Jupyter server's REST API with the token; return the decoded JSON (None if empty)."""
-        request = urllib.request.Request(f"{self.base}/api/{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.base}/api/{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -119,9 +120,14 @@ class RunningLab:
 def netlab_lab(notebooks: Path, *, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[RunningLab]:
     """Run ``netlab lab --notebooks NOTEBOOKS --port PORT`` (the README's command) until the block ends."""
     port = port or free_port()
-    proc = subprocess.Popen([NETLAB, "lab", "--notebooks", str(notebooks), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
-                            env=env)
+    proc = subprocess.Popen(
+        [NETLAB, "lab", "--notebooks", str(notebooks), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        env=env,
+    )
     try:
         line = ""
         while "token=" not in line:
@@ -133,7 +139,14 @@ def netlab_lab(notebooks: Path, *, port: int | None = None, env: dict[str, str] 
         server = next(p for p in _children_of(proc.pid) if b"--ServerApp.sock=" in cmdline(p))
         sock = next(arg for arg in cmdline(server).split(b"\0") if arg.startswith(b"--ServerApp.sock="))
         workdir = Path(os.fsdecode(sock.split(b"=", 1)[1])).parent
-        yield RunningLab(proc=proc, url=url, base=f"http://127.0.0.1:{port}", token=token, server=server,
-                         workdir=workdir, notebooks=notebooks)
+        yield RunningLab(
+            proc=proc,
+            url=url,
+            base=f"http://127.0.0.1:{port}",
+            token=token,
+            server=server,
+            workdir=workdir,
+            notebooks=notebooks,
+        )
     finally:
         stop(proc)

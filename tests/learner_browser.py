@@ -36,27 +36,33 @@ import io
 import json
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
+from lab_server import RunningLab
 from playwright.sync_api import BrowserContext, Page, WebSocket
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from lab_server import RunningLab
-
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium; Playwright never downloads a browser here
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1280, "height": 1000}
 
-OPEN_TIMEOUT_MS = 90_000       # page load, kernel start
-RUN_TIMEOUT_MS = 300_000       # Run All Cells of one notebook
-CELL_TIMEOUT_MS = 120_000      # one cell, when walking with Shift+Enter
-WIDGET_TIMEOUT_MS = 60_000     # a widget's answer to a click
-RENDER_GRACE_MS = 10_000       # after the kernel handled a click and went idle, for the page to show the answer
+OPEN_TIMEOUT_MS = 90_000  # page load, kernel start
+RUN_TIMEOUT_MS = 300_000  # Run All Cells of one notebook
+CELL_TIMEOUT_MS = 120_000  # one cell, when walking with Shift+Enter
+WIDGET_TIMEOUT_MS = 60_000  # a widget's answer to a click
+RENDER_GRACE_MS = 10_000  # after the kernel handled a click and went idle, for the page to show the answer
 
-MIN_IMAGE = (120, 90)          # natural size of a diagram, in pixels, at least
+MIN_IMAGE = (120, 90)  # natural size of a diagram, in pixels, at least
 
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 TOP_WIDGETS = ".jp-Cell-outputArea .jupyter-widgets:not(.jupyter-widgets *)"  # not nested in another widget
@@ -105,7 +111,8 @@ _ANSWERED_JS = """([w, before, sel]) => {
 _CHANGED_JS = "([w, before]) => w.innerText !== before && w.innerText.trim() !== ''"
 
 # True when the notebook is in the state named by `want` (see _wait_for).
-_READY_JS = """([sel, want, cells]) => {
+_READY_JS = (
+    """([sel, want, cells]) => {
     const state = (%s)(sel);
     if (!state) return false;
     if (want.dialog && state.dialogs.length) return true;
@@ -119,7 +126,9 @@ _READY_JS = """([sel, want, cells]) => {
     if (want.mode === 'ran-cell') return !busy && cells.every(ran);
     if (want.mode === 'cleared') return !busy && !state.cells.some(c => /\\d/.test(c.prompt));
     return false;
-}""" % _STATE_JS
+}"""
+    % _STATE_JS
+)
 
 
 @dataclass
@@ -129,8 +138,8 @@ class Visit:
     name: str
     problems: list[str] = field(default_factory=list)
     cells: int = 0
-    code_cells: int = 0            # with some source
-    executed: int = 0              # code cells that show an execution count after Run All
+    code_cells: int = 0  # with some source
+    executed: int = 0  # code cells that show an execution count after Run All
     kernel_errors: list[str] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)
     widgets: list[dict] = field(default_factory=list)
@@ -165,8 +174,10 @@ class KernelTraffic:
             return
         kind, content = msg
         if kind == "error":
-            self.errors.append(f"{content.get('ename')}: {content.get('evalue')}\n"
-                               + _strip_ansi("\n".join(content.get("traceback", []))))
+            self.errors.append(
+                f"{content.get('ename')}: {content.get('evalue')}\n"
+                + _strip_ansi("\n".join(content.get("traceback", [])))
+            )
         elif kind in ("display_data", "execute_result") and WIDGET_VIEW in content.get("data", {}):
             self.widget_views += 1
         elif kind == "status":
@@ -219,8 +230,9 @@ def _wait_for(page: Page, mode: str, *, cells: list[int] = (), timeout: float, d
     """Wait until the open notebook is idle ('idle'), done with Run All ('ran-all'), has run `cells`
     ('ran-cell'), or shows no execution count ('cleared'); with `dialog`, a dialog also ends the wait."""
     try:
-        page.wait_for_function(_READY_JS, arg=[NOTEBOOK, {"mode": mode, "dialog": dialog}, list(cells)],
-                               timeout=timeout)
+        page.wait_for_function(
+            _READY_JS, arg=[NOTEBOOK, {"mode": mode, "dialog": dialog}, list(cells)], timeout=timeout
+        )
         return True
     except PlaywrightTimeout:
         return False
@@ -243,8 +255,7 @@ def _accept_dialogs(page: Page, visit: Visit) -> None:
 def _code_cells(notebook_file: Path) -> tuple[int, list[int]]:
     """Number of cells, and the indexes of the code cells that have something to run."""
     cells = json.loads(notebook_file.read_text())["cells"]
-    return len(cells), [i for i, c in enumerate(cells)
-                        if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    return len(cells), [i for i, c in enumerate(cells) if c["cell_type"] == "code" and "".join(c["source"]).strip()]
 
 
 def visit_notebook(context: BrowserContext, lab: RunningLab, relpath: str, artifacts: Path) -> Visit:
@@ -287,8 +298,11 @@ def _open(page: Page, lab: RunningLab, relpath: str, visit: Visit) -> None:
         return
     # JupyterLab adds the cells of a long notebook to the page a batch at a time.
     try:
-        page.wait_for_function("([sel, n]) => document.querySelectorAll(sel + ' .jp-Notebook-cell').length === n",
-                               arg=[NOTEBOOK, visit.cells], timeout=OPEN_TIMEOUT_MS)
+        page.wait_for_function(
+            "([sel, n]) => document.querySelectorAll(sel + ' .jp-Notebook-cell').length === n",
+            arg=[NOTEBOOK, visit.cells],
+            timeout=OPEN_TIMEOUT_MS,
+        )
     except PlaywrightTimeout:
         visit.problems.append(f"the page shows {len(_state(page)['cells'])} cells, the notebook has {visit.cells}")
     # Saved outputs would hide whether this run produced them (and notebooks are committed without).
@@ -316,12 +330,16 @@ def _run_all(page: Page, visit: Visit, traffic: KernelTraffic, code: list[int]) 
 def _look(page: Page, visit: Visit, traffic: KernelTraffic, artifacts: Path, stem: str) -> None:
     panel = page.locator(NOTEBOOK)
     # Errors as the page shows them (a traceback is rendered as stderr text in JupyterLab 4).
-    shown = panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"], '
-                          '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+    shown = panel.locator(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"], '
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+    )
     for i in range(shown.count()):
         text = shown.nth(i).text_content()
-        if "Traceback (most recent call last)" in text or shown.nth(i).get_attribute(
-                "data-mime-type") == "application/vnd.jupyter.error":
+        if (
+            "Traceback (most recent call last)" in text
+            or shown.nth(i).get_attribute("data-mime-type") == "application/vnd.jupyter.error"
+        ):
             last = (text.strip().splitlines() or [""])[-1]
             if not any(last in e for e in visit.kernel_errors):
                 visit.problems.append(f"the page shows an error: {text[-500:]}")
@@ -329,8 +347,10 @@ def _look(page: Page, visit: Visit, traffic: KernelTraffic, artifacts: Path, ste
     # Images: loaded, big enough, shown whole, not blank.
     images = panel.locator(".jp-RenderedImage img")
     if images.count():
-        page.wait_for_function(f"() => [...document.querySelectorAll('{NOTEBOOK} .jp-RenderedImage img')]"
-                               ".every(i => i.complete)", timeout=OPEN_TIMEOUT_MS)
+        page.wait_for_function(
+            f"() => [...document.querySelectorAll('{NOTEBOOK} .jp-RenderedImage img')].every(i => i.complete)",
+            timeout=OPEN_TIMEOUT_MS,
+        )
     for i in range(images.count()):
         img = images.nth(i)
         img.scroll_into_view_if_needed()
@@ -343,8 +363,10 @@ def _look(page: Page, visit: Visit, traffic: KernelTraffic, artifacts: Path, ste
         where = f"image {i + 1} ({shot.name})"
         if natural[0] < MIN_IMAGE[0] or natural[1] < MIN_IMAGE[1]:
             visit.problems.append(f"{where} is only {natural[0]}x{natural[1]} pixels")
-        elif box["width"] < min(natural[0], MIN_IMAGE[0]) or abs(
-                box["width"] / box["height"] - natural[0] / natural[1]) > 0.05 * natural[0] / natural[1]:
+        elif (
+            box["width"] < min(natural[0], MIN_IMAGE[0])
+            or abs(box["width"] / box["height"] - natural[0] / natural[1]) > 0.05 * natural[0] / natural[1]
+        ):
             visit.problems.append(f"{where} is {natural[0]}x{natural[1]} but shown as {info['shown']}")
         if looks_blank(stats):
             visit.problems.append(f"{where} is blank: {stats}")
@@ -369,8 +391,11 @@ def _look(page: Page, visit: Visit, traffic: KernelTraffic, artifacts: Path, ste
     box = panel.bounding_box()
     panel_stats = picture_stats(page.screenshot(clip=box))
     visit.screenshots.append(path)
-    if page_stats["size"] != (VIEWPORT["width"], VIEWPORT["height"]) or looks_blank(page_stats) \
-            or looks_blank(panel_stats):
+    if (
+        page_stats["size"] != (VIEWPORT["width"], VIEWPORT["height"])
+        or looks_blank(page_stats)
+        or looks_blank(panel_stats)
+    ):
         visit.problems.append(f"the screenshot {path.name} shows nothing: {page_stats}, notebook {panel_stats}")
 
 
@@ -383,8 +408,13 @@ def _painted(page: Page) -> None:
 def _interactive_widgets(page: Page, scope: str = NOTEBOOK) -> list:
     """The top-level widgets under `scope` that have an enabled button or a dropdown."""
     widgets = page.locator(f"{scope} {TOP_WIDGETS}")
-    return [widgets.nth(i) for i in range(widgets.count()) if widgets.nth(i).evaluate(
-        "(w, sel) => w.matches(sel) || w.querySelector(sel) !== null", f"{BUTTON}, {DROPDOWN}")]
+    return [
+        widgets.nth(i)
+        for i in range(widgets.count())
+        if widgets.nth(i).evaluate(
+            "(w, sel) => w.matches(sel) || w.querySelector(sel) !== null", f"{BUTTON}, {DROPDOWN}"
+        )
+    ]
 
 
 def _walk(page: Page, visit: Visit, traffic: KernelTraffic, code: list[int], artifacts: Path, stem: str) -> None:
@@ -436,8 +466,9 @@ def _use_widget(page: Page, visit: Visit, traffic: KernelTraffic, widget, shot: 
         for i in range(boxes.count()):
             box = boxes.nth(i)
             if not box.input_value():
-                suggestion = box.evaluate("b => (b.list && b.list.options.length ? b.list.options[0].value : '')"
-                                          " || b.placeholder")
+                suggestion = box.evaluate(
+                    "b => (b.list && b.list.options.length ? b.list.options[0].value : '') || b.placeholder"
+                )
                 if suggestion:
                     box.fill(suggestion)
                     filled.append(suggestion)

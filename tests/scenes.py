@@ -11,8 +11,8 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 def shell(*commands: str) -> None:
@@ -46,8 +46,9 @@ def net_inode(pid: int | str) -> int:
 
 
 @contextmanager
-def cleanup(*, namespaces: tuple[str, ...] = (), links: tuple[str, ...] = (), extra: tuple[str, ...] = ()
-            ) -> Iterator[None]:
+def cleanup(
+    *, namespaces: tuple[str, ...] = (), links: tuple[str, ...] = (), extra: tuple[str, ...] = ()
+) -> Iterator[None]:
     """Whatever happens: run ``extra``, delete ``links`` (root side) and ``namespaces``, then wait."""
     before = root_links()
     try:
@@ -59,40 +60,51 @@ def cleanup(*, namespaces: tuple[str, ...] = (), links: tuple[str, ...] = (), ex
             subprocess.run(["ip", "link", "delete", link], capture_output=True)
         for name in namespaces:
             subprocess.run(["ip", "netns", "delete", name], capture_output=True)
-        wait_until(lambda: root_links() <= before and not (named() & set(namespaces)),
-                   what="the scene's links and namespaces to go")
+        wait_until(
+            lambda: root_links() <= before and not (named() & set(namespaces)),
+            what="the scene's links and namespaces to go",
+        )
 
 
 @contextmanager
 def article_veth() -> Iterator[None]:
     """The article's middle section, typed as in the article (ifconfig included)."""
     with cleanup(namespaces=("netns1",), links=("veth0",)):
-        shell("ip netns add netns1",
-              "ip link add veth0 type veth peer name veth1",
-              "ip link set veth1 netns netns1",
-              "ip netns exec netns1 ifconfig veth1 10.1.1.1/24 up",
-              "ifconfig veth0 10.1.1.2/24 up")
+        shell(
+            "ip netns add netns1",
+            "ip link add veth0 type veth peer name veth1",
+            "ip link set veth1 netns netns1",
+            "ip netns exec netns1 ifconfig veth1 10.1.1.1/24 up",
+            "ifconfig veth0 10.1.1.2/24 up",
+        )
         yield
 
 
 @contextmanager
 def bridge_with_three() -> Iterator[None]:
     """br0 in the root namespace (10.0.0.1/24, forwarding, masquerade), ns1..ns3 on it."""
-    with cleanup(namespaces=("ns1", "ns2", "ns3"), links=("v1", "v2", "v3", "br0"),
-                 extra=("nft delete table ip scene_nat", "sysctl -qw net.ipv4.ip_forward=0")):
+    with cleanup(
+        namespaces=("ns1", "ns2", "ns3"),
+        links=("v1", "v2", "v3", "br0"),
+        extra=("nft delete table ip scene_nat", "sysctl -qw net.ipv4.ip_forward=0"),
+    ):
         shell("ip link add br0 type bridge", "ip addr add 10.0.0.1/24 dev br0", "ip link set br0 up")
         for n in (1, 2, 3):
-            shell(f"ip netns add ns{n}",
-                  f"ip link add v{n} type veth peer name eth0 netns ns{n}",
-                  f"ip link set v{n} master br0",
-                  f"ip link set v{n} up",
-                  f"ip -n ns{n} addr add 10.0.0.{10 + n}/24 dev eth0",
-                  f"ip -n ns{n} link set eth0 up",
-                  f"ip -n ns{n} route add default via 10.0.0.1")
-        shell("sysctl -qw net.ipv4.ip_forward=1",
-              "nft add table ip scene_nat",
-              "nft 'add chain ip scene_nat post { type nat hook postrouting priority 100; }'",
-              "nft add rule ip scene_nat post ip saddr 10.0.0.0/24 oifname != br0 masquerade")
+            shell(
+                f"ip netns add ns{n}",
+                f"ip link add v{n} type veth peer name eth0 netns ns{n}",
+                f"ip link set v{n} master br0",
+                f"ip link set v{n} up",
+                f"ip -n ns{n} addr add 10.0.0.{10 + n}/24 dev eth0",
+                f"ip -n ns{n} link set eth0 up",
+                f"ip -n ns{n} route add default via 10.0.0.1",
+            )
+        shell(
+            "sysctl -qw net.ipv4.ip_forward=1",
+            "nft add table ip scene_nat",
+            "nft 'add chain ip scene_nat post { type nat hook postrouting priority 100; }'",
+            "nft add rule ip scene_nat post ip saddr 10.0.0.0/24 oifname != br0 masquerade",
+        )
         yield
 
 
@@ -100,20 +112,30 @@ def bridge_with_three() -> Iterator[None]:
 def chain_through_router() -> Iterator[None]:
     """A - R - C: two subnets, R forwards; R also publishes a port (DNAT) and masquerades."""
     with cleanup(namespaces=("A", "R", "C")):
-        shell("ip netns add A", "ip netns add R", "ip netns add C",
-              "ip link add a0 netns A type veth peer name r0 netns R",
-              "ip link add c0 netns C type veth peer name r1 netns R",
-              "ip -n A addr add 10.1.0.2/24 dev a0", "ip -n R addr add 10.1.0.1/24 dev r0",
-              "ip -n R addr add 10.2.0.1/24 dev r1", "ip -n C addr add 10.2.0.2/24 dev c0")
+        shell(
+            "ip netns add A",
+            "ip netns add R",
+            "ip netns add C",
+            "ip link add a0 netns A type veth peer name r0 netns R",
+            "ip link add c0 netns C type veth peer name r1 netns R",
+            "ip -n A addr add 10.1.0.2/24 dev a0",
+            "ip -n R addr add 10.1.0.1/24 dev r0",
+            "ip -n R addr add 10.2.0.1/24 dev r1",
+            "ip -n C addr add 10.2.0.2/24 dev c0",
+        )
         for name, link in (("A", "a0"), ("R", "r0"), ("R", "r1"), ("C", "c0")):
             shell(f"ip -n {name} link set {link} up")
-        shell("ip -n A link set lo up", "ip -n C link set lo up",
-              "ip -n A route add default via 10.1.0.1", "ip -n C route add default via 10.2.0.1",
-              "ip netns exec R sysctl -qw net.ipv4.ip_forward=1",
-              "ip netns exec R nft add table ip nat",
-              "ip netns exec R nft 'add chain ip nat pre { type nat hook prerouting priority -100; }'",
-              "ip netns exec R nft add rule ip nat pre iif r1 tcp dport 8080 dnat to 10.1.0.2:80",
-              "ip netns exec R iptables -t nat -A POSTROUTING -o r1 -j MASQUERADE")
+        shell(
+            "ip -n A link set lo up",
+            "ip -n C link set lo up",
+            "ip -n A route add default via 10.1.0.1",
+            "ip -n C route add default via 10.2.0.1",
+            "ip netns exec R sysctl -qw net.ipv4.ip_forward=1",
+            "ip netns exec R nft add table ip nat",
+            "ip netns exec R nft 'add chain ip nat pre { type nat hook prerouting priority -100; }'",
+            "ip netns exec R nft add rule ip nat pre iif r1 tcp dport 8080 dnat to 10.1.0.2:80",
+            "ip netns exec R iptables -t nat -A POSTROUTING -o r1 -j MASQUERADE",
+        )
         yield
 
 
@@ -122,8 +144,10 @@ def unnamed_held_by_process() -> Iterator[subprocess.Popen]:
     """`unshare -n sleep 30`: a namespace with no name, alive only through its process."""
     proc = subprocess.Popen(["unshare", "-n", "sleep", "30"])
     try:
-        wait_until(lambda: net_inode(proc.pid) != net_inode("self") and _comm(proc.pid) == "sleep",
-                   what="unshare to enter its new namespace")
+        wait_until(
+            lambda: net_inode(proc.pid) != net_inode("self") and _comm(proc.pid) == "sleep",
+            what="unshare to enter its new namespace",
+        )
         with cleanup(links=("u0",)):
             shell(f"ip link add u0 type veth peer name u1 netns {proc.pid}", "ip link set u0 up")
             yield proc
@@ -136,16 +160,26 @@ def unnamed_held_by_process() -> Iterator[subprocess.Popen]:
 def peer_namespace_deleted(holder: str = "ip netns exec") -> Iterator[subprocess.Popen]:
     """x0 in root, x1 in "gone"; a process holds "gone"; then `ip netns delete gone`."""
     with cleanup(namespaces=("gone",), links=("x0",)):
-        shell("ip netns add gone", "ip link add x0 type veth peer name x1 netns gone",
-              "ip link set x0 up", "ip -n gone link set x1 up", "ip addr add 10.5.0.1/30 dev x0",
-              "ip -n gone addr add 10.5.0.2/30 dev x1")
-        argv = (["ip", "netns", "exec", "gone", "sleep", "30"] if holder == "ip netns exec"
-                else ["nsenter", "--net=/run/netns/gone", "sleep", "30"])
+        shell(
+            "ip netns add gone",
+            "ip link add x0 type veth peer name x1 netns gone",
+            "ip link set x0 up",
+            "ip -n gone link set x1 up",
+            "ip addr add 10.5.0.1/30 dev x0",
+            "ip -n gone addr add 10.5.0.2/30 dev x1",
+        )
+        argv = (
+            ["ip", "netns", "exec", "gone", "sleep", "30"]
+            if holder == "ip netns exec"
+            else ["nsenter", "--net=/run/netns/gone", "sleep", "30"]
+        )
         gone = os.stat("/run/netns/gone").st_ino
         proc = subprocess.Popen(argv)
         try:
-            wait_until(lambda: net_inode(proc.pid) == gone and _comm(proc.pid) == "sleep",
-                       what="the holder to enter the namespace")
+            wait_until(
+                lambda: net_inode(proc.pid) == gone and _comm(proc.pid) == "sleep",
+                what="the holder to enter the namespace",
+            )
             shell("ip netns delete gone")
             yield proc
         finally:
@@ -177,8 +211,9 @@ def star(count: int) -> Iterator[list[str]]:
     with cleanup(namespaces=tuple(names), links=("br0",)):
         subprocess.run(["ip", "-batch", "-"], input=star_batch(count), text=True, check=True, capture_output=True)
         for i, name in enumerate(names, start=1):
-            config = (f"link set lo up\nlink set eth0 up\naddr add 10.0.{i // 250}.{i % 250 + 2}/16 dev eth0\n"
-                      "route add default via 10.0.0.1\n")
-            subprocess.run(["ip", "-n", name, "-batch", "-"], input=config, text=True, check=True,
-                           capture_output=True)
+            config = (
+                f"link set lo up\nlink set eth0 up\naddr add 10.0.{i // 250}.{i % 250 + 2}/16 dev eth0\n"
+                "route add default via 10.0.0.1\n"
+            )
+            subprocess.run(["ip", "-n", name, "-batch", "-"], input=config, text=True, check=True, capture_output=True)
         yield names

@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 
 from netlab import NEW, call, inodes, netns, persist, popen, run
-from netlab.errors import (InvalidNameError, NamespaceExistsError, NamespaceNotFoundError, NetlabError,
-                           StaleNamespaceError, ToolMissingError)
+from netlab.errors import (
+    InvalidNameError,
+    NamespaceExistsError,
+    NamespaceNotFoundError,
+    NetlabError,
+    StaleNamespaceError,
+    ToolMissingError,
+)
 from netlab.names import check_ifname
 
 BAD_NETNS_NAMES = ["", ".", "..", "a/b", "../etc", "/run/netns/x", "x" * 256, "é" * 128, "nul\0byte"]

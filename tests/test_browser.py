@@ -22,11 +22,18 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import world_state
 from lab_server import netlab_lab
-from learner_browser import (CHROMIUM, CHROMIUM_ARGS, VIEWPORT, looks_blank, picture_stats, processes_mentioning,
-                             shut_down_kernels, visit_notebook)
+from learner_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    looks_blank,
+    picture_stats,
+    processes_mentioning,
+    shut_down_kernels,
+    visit_notebook,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -35,51 +42,72 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 
 def _notebook(cells: list[tuple[str, str]]) -> str:
-    return json.dumps({
-        "cells": [{"cell_type": kind, "metadata": {}, "source": source,
-                   **({"outputs": [], "execution_count": None} if kind == "code" else {})}
-                  for kind, source in cells],
-        "metadata": {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }, indent=1)
+    return json.dumps(
+        {
+            "cells": [
+                {
+                    "cell_type": kind,
+                    "metadata": {},
+                    "source": source,
+                    **({"outputs": [], "execution_count": None} if kind == "code" else {}),
+                }
+                for kind, source in cells
+            ],
+            "metadata": {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        },
+        indent=1,
+    )
 
 
 # Works: what the real notebooks show, in miniature, with real Python callbacks behind the widgets.
-SELFTEST_GOOD = _notebook([
-    ("markdown", "# Self-test: a diagram and two widgets"),
-    ("code", "import matplotlib.pyplot as plt\n"
-             "fig, ax = plt.subplots(figsize=(5, 2.5))\n"
-             "for x, name in ((0, 'root'), (1, 'netns1')):\n"
-             "    ax.add_patch(plt.Rectangle((x * 3, 0), 2, 1, color='tab:blue', alpha=0.3))\n"
-             "    ax.text(x * 3 + 1, 0.5, name, ha='center', va='center')\n"
-             "ax.plot([2, 3], [0.5, 0.5], 'k-')\n"
-             "ax.set_xlim(-0.5, 5.5); ax.set_ylim(-0.5, 1.5); ax.axis('off')\n"
-             "plt.show()"),
-    ("code", "import ipywidgets as widgets\n"
-             "links = {'root': ['lo', 'veth0'], 'netns1': ['lo', 'veth1']}\n"
-             "namespace = widgets.Dropdown(options=list(links), description='namespace')\n"
-             "refresh = widgets.Button(description='Refresh')  # the explorer's is a plain button too\n"
-             "shown = widgets.Output()\n"
-             "def show(change=None):\n"
-             "    shown.clear_output()\n"
-             "    with shown:\n"
-             "        print('links in', namespace.value + ':', ', '.join(links[namespace.value]))\n"
-             "namespace.observe(show, names='value')\n"
-             "refresh.on_click(show)\n"
-             "show()\n"
-             "widgets.VBox([widgets.HBox([namespace, refresh]), shown])"),
-    ("code", "source = widgets.Dropdown(options=['root', 'netns1'], description='from')\n"
-             "address = widgets.Combobox(options=['10.1.1.1', '10.1.1.2'], placeholder='10.1.1.1', description='ping')\n"
-             "button = widgets.Button(description='Ping', button_style='primary')\n"
-             "result = widgets.HTML()\n"
-             "def on_ping(button):\n"
-             "    result.value = f'<pre>ping {address.value} from {source.value}: 1 packets transmitted, 1 received</pre>'\n"
-             "button.on_click(on_ping)\n"
-             "widgets.VBox([widgets.HBox([source, address, button]), result])"),
-    ("code", "import warnings\nwarnings.warn('a warning is not an error')"),
-    ("code", ""),
-    ("markdown", "The end."),
-])
+SELFTEST_GOOD = _notebook(
+    [
+        ("markdown", "# Self-test: a diagram and two widgets"),
+        (
+            "code",
+            "import matplotlib.pyplot as plt\n"
+            "fig, ax = plt.subplots(figsize=(5, 2.5))\n"
+            "for x, name in ((0, 'root'), (1, 'netns1')):\n"
+            "    ax.add_patch(plt.Rectangle((x * 3, 0), 2, 1, color='tab:blue', alpha=0.3))\n"
+            "    ax.text(x * 3 + 1, 0.5, name, ha='center', va='center')\n"
+            "ax.plot([2, 3], [0.5, 0.5], 'k-')\n"
+            "ax.set_xlim(-0.5, 5.5); ax.set_ylim(-0.5, 1.5); ax.axis('off')\n"
+            "plt.show()",
+        ),
+        (
+            "code",
+            "import ipywidgets as widgets\n"
+            "links = {'root': ['lo', 'veth0'], 'netns1': ['lo', 'veth1']}\n"
+            "namespace = widgets.Dropdown(options=list(links), description='namespace')\n"
+            "refresh = widgets.Button(description='Refresh')  # the explorer's is a plain button too\n"
+            "shown = widgets.Output()\n"
+            "def show(change=None):\n"
+            "    shown.clear_output()\n"
+            "    with shown:\n"
+            "        print('links in', namespace.value + ':', ', '.join(links[namespace.value]))\n"
+            "namespace.observe(show, names='value')\n"
+            "refresh.on_click(show)\n"
+            "show()\n"
+            "widgets.VBox([widgets.HBox([namespace, refresh]), shown])",
+        ),
+        (
+            "code",
+            "source = widgets.Dropdown(options=['root', 'netns1'], description='from')\n"
+            "address = widgets.Combobox(options=['10.1.1.1', '10.1.1.2'], placeholder='10.1.1.1', description='ping')\n"
+            "button = widgets.Button(description='Ping', button_style='primary')\n"
+            "result = widgets.HTML()\n"
+            "def on_ping(button):\n"
+            "    result.value = f'<pre>ping {address.value} from {source.value}: 1 packets transmitted, 1 received</pre>'\n"
+            "button.on_click(on_ping)\n"
+            "widgets.VBox([widgets.HBox([source, address, button]), result])",
+        ),
+        ("code", "import warnings\nwarnings.warn('a warning is not an error')"),
+        ("code", ""),
+        ("markdown", "The end."),
+    ]
+)
 
 
 def _png(width: int, height: int) -> str:
@@ -92,17 +120,25 @@ def _png(width: int, height: int) -> str:
 
 # Broken on purpose: each line of `BROKEN_FAULTS` must show up in the visit's problems.
 def _selftest_broken() -> str:
-    return _notebook([
-        ("code", "import base64\nfrom IPython.display import Image, display\n"
-                 f"display(Image(data=base64.b64decode('{_png(400, 300)}')))  # blank\n"
-                 f"display(Image(data=base64.b64decode('{_png(40, 30)}')))    # too small"),
-        ("code", "import ipywidgets as widgets\n"
-                 "button = widgets.Button(description='fail')\n"
-                 "button.on_click(lambda b: 1 / 0)\n"
-                 "button"),
-        ("code", "raise RuntimeError('planted error')"),
-        ("code", "print('never reached')"),
-    ])
+    return _notebook(
+        [
+            (
+                "code",
+                "import base64\nfrom IPython.display import Image, display\n"
+                f"display(Image(data=base64.b64decode('{_png(400, 300)}')))  # blank\n"
+                f"display(Image(data=base64.b64decode('{_png(40, 30)}')))    # too small",
+            ),
+            (
+                "code",
+                "import ipywidgets as widgets\n"
+                "button = widgets.Button(description='fail')\n"
+                "button.on_click(lambda b: 1 / 0)\n"
+                "button",
+            ),
+            ("code", "raise RuntimeError('planted error')"),
+            ("code", "print('never reached')"),
+        ]
+    )
 
 
 BROKEN_FAULTS = [
@@ -133,10 +169,17 @@ def lab(tmp_path_factory):
     (settings / "docmanager-extension/plugin.jupyterlab-settings").write_text('{"autosave": false}')
     (settings / "apputils-extension").mkdir(parents=True)
     (settings / "apputils-extension/notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false", "checkForUpdates": false}')
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(jupyter / "config"), JUPYTER_DATA_DIR=str(jupyter / "data"),
-               JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(jupyter / "lab-settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"), IPYTHONDIR=str(jupyter / "ipython"))
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(jupyter / "config"),
+        JUPYTER_DATA_DIR=str(jupyter / "data"),
+        JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(jupyter / "lab-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"),
+        IPYTHONDIR=str(jupyter / "ipython"),
+    )
     with netlab_lab(served, env=env) as running:
         yield running
     assert not running.workdir.exists(), "netlab lab left its directory behind"
@@ -155,14 +198,14 @@ def browser(tmp_path_factory):
     # stops right after closing it. `home` is in the handlers' command line: the end can see they are gone.
     home = tmp_path_factory.mktemp("chromium-home")
     (home / "tmp").mkdir()
-    env = dict(os.environ, XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"),
-               TMPDIR=str(home / "tmp"))
+    env = dict(
+        os.environ, XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"), TMPDIR=str(home / "tmp")
+    )
     before = world_state()["children"]
     with _environment(TMPDIR=env["TMPDIR"]):  # the driver Playwright starts reads it
         playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-                                              env=env)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, env=env)
         try:
             yield chromium
         finally:
@@ -208,10 +251,17 @@ def context(browser):
 
 
 def _report(visit) -> str:
-    return "\n".join([f"{visit.name}: {len(visit.problems)} problem(s)", *visit.problems,
-                      f"cells {visit.cells}, code {visit.code_cells}, ran {visit.executed}",
-                      f"images {visit.images}", f"widgets {visit.widgets}",
-                      f"screenshots {[str(p) for p in visit.screenshots]}", f"seconds {visit.seconds}"])
+    return "\n".join(
+        [
+            f"{visit.name}: {len(visit.problems)} problem(s)",
+            *visit.problems,
+            f"cells {visit.cells}, code {visit.code_cells}, ran {visit.executed}",
+            f"images {visit.images}",
+            f"widgets {visit.widgets}",
+            f"screenshots {[str(p) for p in visit.screenshots]}",
+            f"seconds {visit.seconds}",
+        ]
+    )
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

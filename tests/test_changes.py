@@ -6,11 +6,11 @@ import os
 import re
 import subprocess
 
-from netlab import diff, snapshot
-from netlab.topology import interface_key
-
 import scenes
 from scenes import shell
+
+from netlab import diff, snapshot
+from netlab.view.snapshot import interface_key
 
 # The kernel updates a link's operstate a moment after `up`, in the background: whether a
 # diff sees "state DOWN -> UP" now or one step later is timing, so the exact checks skip it.
@@ -32,15 +32,16 @@ def test_the_article_step_by_step():
         shell("ip link add veth0 type veth peer name veth1")
         step2 = snapshot()
         assert sentences(step1, step2) == ["added veth pair veth0 ↔ veth1 in root"]
-        assert diff(step1, step2).marks() == {interface_key(step2.root, "veth0"): "added",
-                                              interface_key(step2.root, "veth1"): "added"}
+        assert diff(step1, step2).marks() == {
+            interface_key(step2.root, "veth0"): "added",
+            interface_key(step2.root, "veth1"): "added",
+        }
 
         shell("ip link set veth1 netns netns1")
         step3 = snapshot()
         moved = diff(step2, step3)
         assert sentences(step2, step3) == ["veth1 moved from root to netns1"]
-        assert moved.marks() == {interface_key(netns1, "veth1"): "added",
-                                 interface_key(step3.root, "veth1"): "removed"}
+        assert moved.marks() == {interface_key(netns1, "veth1"): "added", interface_key(step3.root, "veth1"): "removed"}
 
         shell("ip netns exec netns1 ifconfig veth1 10.1.1.1/24 up", "ifconfig veth0 10.1.1.2/24 up")
         step4 = snapshot()
@@ -55,7 +56,7 @@ def test_the_article_step_by_step():
         assert not diff(step4, snapshot()) or all(TIMING.search(line) for line in diff(step4, snapshot()).lines)
 
         shell("ip netns delete netns1")
-        step5 = snapshot(settle=2.0)   # the kernel frees netns1, and veth0 with it, in the background
+        step5 = snapshot(settle=2.0)  # the kernel frees netns1, and veth0 with it, in the background
         assert sentences(step4, step5) == [
             "removed veth0 from root (its peer veth1 went away with netns1: a veth pair dies together)",
             "route gone from root: 10.1.1.0/24 dev veth0 (connected: it came with the address)",
@@ -65,8 +66,12 @@ def test_the_article_step_by_step():
 
 def test_a_move_flushes_addresses_and_brings_the_link_down():
     with scenes.cleanup(namespaces=("netns1",), links=("veth0",)):
-        shell("ip netns add netns1", "ip link add veth0 type veth peer name veth1",
-              "ip addr add 10.1.1.1/24 dev veth1", "ip link set veth1 up")
+        shell(
+            "ip netns add netns1",
+            "ip link add veth0 type veth peer name veth1",
+            "ip addr add 10.1.1.1/24 dev veth1",
+            "ip link set veth1 up",
+        )
         before = snapshot()
         shell("ip link set veth1 netns netns1")
         assert sentences(before, snapshot()) == [
@@ -91,8 +96,10 @@ def test_bridges_forwarding_and_nat_changes():
         v1 = start.root.interface("v1")
         br0 = start.root.interface("br0")
         expected = ["v1 in root joined bridge br0"]
-        if v1.mac != br0.mac:   # a bridge whose MAC was not set takes the lowest of its ports'
-            expected.insert(0, f"br0 in root MAC {br0.mac} → {v1.mac} (a bridge takes the lowest MAC address of its ports)")
+        if v1.mac != br0.mac:  # a bridge whose MAC was not set takes the lowest of its ports'
+            expected.insert(
+                0, f"br0 in root MAC {br0.mac} → {v1.mac} (a bridge takes the lowest MAC address of its ports)"
+            )
         assert sentences(start, snapshot()) == expected
 
 
@@ -101,14 +108,19 @@ def test_a_name_lost_while_a_process_still_holds_the_namespace():
         shell("ip netns add gone")
         proc = subprocess.Popen(["nsenter", "--net=/run/netns/gone", "sleep", "30"])
         try:
-            scenes.wait_until(lambda: scenes.net_inode(proc.pid) == os.stat("/run/netns/gone").st_ino
-                              and scenes._comm(proc.pid) == "sleep")
+            scenes.wait_until(
+                lambda: (
+                    scenes.net_inode(proc.pid) == os.stat("/run/netns/gone").st_ino
+                    and scenes._comm(proc.pid) == "sleep"
+                )
+            )
             before = snapshot()
             label = before.namespace("gone").label
             shell("ip netns delete gone")
             middle = snapshot()
             assert sentences(before, middle) == [
-                f"{label} lost its name gone: still alive, held by process {proc.pid} (sleep)"]
+                f"{label} lost its name gone: still alive, held by process {proc.pid} (sleep)"
+            ]
         finally:
             proc.kill()
             proc.wait()

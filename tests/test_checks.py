@@ -6,13 +6,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from netlab import challenges, checks, netns, sysctl
-
 from conftest import sh
 
+from netlab import netns, sysctl
+from netlab.teach import challenges, checks
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from solutions import challenges as solutions  # noqa: E402
+from solutions import challenges as solutions
 
 
 @pytest.fixture(autouse=True)
@@ -39,8 +39,9 @@ def test_lo_up_walks_from_missing_to_done():
 
 def test_veth_pair_hints_follow_what_failed():
     def check():
-        return checks.veth_pair("netns3", outside="veth2", inside="veth3",
-                                outside_address="10.1.2.2/24", inside_address="10.1.2.1/24")
+        return checks.veth_pair(
+            "netns3", outside="veth2", inside="veth3", outside_address="10.1.2.2/24", inside_address="10.1.2.1/24"
+        )
 
     sh("ip", "netns", "add", "netns3")
     try:

@@ -27,15 +27,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import sh
 
 requests = pytest.importorskip("requests")
 pytest.importorskip("jupyterhub")
+from test_kernelspec import SCENE  # noqa: E402
 from tornado.httpclient import HTTPRequest  # noqa: E402
 from tornado.websocket import websocket_connect  # noqa: E402
-
-from test_kernelspec import SCENE  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -88,10 +86,10 @@ c.Authenticator.admin_users = set()
 c.Authenticator.allow_all = True
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = {str(short / "home/{username}")!r}
-c.JupyterHub.bind_url = "http://127.0.0.1:{ports['public']}"
-c.JupyterHub.hub_bind_url = "http://127.0.0.1:{ports['hub']}"
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{ports['proxy_api']}"
-c.JupyterHub.db_url = "sqlite:///{tmp / 'jupyterhub.sqlite'}"
+c.JupyterHub.bind_url = "http://127.0.0.1:{ports["public"]}"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{ports["hub"]}"
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{ports["proxy_api"]}"
+c.JupyterHub.db_url = "sqlite:///{tmp / "jupyterhub.sqlite"}"
 c.JupyterHub.cookie_secret_file = {str(tmp / "cookie_secret")!r}
 c.ConfigurableHTTPProxy.pid_file = {str(tmp / "proxy.pid")!r}
 c.JupyterHub.cleanup_servers = True
@@ -116,14 +114,21 @@ class Student:
         page = self.session.get(f"{self.base}/hub/login", timeout=30)
         assert page.status_code == 200
         xsrf = self.session.cookies.get("_xsrf", path="/hub/")
-        answer = self.session.post(f"{self.base}/hub/login?next=", allow_redirects=False, timeout=30,
-                                   data={"username": self.name, "password": "anything", "_xsrf": xsrf})
+        answer = self.session.post(
+            f"{self.base}/hub/login?next=",
+            allow_redirects=False,
+            timeout=30,
+            data={"username": self.name, "password": "anything", "_xsrf": xsrf},
+        )
         assert answer.status_code == 302, answer.text[:500]
         # As the logged-in student (cookie + XSRF header), ask the hub for an API token.
         xsrf = self.session.cookies.get("_xsrf", path="/hub/")  # logging in issued a new one
-        made = self.session.post(f"{self.base}/hub/api/users/{self.name}/tokens", timeout=30,
-                                 headers={"X-XSRFToken": xsrf, "Referer": f"{self.base}/hub/home"},
-                                 json={"note": "netlab classroom test", "expires_in": 900})
+        made = self.session.post(
+            f"{self.base}/hub/api/users/{self.name}/tokens",
+            timeout=30,
+            headers={"X-XSRFToken": xsrf, "Referer": f"{self.base}/hub/home"},
+            json={"note": "netlab classroom test", "expires_in": 900},
+        )
         assert made.status_code == 201, made.text
         self.token = made.json()["token"]
         self.session.headers["Authorization"] = f"token {self.token}"
@@ -149,12 +154,32 @@ class Student:
         ws_url = f"{self.base.replace('http', 'ws', 1)}/user/{self.name}/api/kernels/{kernel_id}/channels"
         conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {self.token}"}))
         msg_id, session = uuid.uuid4().hex, uuid.uuid4().hex
-        conn.write_message(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": self.name,
-                       "session": session, "date": "", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True}}))
+        conn.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "execute_request",
+                        "username": self.name,
+                        "session": session,
+                        "date": "",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "buffers": [],
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                        "stop_on_error": True,
+                    },
+                }
+            )
+        )
         out, replied, idle = [], None, False
         try:
             while replied is None or not idle:
@@ -209,8 +234,14 @@ def hub(tmp_path):
     config = _hub_config(tmp_path, short, prefix, ports)
     env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
     log = (tmp_path / "hub.log").open("w")
-    proc = subprocess.Popen([str(BIN / "jupyterhub"), "-f", str(config)], cwd=tmp_path, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN / "jupyterhub"), "-f", str(config)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{ports['public']}"
     seen: dict[int, str] = {}
     try:
@@ -272,8 +303,9 @@ def test_two_students_build_the_same_scene_at_once_each_in_their_own_world(hub, 
     barrier.mkdir()
 
     async def both() -> list[str]:
-        return await asyncio.gather(*(
-            s.run_cell(kernels[s.name], SCENE.format(me=s.name[0], barrier=str(barrier))) for s in students))
+        return await asyncio.gather(
+            *(s.run_cell(kernels[s.name], SCENE.format(me=s.name[0], barrier=str(barrier))) for s in students)
+        )
 
     outputs = asyncio.run(both())
     record_processes()
@@ -291,8 +323,9 @@ def test_two_students_build_the_same_scene_at_once_each_in_their_own_world(hub, 
     assert "veth0" not in sh("ip", "-br", "link").stdout and sh("ip", "netns", "list").stdout == ""
 
     # A terminal is a private world too: root there, no netns1, not the kernel's world nor the hub's.
-    screen = asyncio.run(students[0].run_in_terminal('echo "uid=$(id -u) $(readlink /proc/self/ns/net) '
-                                                       'netns=[$(ip netns list)]"'))
+    screen = asyncio.run(
+        students[0].run_in_terminal('echo "uid=$(id -u) $(readlink /proc/self/ns/net) netns=[$(ip netns list)]"')
+    )
     line = next(line for line in screen.splitlines() if line.startswith("uid="))
     uid, net, netns = line.split()
     assert uid == "uid=0" and netns == "netns=[]"

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from netlab import Lab, cleanup, nat, netns, records, sysctl
-
 from conftest import sh
+
+from netlab import Lab, nat, netns, sysctl
+from netlab.lab import cleanup, journal
 
 NETLAB = str(Path(sys.executable).with_name("netlab"))
 
@@ -63,8 +63,13 @@ def test_kill_9_mid_build_then_cleanup_removes_exactly_the_labs_objects(delay):
             live.masquerade("10.88.0.0/16", out="br-live")
             baseline_links, baseline_tables = root_links(), set(nat.tables())
 
-            child = subprocess.Popen([sys.executable, "-c", CRASHY], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+            child = subprocess.Popen(
+                [sys.executable, "-c", CRASHY],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             assert child.stdout.readline() == "MARK\n", child.stderr.read()
             time.sleep(delay)
             child.send_signal(signal.SIGKILL)
@@ -72,7 +77,7 @@ def test_kill_9_mid_build_then_cleanup_removes_exactly_the_labs_objects(delay):
             child.stdout.close(), child.stderr.close(), child.stdin.close()
 
             # The crash left things behind ...
-            crashed = records.read(records.record_dir() / "crashy.jsonl")
+            crashed = journal.read(journal.record_dir() / "crashy.jsonl")
             assert crashed is not None and not crashed.alive
             assert any(n.startswith("crash") for n in netns.list()) and "br-crash" in root_links()
 
@@ -86,7 +91,7 @@ def test_kill_9_mid_build_then_cleanup_removes_exactly_the_labs_objects(delay):
             assert {"fveth0", "fveth1", "br-live"} <= root_links()
             assert set(nat.tables()) == baseline_tables == {"inet netlab_live"}
             assert sysctl.get("net.ipv4.ip_forward") == "1"  # the live lab still needs it
-            assert records.lab_ids() == ["live"]
+            assert journal.lab_ids() == ["live"]
 
             again = run_cli("cleanup")  # repeating is harmless
             assert again.returncode == 0 and "crashy" not in again.stdout
@@ -99,8 +104,10 @@ def test_kill_9_mid_build_then_cleanup_removes_exactly_the_labs_objects(delay):
 
 def crash(code: str) -> None:
     """Run a lab in a child that dies without any cleanup (os._exit skips finally and atexit)."""
-    subprocess.run([sys.executable, "-c", "from netlab import Lab\n" + textwrap.dedent(code) + "\nimport os; os._exit(9)"],
-                   check=False)
+    subprocess.run(
+        [sys.executable, "-c", "from netlab import Lab\n" + textwrap.dedent(code) + "\nimport os; os._exit(9)"],
+        check=False,
+    )
 
 
 def test_a_name_reused_by_someone_else_is_left_alone():
@@ -122,7 +129,7 @@ def test_a_name_reused_by_someone_else_is_left_alone():
         assert any("reused" in item and "another namespace" in item for item in report.left)
         assert any("accept_redirects" in item and "changed since" in item for item in report.left)
         assert netns.list() == ["reused"] and {"rv0", "rv1"} <= root_links()
-        assert records.lab_ids() == []
+        assert journal.lab_ids() == []
     finally:
         sh("ip", "netns", "delete", "reused")
         sh("ip", "link", "delete", "rv0")
@@ -159,29 +166,31 @@ def test_dry_run_changes_nothing_and_labs_lists_owners():
         assert "lab 'dry'" in listed and "(gone)" in listed
         dry = run_cli("cleanup", "--dry-run")
         assert "(dry run)" in dry.stdout and "namespace dry1" in dry.stdout and "br-dry" in dry.stdout
-        assert netns.list() == ["dry1"] and "br-dry" in root_links() and records.lab_ids() == ["dry"]
+        assert netns.list() == ["dry1"] and "br-dry" in root_links() and journal.lab_ids() == ["dry"]
         assert "nothing to clean up" in run_cli("cleanup", "--lab", "other").stdout
         assert netns.list() == ["dry1"]
         run_cli("cleanup", "--lab", "dry")
-        assert netns.list() == [] and "br-dry" not in root_links() and records.lab_ids() == []
+        assert netns.list() == [] and "br-dry" not in root_links() and journal.lab_ids() == []
         assert "nothing to clean up" in run_cli("cleanup").stdout
     finally:
         cleanup.cleanup()
 
 
 def test_stale_file_from_a_crash_between_create_and_mount():
-    record_dir = records.record_dir()
+    record_dir = journal.record_dir()
     record_dir.mkdir(exist_ok=True)
     now = time.time()
-    lines = [{"ev": "lab", "lab": "torn", "pid": 999999999, "start": 1, "root": 1, "time": now},
-             {"ev": "netns", "seq": 1, "name": "torn1", "inode": 12345, "time": now - 5}]
+    lines = [
+        {"ev": "lab", "lab": "torn", "pid": 999999999, "start": 1, "root": 1, "time": now},
+        {"ev": "netns", "seq": 1, "name": "torn1", "inode": 12345, "time": now - 5},
+    ]
     (record_dir / "torn.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     netns.run_dir().mkdir(exist_ok=True)
     (netns.run_dir() / "torn1").touch()  # what `ip netns add` leaves when it dies before the bind mount
     assert netns.stale() == ["torn1"]
     (report,) = cleanup.cleanup()
     assert any("stale namespace file" in item for item in report.removed)
-    assert netns.stale() == [] and records.lab_ids() == []
+    assert netns.stale() == [] and journal.lab_ids() == []
 
 
 def test_cleanup_all_also_takes_down_a_running_lab():
@@ -199,7 +208,7 @@ def test_a_dead_owner_is_told_apart_from_a_reused_pid():
     lab = Lab("me")
     try:
         assert lab.record.alive
-        fake = records.Record(lab="x", path=Path("/nonexistent"), pid=os.getpid(), start=1, root=0, created=0)
+        fake = journal.Record(lab="x", path=Path("/nonexistent"), pid=os.getpid(), start=1, root=0, created=0)
         assert not fake.alive  # same pid, other start time: another process
     finally:
         lab.close()

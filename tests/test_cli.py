@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import sh
 
 NETLAB = str(Path(sys.executable).with_name("netlab"))
@@ -53,12 +52,25 @@ def test_rootless_sandbox_runs_the_article_as_nobody():
     if not shutil.which("setpriv"):
         pytest.skip("setpriv (util-linux) not installed")
     nobody = pwd.getpwnam("nobody")
-    script = ("ip netns add netns1 && ip link add veth0 type veth peer name veth1 && "
-              "ip link set veth1 netns netns1 && ip netns exec netns1 ip addr add 10.1.1.1/24 dev veth1 && "
-              "ip netns exec netns1 ip link set veth1 up && ip addr add 10.1.1.2/24 dev veth0 && "
-              "ip link set veth0 up && id -u && ip netns exec netns1 ip -br addr show veth1")
-    result = sh("setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups",
-                NETLAB, "sandbox", "--", "sh", "-c", script, check=False)
+    script = (
+        "ip netns add netns1 && ip link add veth0 type veth peer name veth1 && "
+        "ip link set veth1 netns netns1 && ip netns exec netns1 ip addr add 10.1.1.1/24 dev veth1 && "
+        "ip netns exec netns1 ip link set veth1 up && ip addr add 10.1.1.2/24 dev veth0 && "
+        "ip link set veth0 up && id -u && ip netns exec netns1 ip -br addr show veth1"
+    )
+    result = sh(
+        "setpriv",
+        f"--reuid={nobody.pw_uid}",
+        f"--regid={nobody.pw_gid}",
+        "--clear-groups",
+        NETLAB,
+        "sandbox",
+        "--",
+        "sh",
+        "-c",
+        script,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "0"  # root inside the user namespace
     assert "10.1.1.1/24" in result.stdout
@@ -72,13 +84,16 @@ def test_a_killed_sandbox_leaves_nothing_behind():
 
     from netlab import inodes
 
-    script = ("ip netns add lesson && ip link add veth0 type veth peer name veth1 && "
-              "ip link set veth1 netns lesson && (ip netns exec lesson sleep 60 &) && "
-              "readlink /proc/self/ns/net && ls -i /run/netns/lesson && sleep 60")
-    proc = subprocess.Popen([NETLAB, "sandbox", "--", "sh", "-c", script], stdout=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    world = int(proc.stdout.readline().strip()[5:-1])       # the sandbox's own network namespace
-    lesson = int(proc.stdout.readline().split()[0])          # the namespace made inside it
+    script = (
+        "ip netns add lesson && ip link add veth0 type veth peer name veth1 && "
+        "ip link set veth1 netns lesson && (ip netns exec lesson sleep 60 &) && "
+        "readlink /proc/self/ns/net && ls -i /run/netns/lesson && sleep 60"
+    )
+    proc = subprocess.Popen(
+        [NETLAB, "sandbox", "--", "sh", "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    world = int(proc.stdout.readline().strip()[5:-1])  # the sandbox's own network namespace
+    lesson = int(proc.stdout.readline().split()[0])  # the namespace made inside it
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     proc.stdout.close()

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scenes
 from matplotlib.image import imread
+from scenes import shell
 
 from netlab import diff, snapshot
-from netlab.draw import draw
-
-import scenes
-from scenes import shell
+from netlab.view.draw import draw
 
 
 def rendered(topology_or_diff, path: Path, **options) -> np.ndarray:
@@ -40,7 +39,7 @@ def rendered(topology_or_diff, path: Path, **options) -> np.ndarray:
 
 def colour_share(pixels: np.ndarray, rgb: str) -> float:
     """Fraction of pixels of exactly (within rounding) one colour (#rrggbb)."""
-    target = np.array([int(rgb[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    target = np.array([int(rgb[i : i + 2], 16) / 255 for i in (1, 3, 5)])
     return float((np.abs(pixels[..., :3] - target).max(axis=2) < 0.01).mean())
 
 
@@ -91,16 +90,16 @@ def test_a_diff_highlights_added_and_removed(tmp_path):
     marks = changes.marks()
     netns1 = before.namespace("netns1")
     assert marks[netns1.key] == "removed" and marks[f"{before.root.key}/veth0"] == "removed"
-    assert marks[before.root.key] == "changed"        # its route went away
+    assert marks[before.root.key] == "changed"  # its route went away
     pixels = rendered(changes, tmp_path / "removed-diff.png")
-    assert colour_share(pixels, "#e03131") > 0.0005     # the red of "removed"
+    assert colour_share(pixels, "#e03131") > 0.0005  # the red of "removed"
 
 
 def test_a_hundred_namespaces_compact(tmp_path):
     with scenes.star(100):
         topology = snapshot()
         pixels = rendered(topology, tmp_path / "star-100.png")
-        assert pixels.shape[1] > 1500                  # wide enough to read each tile
+        assert pixels.shape[1] > 1500  # wide enough to read each tile
     with pytest.raises(ValueError):
         draw(topology, layout="sideways")
 
@@ -154,8 +153,9 @@ def test_the_netlab_show_command(tmp_path):
         assert "10.1.1.1/24" in tree and "└── routes" in tree
         short = subprocess.run([netlab, "show", "--no-routes"], capture_output=True, text=True, check=True).stdout
         assert "routes" not in short
-        data = json.loads(subprocess.run([netlab, "show", "--format", "json"], capture_output=True, text=True,
-                                         check=True).stdout)
+        data = json.loads(
+            subprocess.run([netlab, "show", "--format", "json"], capture_output=True, text=True, check=True).stdout
+        )
         assert [ns["title"] for ns in data["namespaces"]] == ["root", "netns1"]
         for fmt, start in (("dot", "graph netlab {"), ("mermaid", "flowchart LR")):
             out = subprocess.run([netlab, "show", "--format", fmt], capture_output=True, text=True, check=True).stdout

@@ -19,11 +19,14 @@ def _collect(sink: list[str]):
             sink.append(msg["content"]["text"])
         elif msg["msg_type"] == "error":
             sink.append("\n".join(msg["content"]["traceback"]))
+
     return hook
 
 
 def test_namespace_calls_in_a_kernel_cell(kernel):
-    out = execute(kernel, """
+    out = execute(
+        kernel,
+        """
         import asyncio, os, threading
         from netlab import netns, run, call, label, inodes
         print("loop running:", asyncio.get_event_loop().is_running(), "threads:", threading.active_count() > 1)
@@ -34,7 +37,8 @@ def test_namespace_calls_in_a_kernel_cell(kernel):
         print("main thread stayed:", os.readlink("/proc/thread-self/ns/net") == before)
         netns.delete("kernel1")
         print("left:", netns.list())
-    """)
+    """,
+    )
     assert "loop running: True threads: True" in out
     assert "exec: lo" in out
     assert "call: True" in out

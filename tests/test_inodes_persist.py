@@ -7,11 +7,10 @@ import os
 import threading
 
 import pytest
+from conftest import sh
 
 from netlab import NEW, call, inodes, netns, persist, run, syscalls
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError
-
-from conftest import sh
 
 
 def test_label_matches_readlink():
@@ -52,7 +51,7 @@ def test_symlink_dies_with_its_process(tmp_path):
     finally:
         proc.kill()
         proc.wait()
-    assert not link.exists()          # dangling: /proc/PID is gone
+    assert not link.exists()  # dangling: /proc/PID is gone
     assert persist.is_bind_mounted(bound)
     persist.unbind(bound)
 
@@ -63,8 +62,10 @@ def test_namespaces_agree_with_lsns(ns):
         theirs = json.loads(sh("lsns", "-t", "net", "-J", "-o", "NS,NPROCS,PID").stdout)["namespaces"]
         ours = {i.inode: i for i in inodes.namespaces()}
         lsns_itself = {i.inode: 1 if i.current else 0 for i in ours.values()}  # lsns counts itself
-        if all(int(r["ns"]) in ours and len(ours[int(r["ns"])].pids) + lsns_itself[int(r["ns"])] == int(r["nprocs"])
-               for r in theirs):
+        if all(
+            int(r["ns"]) in ours and len(ours[int(r["ns"])].pids) + lsns_itself[int(r["ns"])] == int(r["nprocs"])
+            for r in theirs
+        ):
             break
     else:
         pytest.fail(f"lsns and netlab disagree: {theirs} vs {ours}")

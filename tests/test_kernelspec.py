@@ -14,13 +14,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import sh
 
 jupyter_client = pytest.importorskip("jupyter_client")
 from jupyter_client.kernelspec import KernelSpecManager  # noqa: E402
 
-from netlab.kernel import DISPLAY_NAME, KERNEL_NAME, check_connection, kernel_spec  # noqa: E402
+from netlab.app.kernelspec import DISPLAY_NAME, KERNEL_NAME, check_connection, kernel_spec  # noqa: E402
 
 NETLAB = str(Path(sys.executable).with_name("netlab"))
 JUPYTER = str(Path(sys.executable).with_name("jupyter"))
@@ -73,9 +72,11 @@ def start_kernel(kernels_dir: Path):
 
     def start():
         manager = jupyter_client.KernelManager(
-            kernel_name=KERNEL_NAME, transport="ipc",
+            kernel_name=KERNEL_NAME,
+            transport="ipc",
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels_dir)]),
-            connection_file=str(runtime / f"kernel-{uuid.uuid4()}.json"))
+            connection_file=str(runtime / f"kernel-{uuid.uuid4()}.json"),
+        )
         manager.start_kernel()
         started.append(manager)
         client = manager.client()
@@ -114,11 +115,20 @@ def run_cell(client, code: str) -> str:
 
 
 def test_install_makes_a_kernelspec_jupyter_lists(kernels_dir):
-    listed = subprocess.run([JUPYTER, "kernelspec", "list", "--json"], capture_output=True, text=True, check=True,
-                            env=dict(os.environ, JUPYTER_PATH=str(kernels_dir.parent))).stdout
+    listed = subprocess.run(
+        [JUPYTER, "kernelspec", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, JUPYTER_PATH=str(kernels_dir.parent)),
+    ).stdout
     spec = json.loads(listed)["kernelspecs"][KERNEL_NAME]["spec"]
     assert spec["display_name"] == DISPLAY_NAME == "Python 3 (netlab sandbox)"
-    assert spec["argv"] == kernel_spec()["argv"] == [sys.executable, "-m", "netlab.kernel", "-f", "{connection_file}"]
+    assert (
+        spec["argv"]
+        == kernel_spec()["argv"]
+        == [sys.executable, "-m", "netlab.app.kernelspec", "-f", "{connection_file}"]
+    )
     assert (kernels_dir / KERNEL_NAME / "logo-64x64.png").exists()
 
 
@@ -127,10 +137,13 @@ def test_two_kernels_build_the_same_scene_at_once_in_separate_worlds(start_kerne
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     # Both cells are sent before either reply is read: the two kernels work at the same time.
-    ids = {name: client.execute(SCENE.format(me=name, barrier=str(barrier)))
-           for name, client in (("a", alice), ("b", bob))}
-    seen = {name: json.loads(_reply_output(client, ids[name]).splitlines()[-1])
-            for name, client in (("a", alice), ("b", bob))}
+    ids = {
+        name: client.execute(SCENE.format(me=name, barrier=str(barrier))) for name, client in (("a", alice), ("b", bob))
+    }
+    seen = {
+        name: json.loads(_reply_output(client, ids[name]).splitlines()[-1])
+        for name, client in (("a", alice), ("b", bob))
+    }
     a, b = seen["a"], seen["b"]
     assert a["together"] and b["together"], "the two scenes did not overlap in time"
     server_net = os.readlink("/proc/self/ns/net")
@@ -149,18 +162,24 @@ def test_two_kernels_build_the_same_scene_at_once_in_separate_worlds(start_kerne
 
 def test_a_kernel_restart_gives_a_fresh_world(start_kernel):
     manager, client = start_kernel()
-    before = run_cell(client, """
+    before = run_cell(
+        client,
+        """
         import os, subprocess
         subprocess.run(["ip", "netns", "add", "netns1"], check=True)
         print(os.getpid(), subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
-    """)
+    """,
+    )
     assert "['netns1']" in before
     manager.restart_kernel(now=True)
     client.wait_for_ready(timeout=60)
-    after = run_cell(client, """
+    after = run_cell(
+        client,
+        """
         import os, subprocess
         print(os.getpid(), subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
-    """)
+    """,
+    )
     # A new kernel process, and its world is empty again: netns1 went with the old kernel.
     # (Compare pids, not namespace inodes: the kernel reuses a freed namespace's inode number.)
     assert after.split()[1:] == ["[]"]
@@ -181,21 +200,33 @@ def test_interrupt_reaches_the_sandboxed_kernel(start_kernel):
 
 
 def _connection(tmp: Path, **changes: object) -> Path:
-    info = {"transport": "ipc", "ip": str(tmp / "kernel-1-ipc"), "shell_port": 1, "iopub_port": 2,
-            "stdin_port": 3, "control_port": 4, "hb_port": 5, "key": "k", "signature_scheme": "hmac-sha256"}
+    info = {
+        "transport": "ipc",
+        "ip": str(tmp / "kernel-1-ipc"),
+        "shell_port": 1,
+        "iopub_port": 2,
+        "stdin_port": 3,
+        "control_port": 4,
+        "hb_port": 5,
+        "key": "k",
+        "signature_scheme": "hmac-sha256",
+    }
     info.update(changes)
     path = tmp / "kernel-1.json"
     path.write_text(json.dumps(info))
     return path
 
 
-@pytest.mark.parametrize(("changes", "says"), [
-    ({"transport": "tcp", "ip": "127.0.0.1"}, "--KernelManager.transport=ipc"),
-    ({"ip": "kernel-ipc"}, "relative"),
-    ({"ip": "/tmp/" + "x" * 120}, "JUPYTER_RUNTIME_DIR"),
-])
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"transport": "tcp", "ip": "127.0.0.1"}, "--KernelManager.transport=ipc"),
+        ({"ip": "kernel-ipc"}, "relative"),
+        ({"ip": "/tmp/" + "x" * 120}, "JUPYTER_RUNTIME_DIR"),
+    ],
+)
 def test_the_launcher_refuses_what_cannot_work_and_says_why(tmp_path, changes, says):
-    result = sh(sys.executable, "-m", "netlab.kernel", "-f", str(_connection(tmp_path, **changes)), check=False)
+    result = sh(sys.executable, "-m", "netlab.app.kernelspec", "-f", str(_connection(tmp_path, **changes)), check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("netlab kernel: ") and says in result.stderr
 

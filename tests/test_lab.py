@@ -8,11 +8,11 @@ import sys
 import textwrap
 
 import pytest
-
-from netlab import Lab, LabExistsError, links, netns, records, sysctl
-from netlab.errors import DeviceError, DeviceExistsError, NamespaceExistsError, NetlabError
-
 from conftest import sh
+
+from netlab import Lab, LabExistsError, links, netns, sysctl
+from netlab.errors import DeviceError, DeviceExistsError, NamespaceExistsError, NetlabError
+from netlab.lab import journal
 
 
 def ip_links(netns_name: str | None = None) -> dict[str, dict]:
@@ -22,13 +22,13 @@ def ip_links(netns_name: str | None = None) -> dict[str, dict]:
 
 def test_the_articles_veth_scenario_end_to_end():
     with Lab("article") as lab:
-        lab.netns("netns1")                                    # ip netns add netns1
-        lab.veth("veth0", "veth1")                             # ip link add veth0 type veth peer name veth1
-        lab.move("veth1", "netns1")                            # ip link set veth1 netns netns1
+        lab.netns("netns1")  # ip netns add netns1
+        lab.veth("veth0", "veth1")  # ip link add veth0 type veth peer name veth1
+        lab.move("veth1", "netns1")  # ip link set veth1 netns netns1
         lab.add_address("veth1", "10.1.1.1/24", netns="netns1")
-        lab.up("veth1", netns="netns1")                        # ifconfig veth1 10.1.1.1/24 up (in netns1)
+        lab.up("veth1", netns="netns1")  # ifconfig veth1 10.1.1.1/24 up (in netns1)
         lab.add_address("veth0", "10.1.1.2/24")
-        lab.up("veth0")                                        # ifconfig veth0 10.1.1.2/24 up
+        lab.up("veth0")  # ifconfig veth0 10.1.1.2/24 up
         # The article's two pings; the second from inside netns1 (the article ran it at the root prompt).
         there, back = lab.ping(None, "10.1.1.1", count=2), lab.ping("netns1", "10.1.1.2")
         assert there.ok and back.ok and there.loss == 0.0
@@ -51,15 +51,14 @@ def test_the_articles_veth_scenario_end_to_end():
     ]
     assert "ping" in history and "ip netns delete netns1" in str(lab.history)
     assert sh("ip", "netns", "list").stdout == "" and "veth0" not in ip_links()
-    assert not (records.record_dir() / "article.jsonl").exists()
+    assert not (journal.record_dir() / "article.jsonl").exists()
 
 
 def test_an_exception_inside_the_with_block_still_tears_down():
-    with pytest.raises(ZeroDivisionError):
-        with Lab() as lab:
-            lab.netns("doomed")
-            lab.bridge("br-doomed")
-            1 / 0
+    with pytest.raises(ZeroDivisionError), Lab() as lab:
+        lab.netns("doomed")
+        lab.bridge("br-doomed")
+        1 / 0
     assert netns.list() == [] and "br-doomed" not in ip_links()
 
 
@@ -96,8 +95,9 @@ def test_star_builds_a_reachable_lab():
     with Lab() as lab:
         names = lab.star(12, subnet="10.20.0.0/24")
         assert names[0] == "ns1" and len(netns.list()) == 12
-        assert [p["ifname"] for p in json.loads(sh("ip", "-j", "link", "show", "master", "br0").stdout)] == \
-            [f"v-ns{i}" for i in range(1, 13)]
+        assert [p["ifname"] for p in json.loads(sh("ip", "-j", "link", "show", "master", "br0").stdout)] == [
+            f"v-ns{i}" for i in range(1, 13)
+        ]
         route = json.loads(sh("ip", "-n", "ns7", "-j", "route").stdout)
         assert {"dst": "default", "gateway": "10.20.0.1"}.items() <= route[0].items()
         assert lab.ping("ns1", "10.20.0.13").ok and lab.ping("ns12", "10.20.0.1").ok
@@ -118,7 +118,7 @@ def test_two_labs_side_by_side_and_name_collisions():
         with pytest.raises(LabExistsError) as err:
             Lab("alpha")
         assert "already running" in str(err.value) and isinstance(err.value, FileExistsError)
-        assert sorted(records.lab_ids()) == ["alpha", "beta"]
+        assert sorted(journal.lab_ids()) == ["alpha", "beta"]
         alpha.close()
         assert "br1" in ip_links() and netns.list() == ["beta1"]  # closing alpha left beta alone
     assert netns.list() == []
@@ -149,7 +149,7 @@ def test_sysctl_restored_and_shared_between_labs():
 
 def test_a_devices_moved_into_the_lab_is_recorded_where_it_is(ns):
     with Lab() as lab:
-        lab.veth("veth0", "veth1", peer_netns=ns)     # the peer is born in a namespace the lab does not own
+        lab.veth("veth0", "veth1", peer_netns=ns)  # the peer is born in a namespace the lab does not own
         lab.rename("veth1", "eth0", netns=ns)
         lab.move("eth0", None, netns=ns, new_name="back0")
         assert {"veth0", "back0"} <= set(ip_links())
@@ -202,7 +202,7 @@ def test_interpreter_exit_tears_down_an_open_lab():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "built\n"
-    assert netns.list() == [] and "br-open" not in ip_links() and "forgotten" not in records.lab_ids()
+    assert netns.list() == [] and "br-open" not in ip_links() and "forgotten" not in journal.lab_ids()
 
 
 def test_a_dead_lab_of_the_same_name_is_recovered_first():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from netlab import netns, records
-
 from conftest import sh
 from test_in_jupyter_kernel import execute
+
+from netlab import netns
+from netlab.lab import journal
 
 jupyter_client = pytest.importorskip("jupyter_client")
 
@@ -34,7 +34,9 @@ def connect(manager):
 
 def test_lab_cells_build_ping_and_nat_then_a_restart_cleans_up(manager):
     client = connect(manager)
-    out = execute(client, """
+    out = execute(
+        client,
+        """
         import asyncio
         from netlab import Lab, links, probe
         print("loop running:", asyncio.get_event_loop().is_running())
@@ -55,24 +57,28 @@ def test_lab_cells_build_ping_and_nat_then_a_restart_cleans_up(manager):
         lab.masquerade("10.1.1.0/24", out="uplink")
         print(probe("netns1", "203.0.113.1", 80, server="internet"))
         print([link.name for link in links.list("netns1")])
-    """)
+    """,
+    )
     assert "loop running: True" in out
     assert "ping 10.1.1.2 from netns1: 1/1 received" in out
     assert "the server in internet saw 203.0.113.2" in out and "NAT rewrote the source" in out
     assert "['lo', 'veth1']" in out
-    assert sorted(netns.list()) == ["internet", "netns1"] and records.lab_ids() == ["notebook"]
+    assert sorted(netns.list()) == ["internet", "netns1"] and journal.lab_ids() == ["notebook"]
     client.stop_channels()
 
     # "Restart kernel": a graceful shutdown ends the interpreter, and atexit closes the open lab.
     manager.restart_kernel(now=False)
-    assert netns.list() == [] and records.lab_ids() == []
+    assert netns.list() == [] and journal.lab_ids() == []
     assert {lk["ifname"] for lk in json.loads(sh("ip", "-j", "link").stdout)}.isdisjoint({"veth0", "uplink"})
     assert sh("nft", "list", "tables").stdout == ""
 
     client = connect(manager)  # the new kernel starts from a clean world and can build again
-    assert "['netns1']" in execute(client, """
+    assert "['netns1']" in execute(
+        client,
+        """
         from netlab import Lab
         with Lab("notebook") as lab:
             print(lab.namespaces if lab.netns("netns1") else None)
-    """)
+    """,
+    )
     client.stop_channels()

@@ -7,12 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import sh
 
 from netlab import links, netns, sysctl
 from netlab.commands import recording
 from netlab.errors import DeviceExistsError
-
-from conftest import sh
 
 NETLAB = str(Path(sys.executable).with_name("netlab"))
 
@@ -168,8 +167,16 @@ def summary(text: str) -> list:
     for line in text.splitlines():
         for item in json.loads(line):
             if "ifname" in item:
-                found.append((item["ifname"], sorted(f"{a['local']}/{a['prefixlen']}" for a in item["addr_info"]
-                                                     if not a["local"].startswith("fe80"))))
+                found.append(
+                    (
+                        item["ifname"],
+                        sorted(
+                            f"{a['local']}/{a['prefixlen']}"
+                            for a in item["addr_info"]
+                            if not a["local"].startswith("fe80")
+                        ),
+                    )
+                )
             else:
                 found.append((item["dst"], item.get("gateway"), item.get("dev"), item.get("protocol")))
     return sorted(found, key=repr)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import textwrap
 
-
 import scenes
 
 
@@ -45,7 +44,7 @@ def run(client, code: str) -> Cell:
 def test_the_live_view_follows_ip_commands(kernel):
     with scenes.cleanup(namespaces=("live1",), links=("veth0",)):
         loaded = run(kernel, "%load_ext netlab.live")
-        assert len(loaded.pngs) == 1 and loaded.pngs[0].startswith(b"\x89PNG")   # the starting point
+        assert len(loaded.pngs) == 1 and loaded.pngs[0].startswith(b"\x89PNG")  # the starting point
 
         quiet = run(kernel, "x = 1 + 1")
         assert quiet.displays == [] and quiet.pngs == []
@@ -61,10 +60,13 @@ def test_the_live_view_follows_ip_commands(kernel):
         moved = run(kernel, "!ip link set veth1 netns live1")
         assert "veth1 moved from root to live1" in moved.text and len(moved.pngs) == 1
 
-        by_netlab = run(kernel, """
+        by_netlab = run(
+            kernel,
+            """
             from netlab import run as ns_run
             ns_run("live1", ["ip", "addr", "add", "10.1.1.1/24", "dev", "veth1"], check=True)
-        """)
+        """,
+        )
         assert "veth1 in live1 got 10.1.1.1/24" in by_netlab.text
 
         off = run(kernel, "%netlab_live off")
@@ -79,15 +81,18 @@ def test_the_live_view_follows_ip_commands(kernel):
 
         shown = run(kernel, "%netlab_show")
         assert len(shown.pngs) == 1
-        drawn = run(kernel, "from netlab import snapshot\nsnapshot().draw()")   # a Figure, shown without pyplot
+        drawn = run(kernel, "from netlab import snapshot\nsnapshot().draw()")  # a Figure, shown without pyplot
         assert len(drawn.pngs) == 1
 
-        main_thread = run(kernel, """
+        main_thread = run(
+            kernel,
+            """
             import os, threading
             from netlab import inode, snapshot
             print("root is the kernel's namespace:", snapshot().root.inode == inode())
             print("threads:", threading.active_count() > 1)
-        """)
+        """,
+        )
         assert "root is the kernel's namespace: True" in main_thread.text
 
         run(kernel, "%unload_ext netlab.live")

@@ -6,12 +6,11 @@ import json
 import subprocess
 
 import pytest
+from conftest import sh
 
 from netlab import Lab, nat, probe, sysctl
 from netlab.commands import recording
 from netlab.errors import DeviceExistsError, DeviceNotFoundError, InvalidAddressError, InvalidNameError
-
-from conftest import sh
 
 
 def nft_json(*args: str, netns_name: str | None = None) -> list[dict]:
@@ -27,9 +26,9 @@ def rules(table: str) -> list[dict]:
 def world():
     """The article's "connect to the internet": a bridge, two namespaces, an uplink to 203.0.113.0/24.
 
-        ns1 10.0.0.2 ─┐
-                      br0 10.0.0.1 (root, ip_forward=1) uplink 203.0.113.2 ── eth0 203.0.113.1 (internet)
-        ns2 10.0.0.3 ─┘
+    ns1 10.0.0.2 ─┐
+                  br0 10.0.0.1 (root, ip_forward=1) uplink 203.0.113.2 ── eth0 203.0.113.1 (internet)
+    ns2 10.0.0.3 ─┘
     """
     with Lab("nat") as lab:
         lab.star(["ns1", "ns2"], bridge="br0", subnet="10.0.0.0/24")
@@ -116,16 +115,19 @@ def test_ipv6_masquerade_and_publish(ns):
         nat.remove_table(netns=ns)
 
 
-@pytest.mark.parametrize("call, error", [
-    (lambda: nat.masquerade("10.0.0.0/33", out="uplink"), InvalidAddressError),
-    (lambda: nat.masquerade("10.0.0.1/24", out="uplink"), InvalidAddressError),
-    (lambda: nat.masquerade("10.0.0.0/24", out="up link"), InvalidNameError),
-    (lambda: nat.masquerade("10.0.0.0/24", out="uplink", table="bad-name"), InvalidNameError),
-    (lambda: nat.publish(0, to="10.0.0.2:80"), InvalidAddressError),
-    (lambda: nat.publish(8080, to="10.0.0.2"), InvalidAddressError),
-    (lambda: nat.publish(8080, to="10.0.0.2:http"), InvalidAddressError),
-    (lambda: nat.publish(8080, to="10.0.0.2:80", proto="sctp"), InvalidAddressError),
-])
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda: nat.masquerade("10.0.0.0/33", out="uplink"), InvalidAddressError),
+        (lambda: nat.masquerade("10.0.0.1/24", out="uplink"), InvalidAddressError),
+        (lambda: nat.masquerade("10.0.0.0/24", out="up link"), InvalidNameError),
+        (lambda: nat.masquerade("10.0.0.0/24", out="uplink", table="bad-name"), InvalidNameError),
+        (lambda: nat.publish(0, to="10.0.0.2:80"), InvalidAddressError),
+        (lambda: nat.publish(8080, to="10.0.0.2"), InvalidAddressError),
+        (lambda: nat.publish(8080, to="10.0.0.2:http"), InvalidAddressError),
+        (lambda: nat.publish(8080, to="10.0.0.2:80", proto="sctp"), InvalidAddressError),
+    ],
+)
 def test_nat_bad_input_changes_nothing(call, error):
     with pytest.raises(error) as err:
         call()
@@ -134,9 +136,11 @@ def test_nat_bad_input_changes_nothing(call, error):
 
 
 def test_publish_refuses_a_port_forwarded_by_someone_else(ns):
-    script = ("add table ip theirs\n"
-              "add chain ip theirs pre { type nat hook prerouting priority dstnat ; }\n"
-              "add rule ip theirs pre tcp dport 8080 dnat to 10.9.9.9:80\n")
+    script = (
+        "add table ip theirs\n"
+        "add chain ip theirs pre { type nat hook prerouting priority dstnat ; }\n"
+        "add rule ip theirs pre tcp dport 8080 dnat to 10.9.9.9:80\n"
+    )
     subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=script, text=True, check=True)
     with pytest.raises(DeviceExistsError) as err:
         nat.publish(8080, to="10.0.0.2:80", netns=ns)

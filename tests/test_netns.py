@@ -8,11 +8,10 @@ import threading
 import time
 
 import pytest
+from conftest import sh
 
 from netlab import inodes, netns, persist, run, syscalls
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, StaleNamespaceError
-
-from conftest import sh
 
 
 def test_add_makes_an_nsfs_bind_mount_that_ip_sees(ns):

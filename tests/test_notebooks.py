@@ -15,9 +15,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from conftest import sh
+from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 CELL_TIMEOUT = 30  # seconds; the target is under 10 s per cell
@@ -67,14 +66,15 @@ def check_persisted(cell) -> None:
     assert sh("ip", "netns", "pids", "ns1").stdout.strip() == ""  # no process left inside
 
 
-CHECKS = {name[len("check_"):].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("check_")}
+CHECKS = {name[len("check_") :].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("check_")}
 
 
 def run_notebook(path: Path) -> dict[str, float]:
     """Execute ``path`` cell by cell; run the tagged checks; return each cell's duration."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     durations = {}
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):
@@ -85,7 +85,7 @@ def run_notebook(path: Path) -> dict[str, float]:
             durations[cell.id] = time.monotonic() - start
             for tag in cell.metadata.get("tags", []):
                 if tag.startswith("check:"):
-                    CHECKS[tag[len("check:"):]](cell)
+                    CHECKS[tag[len("check:") :]](cell)
     return durations
 
 
@@ -106,8 +106,13 @@ def test_notebooks_are_committed_without_outputs():
 
 
 def test_every_check_tag_exists_and_is_used():
-    used = {tag[len("check:"):] for path in NOTEBOOKS for cell in nbformat.read(path, as_version=4).cells
-            for tag in cell.metadata.get("tags", []) if tag.startswith("check:")}
+    used = {
+        tag[len("check:") :]
+        for path in NOTEBOOKS
+        for cell in nbformat.read(path, as_version=4).cells
+        for tag in cell.metadata.get("tags", [])
+        if tag.startswith("check:")
+    }
     assert used <= set(CHECKS), used - set(CHECKS)
     assert set(CHECKS) <= used, f"checks no notebook uses: {set(CHECKS) - used}"
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import sh
 
 from netlab import Lab, links, ping, probe
 from netlab.errors import DeviceExistsError, InvalidAddressError, NamespaceNotFoundError
 from netlab.reach import PingResult, parse_ping
-
-from conftest import sh
 
 IPUTILS_OK = """PING 10.1.1.1 (10.1.1.1) 56(84) bytes of data.
 
@@ -48,8 +47,7 @@ def pair_lab():
     """The article's pair: veth0 10.1.1.2/24 here, veth1 10.1.1.1/24 in netns1."""
     with Lab() as lab:
         lab.netns("netns1")
-        lab.connect("netns1", address="10.1.1.1/24", host_ifname="veth0", ifname="veth1",
-                    host_address="10.1.1.2/24")
+        lab.connect("netns1", address="10.1.1.1/24", host_ifname="veth0", ifname="veth1", host_address="10.1.1.2/24")
         yield lab
 
 
@@ -81,14 +79,17 @@ def test_probe_to_nothing_fails_cleanly(pair_lab):
     assert not refused.ok and "refused" in refused.error.lower()
 
 
-@pytest.mark.parametrize("call, error", [
-    (lambda: ping(None, "example.com"), InvalidAddressError),
-    (lambda: ping(None, "10.1.1.1/24"), InvalidAddressError),
-    (lambda: ping(None, "10.0.0.1", count=0), InvalidAddressError),
-    (lambda: ping("no-such-ns", "10.0.0.1"), NamespaceNotFoundError),
-    (lambda: probe(None, "10.0.0.1", 70000, server=None), InvalidAddressError),
-    (lambda: probe(None, "10.0.0.1", 80, server=None, proto="icmp"), InvalidAddressError),
-])
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda: ping(None, "example.com"), InvalidAddressError),
+        (lambda: ping(None, "10.1.1.1/24"), InvalidAddressError),
+        (lambda: ping(None, "10.0.0.1", count=0), InvalidAddressError),
+        (lambda: ping("no-such-ns", "10.0.0.1"), NamespaceNotFoundError),
+        (lambda: probe(None, "10.0.0.1", 70000, server=None), InvalidAddressError),
+        (lambda: probe(None, "10.0.0.1", 80, server=None, proto="icmp"), InvalidAddressError),
+    ],
+)
 def test_reach_bad_input(call, error):
     with pytest.raises(error) as err:
         call()

@@ -9,10 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from netlab import inode, netns, reproduce
-from netlab.reproduce import Claim, Observation, Scene, Verdict
-
 from conftest import sh
+
+from netlab import inode, netns
+from netlab.teach import reproduce
+from netlab.teach.reproduce import Claim, Observation, Scene, Verdict
 
 NETLAB = str(Path(sys.executable).with_name("netlab"))
 ROWS = [f"A{n}" for n in range(1, 10)] + ["A10a", "A10b", "A10c", "A10d"] + [f"A{n}" for n in range(11, 17)]
@@ -43,8 +44,9 @@ def test_reproduce_proves_every_claim_and_reports_it(tmp_path):
     netns.add("netns1")
     try:
         mine = inode("netns1")
-        result = subprocess.run([NETLAB, "reproduce", "--output", str(md), "-o", str(page)],
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [NETLAB, "reproduce", "--output", str(md), "-o", str(page)], capture_output=True, text=True, timeout=120
+        )
         assert netns.list() == ["netns1"] and inode("netns1") == mine
     finally:
         netns.delete("netns1")

@@ -9,12 +9,11 @@ import shutil
 import stat
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
-
 from lab_server import cmdline, free_port, http_status, netlab_lab, stop, wait_for_url
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,16 +46,28 @@ def vagrant():
 
 
 def test_vagrantfile_validates(vagrant, tmp_path):
-    result = subprocess.run([vagrant, "validate", "--ignore-provider"], cwd=REPO, capture_output=True, text=True,
-                            env=dict(os.environ, VAGRANT_HOME=str(tmp_path)))
+    result = subprocess.run(
+        [vagrant, "validate", "--ignore-provider"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, VAGRANT_HOME=str(tmp_path)),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "validated successfully" in result.stdout
     # validate really checks: a typo in a setting fails it.
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "Vagrantfile").write_text((REPO / "Vagrantfile").read_text().replace("config.vm.hostname", "config.vm.hostnam"))
-    result = subprocess.run([vagrant, "validate", "--ignore-provider"], cwd=broken, capture_output=True, text=True,
-                            env=dict(os.environ, VAGRANT_HOME=str(tmp_path)))
+    (broken / "Vagrantfile").write_text(
+        (REPO / "Vagrantfile").read_text().replace("config.vm.hostname", "config.vm.hostnam")
+    )
+    result = subprocess.run(
+        [vagrant, "validate", "--ignore-provider"],
+        cwd=broken,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, VAGRANT_HOME=str(tmp_path)),
+    )
     assert result.returncode != 0
 
 
@@ -98,8 +109,14 @@ def test_provision_installs_a_verified_service_that_serves_with_a_token(tmp_path
     fields = dict(lines)
     service_env = dict(os.environ, **dict(value.split("=", 1) for key, value in lines if key == "Environment"))
     assert service_env["PATH"].startswith(f"{VENV}/bin:")  # kernels and terminals find `netlab`
-    proc = subprocess.Popen(shlex.split(fields["ExecStart"]), cwd=fields["WorkingDirectory"], env=service_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        shlex.split(fields["ExecStart"]),
+        cwd=fields["WorkingDirectory"],
+        env=service_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_url(f"{base}/api/status", proc)

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-
-from netlab import call, inode, snapshot
-from netlab.topology import NatRule, Route, Topology
-
 import scenes
 from scenes import shell
+
+from netlab import call, inode, snapshot
+from netlab.view.snapshot import NatRule, Route, Topology
 
 
 def shape(topology: Topology) -> dict[str, dict[str, tuple]]:
@@ -56,7 +55,9 @@ def ip_view(netns_name: str | None) -> dict[str, tuple]:
     argv = ["ip"] + (["-n", netns_name] if netns_name else []) + ["-j", "-d", "addr", "show"]
     found = {}
     for link in json.loads(subprocess.run(argv, capture_output=True, text=True, check=True).stdout):
-        kind = link.get("linkinfo", {}).get("info_kind") or ("loopback" if link["link_type"] == "loopback" else "device")
+        kind = link.get("linkinfo", {}).get("info_kind") or (
+            "loopback" if link["link_type"] == "loopback" else "device"
+        )
         ipv4 = tuple(f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", []) if a["family"] == "inet")
         found[link["ifname"]] = (kind, "UP" in link["flags"], ipv4, link.get("master"), link["address"], link["mtu"])
     return found
@@ -105,12 +106,16 @@ def test_a_bridge_with_three_namespaces():
         assert edges(topology, "port") == {frozenset({f"root/v{n}", "root/br0"}) for n in (1, 2, 3)}
         [(ns, bridge, ports)] = topology.bridges()
         assert (ns.title, bridge.name, sorted(p.name for p in ports)) == ("root", "br0", ["v1", "v2", "v3"])
-        ports_by_ip = json.loads(subprocess.run(["ip", "-j", "link", "show", "master", "br0"], capture_output=True,
-                                                text=True, check=True).stdout)
+        ports_by_ip = json.loads(
+            subprocess.run(
+                ["ip", "-j", "link", "show", "master", "br0"], capture_output=True, text=True, check=True
+            ).stdout
+        )
         assert sorted(p["ifname"] for p in ports_by_ip) == ["v1", "v2", "v3"]
         for n in (1, 2, 3):
-            assert topology.namespace(f"ns{n}").default_routes == (Route("default", via="10.0.0.1", dev="eth0",
-                                                                          protocol="boot"),)
+            assert topology.namespace(f"ns{n}").default_routes == (
+                Route("default", via="10.0.0.1", dev="eth0", protocol="boot"),
+            )
             assert our_view(topology, f"ns{n}") == ip_view(f"ns{n}")
         assert our_view(topology, "root") == ip_view(None)
         root = topology.root
@@ -125,14 +130,21 @@ def test_a_chain_through_a_router_namespace():
             "root": {"lo": LO_UP},
             "A": {"lo": LO_UP, "a0": ("veth", True, ("10.1.0.2/24",), "r0@R", None)},
             "C": {"lo": LO_UP, "c0": ("veth", True, ("10.2.0.2/24",), "r1@R", None)},
-            "R": {"lo": LO_DOWN, "r0": ("veth", True, ("10.1.0.1/24",), "a0@A", None),
-                  "r1": ("veth", True, ("10.2.0.1/24",), "c0@C", None)},
+            "R": {
+                "lo": LO_DOWN,
+                "r0": ("veth", True, ("10.1.0.1/24",), "a0@A", None),
+                "r1": ("veth", True, ("10.2.0.1/24",), "c0@C", None),
+            },
         }
         forwarding = {ns.title: ns.ip_forward for ns in topology.namespaces}
         assert forwarding == {"root": False, "A": False, "C": False, "R": True}
-        for name in ("A", "R", "C"):   # /proc/sys/net follows the reading thread: agree with sysctl run inside
-            inside = subprocess.run(["ip", "netns", "exec", name, "sysctl", "-n", "net.ipv4.ip_forward"],
-                                    capture_output=True, text=True, check=True).stdout.strip()
+        for name in ("A", "R", "C"):  # /proc/sys/net follows the reading thread: agree with sysctl run inside
+            inside = subprocess.run(
+                ["ip", "netns", "exec", name, "sysctl", "-n", "net.ipv4.ip_forward"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
             assert forwarding[name] == (inside == "1")
             assert our_view(topology, name) == ip_view(name)
         assert set(topology.namespace("R").nat) == {
@@ -160,9 +172,9 @@ def test_an_unnamed_namespace_held_by_a_process():
         assert held.inode == os.stat(f"/proc/{proc.pid}/ns/net").st_ino
         assert held.names == () and held.pids == (proc.pid,)
         assert held.holders == (f"process {proc.pid} (sleep)",)
-        assert held.target == Path(f"/proc/{proc.pid}/ns/net")     # what netlab.run/call can enter
+        assert held.target == Path(f"/proc/{proc.pid}/ns/net")  # what netlab.run/call can enter
     after = snapshot()
-    assert [ns.title for ns in after.namespaces] == ["root"]     # gone with its process
+    assert [ns.title for ns in after.namespaces] == ["root"]  # gone with its process
 
 
 @pytest.mark.parametrize("holder", ["ip netns exec", "nsenter"])
@@ -178,8 +190,12 @@ def test_a_veth_whose_peer_namespace_was_deleted_but_is_still_held(holder):
         assert orphan.names == () and orphan.holders == (f"process {proc.pid} (sleep)",)
         # Still reachable through the process, although `ip netns list` no longer knows it.
         assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout == ""
-        assert subprocess.run(["nsenter", f"--net=/proc/{proc.pid}/ns/net", "ping", "-c1", "-W1", "10.5.0.1"],
-                              capture_output=True).returncode == 0
+        assert (
+            subprocess.run(
+                ["nsenter", f"--net=/proc/{proc.pid}/ns/net", "ping", "-c1", "-W1", "10.5.0.1"], capture_output=True
+            ).returncode
+            == 0
+        )
 
 
 def test_snapshot_from_inside_another_namespace_calls_that_one_root():
@@ -198,8 +214,13 @@ def test_a_veth_pair_with_both_ends_here_and_a_stale_name():
     with scenes.cleanup(links=("veth0",), extra=("rm -f /run/netns/stale",)):
         shell("ip link add veth0 type veth peer name veth1", "touch /run/netns/stale")
         topology = snapshot()
-        assert shape(topology) == {"root": {"lo": LO_UP, "veth0": ("veth", False, (), "veth1@root", None),
-                                            "veth1": ("veth", False, (), "veth0@root", None)}}
+        assert shape(topology) == {
+            "root": {
+                "lo": LO_UP,
+                "veth0": ("veth", False, (), "veth1@root", None),
+                "veth1": ("veth", False, (), "veth0@root", None),
+            }
+        }
         assert topology.find("veth1")[0][0].root
 
 
@@ -211,7 +232,11 @@ def test_graph_nodes_and_attributes():
         assert graph.nodes[netns1.key]["kind"] == "netns" and graph.nodes[netns1.key]["title"] == "netns1"
         veth1 = graph.nodes[f"{netns1.key}/veth1"]
         assert (veth1["kind"], veth1["type"], veth1["netns"], veth1["addresses"][0]) == (
-            "interface", "veth", netns1.key, "10.1.1.1/24")
+            "interface",
+            "veth",
+            netns1.key,
+            "10.1.1.1/24",
+        )
         kinds = sorted(data["kind"] for _, _, data in graph.edges(data=True))
         assert kinds == ["contains"] * 4 + ["veth"]
         assert json.loads(json.dumps(topology.as_dict()))["namespaces"][1]["names"] == ["netns1"]

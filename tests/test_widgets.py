@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from netlab import namespace_explorer, ping_tester, snapshot  # noqa: E402
+import scenes
+from scenes import shell
 
-import scenes  # noqa: E402
-from scenes import shell  # noqa: E402
+from netlab import namespace_explorer, ping_tester, snapshot
 
 
 def test_the_explorer_describes_the_chosen_namespace():
@@ -19,7 +19,7 @@ def test_the_explorer_describes_the_chosen_namespace():
         explorer = namespace_explorer()
         titles = [label.split("  ·  ")[0] for label, _ in explorer.dropdown.options]
         assert titles == ["root", "netns1"]
-        assert "(you are here)" in explorer.details.value            # root is chosen first
+        assert "(you are here)" in explorer.details.value  # root is chosen first
 
         explorer.select("netns1")
         details = explorer.details.value
@@ -33,7 +33,7 @@ def test_the_explorer_describes_the_chosen_namespace():
         try:
             explorer.refresh_button.click()
             assert [label.split("  ·  ")[0] for label, _ in explorer.dropdown.options] == ["root", "extra", "netns1"]
-            assert explorer.dropdown.value == inode                  # the choice survives a refresh
+            assert explorer.dropdown.value == inode  # the choice survives a refresh
         finally:
             shell("ip netns delete extra")
 
@@ -57,12 +57,12 @@ def test_the_ping_tester_pings_from_the_chosen_namespace():
         assert "ping 10.1.1.2 from netns1: 2/2 received, 0% loss" in tester.result.value
         assert not tester.button.disabled
 
-        tester.choose("root")                                       # the other way round
+        tester.choose("root")  # the other way round
         tester.destination.value = "10.1.1.1"
         tester.button.click()
         assert tester.last.ok and "2/2 received" in tester.result.value
 
-        tester.destination.value = "10.1.1.99"                      # nobody there (inside the lab subnet)
+        tester.destination.value = "10.1.1.99"  # nobody there (inside the lab subnet)
         tester.count.value = 1
         tester.button.click()
         assert not tester.last.ok and "0/1 received, 100% loss" in tester.result.value

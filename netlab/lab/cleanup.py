@@ -1,8 +1,8 @@
-"""Crash recovery: ``netlab cleanup`` removes what a dead lab left behind, and nothing else.
+"""Crash recovery: ``netlab.lab.cleanup`` removes what a dead lab left behind, and nothing else.
 
-Every ``Lab`` writes down what it is about to build (``netlab.records``). When the lab closes,
+Every ``Lab`` writes down what it is about to build (``netlab.lab.journal``). When the lab closes,
 this module takes it all down again; when the process died before it could (``kill -9``, a
-kernel that crashed), ``netlab cleanup`` does the same later, from the journal::
+kernel that crashed), ``netlab.lab.cleanup`` does the same later, from the journal::
 
     netlab cleanup          # labs whose owner process is gone
     netlab cleanup --all    # every lab, running or not (e.g. after a classroom session)
@@ -37,11 +37,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab import inodes, links, nat, netns, records, sysctl
+from netlab import inodes, links, nat, netns, sysctl
 from netlab.commands import emit
-from netlab.enter import Target
 from netlab.errors import NetlabError
-from netlab.rtnl import rtnl, where
+from netlab.lab import journal
+from netlab.rtnl import rtnl
+from netlab.targets import Target, in_words
 
 __all__ = ["Report", "cleanup", "remove"]
 
@@ -53,9 +54,9 @@ class Report:
     lab: str
     owner: str
     removed: list[str] = field(default_factory=list)
-    left: list[str] = field(default_factory=list)      # not ours any more, or out of reach: untouched
+    left: list[str] = field(default_factory=list)  # not ours any more, or out of reach: untouched
     errors: list[str] = field(default_factory=list)
-    skipped: str | None = None                          # why the whole lab was not touched
+    skipped: str | None = None  # why the whole lab was not touched
 
     def __str__(self) -> str:
         head = f"lab {self.lab!r} ({self.owner})"
@@ -95,7 +96,7 @@ def _reachable(entries: dict[str, os.stat_result]) -> dict[int, Target]:
 
 def _kill(obj: dict[str, Any], report: Report, dry_run: bool) -> None:
     pid = obj["pid"]
-    if records.process_start(pid) != obj["start"]:
+    if journal.process_start(pid) != obj["start"]:
         return  # exited (or the pid now belongs to another program)
     report.removed.append(f"process {pid} ({' '.join(obj.get('argv', []))[:60]})")
     if dry_run:
@@ -131,12 +132,12 @@ def _delete_links(target: Target, objs: list[dict[str, Any]], report: Report, dr
                 deleted.add(index)
             except Exception as exc:  # a veth whose peer we just deleted is already gone
                 if getattr(exc, "code", None) != errno.ENODEV:
-                    report.errors.append(f"link {name} in {where(target)}: {exc}")
+                    report.errors.append(f"link {name} in {in_words(target)}: {exc}")
         return found
 
     found = rtnl(target, work)
     for obj in found:
-        report.removed.append(f"link {obj['name']} ({obj.get('kind', 'link')}) in {where(target)}")
+        report.removed.append(f"link {obj['name']} ({obj.get('kind', 'link')}) in {in_words(target)}")
         if not dry_run:
             emit(_ip_del(target, obj["name"]))
     return found
@@ -148,8 +149,8 @@ def _ip_del(target: Target, name: str) -> list[str]:
     return ip(target, "link", "delete", name)
 
 
-def _sysctl_holder(obj: dict[str, Any], current: str, record: records.Record) -> str | None:
-    for other in records.all_records():
+def _sysctl_holder(obj: dict[str, Any], current: str, record: journal.Record) -> str | None:
+    for other in journal.all_records():
         if other.lab == record.lab or not other.alive:
             continue
         if other.find("sysctl", key=obj["key"], netns=obj["netns"], new=current):
@@ -157,8 +158,7 @@ def _sysctl_holder(obj: dict[str, Any], current: str, record: records.Record) ->
     return None
 
 
-def remove(record: records.Record, *, dry_run: bool = False, wait: float = 2.0,
-           keep_journal: bool = False) -> Report:
+def remove(record: journal.Record, *, dry_run: bool = False, wait: float = 2.0, keep_journal: bool = False) -> Report:
     """Take down everything ``record`` owns that can be proven to be its own; then drop the journal."""
     report = Report(record.lab, f"owner pid {record.pid}, {'running' if record.alive else 'gone'}")
     entries = _run_dir()
@@ -187,7 +187,7 @@ def remove(record: records.Record, *, dry_run: bool = False, wait: float = 2.0,
         if ok:
             try:
                 if f"{nat.FAMILY} {obj['table']}" in nat.tables(target):
-                    report.removed.append(f"nft table {nat.FAMILY} {obj['table']} in {where(target)}")
+                    report.removed.append(f"nft table {nat.FAMILY} {obj['table']} in {in_words(target)}")
                     if not dry_run:
                         nat.remove_table(obj["table"], netns=target, missing_ok=True)
             except NetlabError as exc:
@@ -204,14 +204,15 @@ def remove(record: records.Record, *, dry_run: bool = False, wait: float = 2.0,
         except NetlabError:
             continue
         if current != obj["new"]:
-            report.left.append(f"sysctl {obj['key']}={current} in {where(target)}: changed since the lab set "
-                               f"{obj['new']}")
+            report.left.append(
+                f"sysctl {obj['key']}={current} in {in_words(target)}: changed since the lab set {obj['new']}"
+            )
             continue
         holder = _sysctl_holder(obj, current, record)
         if holder:
-            report.left.append(f"sysctl {obj['key']}={current} in {where(target)}: still used by lab {holder!r}")
+            report.left.append(f"sysctl {obj['key']}={current} in {in_words(target)}: still used by lab {holder!r}")
             continue
-        report.removed.append(f"sysctl {obj['key']}={current} in {where(target)} (back to {obj['old']})")
+        report.removed.append(f"sysctl {obj['key']}={current} in {in_words(target)} (back to {obj['old']})")
         if not dry_run and current != obj["old"]:
             sysctl.set(obj["key"], obj["old"], netns=target)
 
@@ -252,7 +253,7 @@ def remove(record: records.Record, *, dry_run: bool = False, wait: float = 2.0,
         _wait_then_delete(to_wait, report, wait)
     elif to_wait:
         for target, objs in to_wait.items():
-            report.removed += [f"link {obj['name']} in {where(target)} (freed with its namespace)" for obj in objs]
+            report.removed += [f"link {obj['name']} in {in_words(target)} (freed with its namespace)" for obj in objs]
     # Last, the links outside: a bridge whose ports went with the namespaces is quick to delete.
     for target, objs in to_delete.items():
         _delete_links(target, objs, report, dry_run)
@@ -276,21 +277,29 @@ def _wait_then_delete(to_wait: dict[Target, list[dict]], report: Report, wait: f
             time.sleep(0.002)
     for target, objs in to_wait.items():
         still = {id(obj) for obj in pending.get(target, [])}
-        report.removed += [f"link {obj['name']} in {where(target)} (freed with its namespace)"
-                           for obj in objs if id(obj) not in still]
+        report.removed += [
+            f"link {obj['name']} in {in_words(target)} (freed with its namespace)"
+            for obj in objs
+            if id(obj) not in still
+        ]
     for target, objs in pending.items():  # something else holds the namespace: delete the ends ourselves
         _delete_links(target, objs, report, dry_run=False)
 
 
-def cleanup(*, all: bool = False, dry_run: bool = False, lab: str | None = None) -> list[Report]:  # noqa: A002
+def cleanup(*, all: bool = False, dry_run: bool = False, lab: str | None = None) -> list[Report]:
     """Remove the labs whose owner process is gone (``all=True``: every lab). Returns one report per lab."""
     reports = []
-    for record in records.all_records():
+    for record in journal.all_records():
         if lab is not None and record.lab != lab:
             continue
         if record.alive and not all:
-            reports.append(Report(record.lab, f"owner pid {record.pid}, running",
-                                  skipped="its owner is still running (use --all to remove it anyway)"))
+            reports.append(
+                Report(
+                    record.lab,
+                    f"owner pid {record.pid}, running",
+                    skipped="its owner is still running (use --all to remove it anyway)",
+                )
+            )
             continue
         reports.append(remove(record, dry_run=dry_run))
     return reports

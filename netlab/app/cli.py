@@ -1,15 +1,15 @@
 """The ``netlab`` command.
 
-    netlab lab [--port N]           JupyterLab on the notebooks, in a private network world
-    netlab sandbox [CMD ...]        run CMD (default: a shell) in a private network world
-    netlab netns add|delete|list|exec|identify|pids|attach ...   same as `ip netns ...`
-    netlab lsns                     every network namespace and what keeps it alive
-    netlab doctor                   can this machine run the lab, and what to fix
-    netlab labs                     the labs on record (/run/netlab) and whether their owner runs
-    netlab cleanup [--all] [--dry-run] [--lab NAME]   remove what dead labs left behind (crash recovery)
-    netlab kernelspec install [--user|--sys-prefix|--prefix P]   a Jupyter kernel with its own sandbox
-    netlab show [--format tree|dot|mermaid|json] [--png FILE] [--everything]   what the kernel holds now
-    netlab reproduce [--output PATH]... [--format md|html]   prove the article's claims here, write a report
+netlab lab [--port N]           JupyterLab on the notebooks, in a private network world
+netlab sandbox [CMD ...]        run CMD (default: a shell) in a private network world
+netlab netns add|delete|list|exec|identify|pids|attach ...   same as `ip netns ...`
+netlab lsns                     every network namespace and what keeps it alive
+netlab doctor                   can this machine run the lab, and what to fix
+netlab labs                     the labs on record (/run/netlab) and whether their owner runs
+netlab cleanup [--all] [--dry-run] [--lab NAME]   remove what dead labs left behind (crash recovery)
+netlab kernelspec install [--user|--sys-prefix|--prefix P]   a Jupyter kernel with its own sandbox
+netlab show [--format tree|dot|mermaid|json] [--png FILE] [--everything]   what the kernel holds now
+netlab reproduce [--output PATH]... [--format md|html]   prove the article's claims here, write a report
 """
 
 from __future__ import annotations
@@ -69,13 +69,13 @@ def _cmd_lsns(args: argparse.Namespace) -> int:
 def _cmd_lab(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from netlab.serve import serve_lab
+    from netlab.app.labserver import serve_lab
 
     return serve_lab(notebooks=Path(args.notebooks).resolve(), port=args.port, host_network=args.host_network)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from netlab.doctor import doctor
+    from netlab.app.doctor import doctor
 
     checks = doctor()
     for check in checks:
@@ -86,17 +86,19 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _cmd_kernelspec(args: argparse.Namespace) -> int:
-    from netlab.kernel import install
+    from netlab.app.kernelspec import install
 
     prefix = sys.prefix if args.sys_prefix else args.prefix
     where = install(user=args.user, prefix=prefix)
-    print(f"netlab: installed the kernelspec \"{where.name}\" in {where}\n"
-          "  its kernels need a server started with --KernelManager.transport=ipc (docs/classroom.md)")
+    print(
+        f'netlab: installed the kernelspec "{where.name}" in {where}\n'
+        "  its kernels need a server started with --KernelManager.transport=ipc (docs/classroom.md)"
+    )
     return 0
 
 
 def _cmd_labs(args: argparse.Namespace) -> int:
-    from netlab.records import all_records
+    from netlab.lab.journal import all_records
 
     for record in all_records():
         print(record)
@@ -104,7 +106,7 @@ def _cmd_labs(args: argparse.Namespace) -> int:
 
 
 def _cmd_cleanup(args: argparse.Namespace) -> int:
-    from netlab.cleanup import cleanup
+    from netlab.lab.cleanup import cleanup
 
     reports = cleanup(all=args.all, dry_run=args.dry_run, lab=args.lab)
     for report in reports:
@@ -115,7 +117,7 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from netlab.topology import snapshot
+    from netlab.view.snapshot import snapshot
 
     topology = snapshot(everything=args.everything, settle=0.5)
     if args.format == "tree":
@@ -135,7 +137,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from netlab.reproduce import command
+    from netlab.teach.reproduce import command
 
     return command(args.output, format=args.format)
 
@@ -166,8 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lab", help="JupyterLab on the notebooks, in a private network world")
     p.add_argument("--notebooks", default="notebooks", help="folder of notebooks (default: ./notebooks)")
     p.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default: 8888)")
-    p.add_argument("--host-network", action="store_true",
-                   help="use this machine's own network namespace, as the VM does (root only)")
+    p.add_argument(
+        "--host-network",
+        action="store_true",
+        help="use this machine's own network namespace, as the VM does (root only)",
+    )
     p.set_defaults(func=_cmd_lab)
 
     p = sub.add_parser("doctor", help="can this machine run the lab? what to fix")
@@ -178,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("kernelspec", help="a Jupyter kernel that runs in a sandbox of its own")
     ks_sub = p.add_subparsers(dest="action", required=True)
-    a = ks_sub.add_parser("install", help="install the \"netlab\" kernelspec: Python 3 (netlab sandbox)")
+    a = ks_sub.add_parser("install", help='install the "netlab" kernelspec: Python 3 (netlab sandbox)')
     where = a.add_mutually_exclusive_group()
     where.add_argument("--user", action="store_true", help="for you only (~/.local/share/jupyter/kernels)")
     where.add_argument("--sys-prefix", action="store_true", help="into this Python environment (sys.prefix)")
@@ -195,18 +200,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_cleanup)
 
     p = sub.add_parser("show", help="every namespace, interface, veth pair, bridge and route, read from the kernel")
-    p.add_argument("--format", choices=("tree", "dot", "mermaid", "json"), default="tree",
-                   help="tree (default), Graphviz DOT, Mermaid, or JSON")
+    p.add_argument(
+        "--format",
+        choices=("tree", "dot", "mermaid", "json"),
+        default="tree",
+        help="tree (default), Graphviz DOT, Mermaid, or JSON",
+    )
     p.add_argument("--png", metavar="FILE", help="also draw the diagram into FILE (.png, .svg or .pdf)")
-    p.add_argument("--everything", action="store_true",
-                   help="also namespaces outside this lab's world (in a sandbox: the machine's own)")
+    p.add_argument(
+        "--everything",
+        action="store_true",
+        help="also namespaces outside this lab's world (in a sandbox: the machine's own)",
+    )
     p.add_argument("--no-routes", action="store_true", help="leave the routes out of the tree")
     p.set_defaults(func=_cmd_show)
 
     p = sub.add_parser("reproduce", help="run every experiment of the article in a sandbox, report what holds")
-    p.add_argument("--output", "-o", action="append", metavar="PATH",
-                   help="report file, .html (diagrams embedded) or .md; repeat for both "
-                        "(default: netlab-reproduce.html)")
+    p.add_argument(
+        "--output",
+        "-o",
+        action="append",
+        metavar="PATH",
+        help="report file, .html (diagrams embedded) or .md; repeat for both (default: netlab-reproduce.html)",
+    )
     p.add_argument("--format", choices=("md", "html"), help="report format (default: from the file's suffix)")
     p.set_defaults(func=_cmd_reproduce)
     return parser

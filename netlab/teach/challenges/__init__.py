@@ -18,18 +18,19 @@ from __future__ import annotations
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from netlab import checks, links
-from netlab.checks import CheckResult
+from netlab import links
 from netlab.enter import call
-from netlab.lab import Lab
+from netlab.lab.lab import Lab
+from netlab.teach import checks
+from netlab.teach.checks import CheckResult
 
 __all__ = ["Challenge", "isolated_bridge", "deleted_namespace", "nat", "publish", "router"]
 
-INTERNET = "203.0.113.1"   # the simulated internet's server (a documentation address)
-UPLINK = "203.0.113.2"     # the root namespace's address towards it
+INTERNET = "203.0.113.1"  # the simulated internet's server (a documentation address)
+UPLINK = "203.0.113.2"  # the root namespace's address towards it
 
 WEB_SERVER = """
 import http.server
@@ -49,7 +50,7 @@ class Challenge:
     task: str
     lab: Lab
     checker: Callable[[], CheckResult]
-    leftovers: list[str] = field(default_factory=list)   # root-namespace devices the task creates
+    leftovers: list[str] = field(default_factory=list)  # root-namespace devices the task creates
     facts: dict[str, object] = field(default_factory=dict)
     baseline: set[str] = field(default_factory=lambda: {link.name for link in links.list()})
 
@@ -95,11 +96,20 @@ def isolated_bridge() -> Challenge:
     _internet(lab)
     lab.sysctl("net.ipv4.ip_forward", 1)
     lab.masquerade("10.0.0.0/24", out="uplink")
-    task = ("Containers c1 and c2 exist, with nothing but lo. Put them on a new bridge br0 in the root\n"
-            "namespace, c1 as 10.0.0.2/24 and c2 as 10.0.0.3/24, so that they ping each other, while\n"
-            f"neither can reach the internet server {INTERNET} (forwarding and NAT are already on here!).")
-    return Challenge("isolated bridge", task, lab, lambda: checks.bridge_isolated_from_internet(
-        {"c1": "10.0.0.2", "c2": "10.0.0.3"}, bridge="br0", internet=INTERNET), leftovers=["br0"])
+    task = (
+        "Containers c1 and c2 exist, with nothing but lo. Put them on a new bridge br0 in the root\n"
+        "namespace, c1 as 10.0.0.2/24 and c2 as 10.0.0.3/24, so that they ping each other, while\n"
+        f"neither can reach the internet server {INTERNET} (forwarding and NAT are already on here!)."
+    )
+    return Challenge(
+        "isolated bridge",
+        task,
+        lab,
+        lambda: checks.bridge_isolated_from_internet(
+            {"c1": "10.0.0.2", "c2": "10.0.0.3"}, bridge="br0", internet=INTERNET
+        ),
+        leftovers=["br0"],
+    )
 
 
 def router() -> Challenge:
@@ -107,11 +117,19 @@ def router() -> Challenge:
     lab = Lab("challenge_router")
     for name in ("left", "right", "router"):
         lab.netns(name)
-    task = ("Namespaces left, right and router exist. Connect left to router (10.0.1.2/24 <-> 10.0.1.1/24)\n"
-            "and router to right (10.0.2.1/24 <-> 10.0.2.2/24) with veth pairs, and make left and right\n"
-            "ping each other through router. (What must router do with packets that are not for it?)")
-    return Challenge("router", task, lab, lambda: checks.router_between(
-        "left", "right", router="router", right_address="10.0.2.2", left_address="10.0.1.2"))
+    task = (
+        "Namespaces left, right and router exist. Connect left to router (10.0.1.2/24 <-> 10.0.1.1/24)\n"
+        "and router to right (10.0.2.1/24 <-> 10.0.2.2/24) with veth pairs, and make left and right\n"
+        "ping each other through router. (What must router do with packets that are not for it?)"
+    )
+    return Challenge(
+        "router",
+        task,
+        lab,
+        lambda: checks.router_between(
+            "left", "right", router="router", right_address="10.0.2.2", left_address="10.0.1.2"
+        ),
+    )
 
 
 def nat() -> Challenge:
@@ -123,11 +141,14 @@ def nat() -> Challenge:
     lab.netns("c1")
     lab.connect("c1", address="10.0.0.2/24", gateway="10.0.0.1", bridge="br0")
     _internet(lab)
-    task = (f"c1 (10.0.0.2) sits on bridge br0 with a default route via 10.0.0.1. Make it reach the\n"
-            f"internet server {INTERNET} (namespace internet, behind the root's uplink {UPLINK}), so that\n"
-            f"the server sees the root's address {UPLINK}, not 10.0.0.2.")
-    return Challenge("nat", task, lab, lambda: checks.nat_to_internet("c1", internet="internet", address=INTERNET),
-                     leftovers=[])
+    task = (
+        f"c1 (10.0.0.2) sits on bridge br0 with a default route via 10.0.0.1. Make it reach the\n"
+        f"internet server {INTERNET} (namespace internet, behind the root's uplink {UPLINK}), so that\n"
+        f"the server sees the root's address {UPLINK}, not 10.0.0.2."
+    )
+    return Challenge(
+        "nat", task, lab, lambda: checks.nat_to_internet("c1", internet="internet", address=INTERNET), leftovers=[]
+    )
 
 
 def publish() -> Challenge:
@@ -143,8 +164,10 @@ def publish() -> Challenge:
         lab.close()
         raise
     challenge.name = "publish"
-    challenge.task = (f"A web server runs in c1 on port 80. Publish it on the root namespace's port 8080, so that\n"
-                      f"the internet namespace gets its page from http://{UPLINK}:8080/ (like docker run -p 8080:80).")
+    challenge.task = (
+        f"A web server runs in c1 on port 80. Publish it on the root namespace's port 8080, so that\n"
+        f"the internet namespace gets its page from http://{UPLINK}:8080/ (like docker run -p 8080:80)."
+    )
     challenge.checker = lambda: checks.port_published(8080, address=UPLINK, client="internet", expect="hello from c1")
     return challenge
 
@@ -156,11 +179,16 @@ def deleted_namespace() -> Challenge:
     sleeper = lab.popen("ghost", ["sleep", "3600"])
     ghost_inode = lab.record.find("netns", name="ghost")["inode"]
     lab.delete_netns("ghost")
-    challenge = Challenge("deleted namespace", (
-        "A namespace called ghost was deleted (ip netns delete ghost), yet it is still alive: a process\n"
-        f"keeps it. Its inode was {ghost_inode}. Find that process, and give its pid with .answer(PID)."), lab,
+    challenge = Challenge(
+        "deleted namespace",
+        (
+            "A namespace called ghost was deleted (ip netns delete ghost), yet it is still alive: a process\n"
+            f"keeps it. Its inode was {ghost_inode}. Find that process, and give its pid with .answer(PID)."
+        ),
+        lab,
         lambda: checks.deleted_namespace_holder(challenge.facts.get("answer", -1), inode=ghost_inode),
-        facts={"inode": ghost_inode, "pid": sleeper.pid})
+        facts={"inode": ghost_inode, "pid": sleeper.pid},
+    )
     return challenge
 
 

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from typing import Any
 
-from netlab.topology import Interface, Namespace, Topology, interface_key
+from netlab.view.snapshot import Interface, Namespace, Topology, interface_key
 
 __all__ = ["Change", "TopologyDiff", "diff"]
 
@@ -37,9 +38,9 @@ class Change:
     """One change: a sentence, and what it is about (for highlighting it in a drawing)."""
 
     text: str
-    status: str                     # added, removed or changed
-    netns: int | None = None        # inode of the namespace it happened in
-    interface: str | None = None    # interface name, if it is about one
+    status: str  # added, removed or changed
+    netns: int | None = None  # inode of the namespace it happened in
+    interface: str | None = None  # interface name, if it is about one
 
     def __str__(self) -> str:
         return self.text
@@ -48,13 +49,20 @@ class Change:
 class TopologyDiff:
     """The changes from ``before`` to ``after``; ``str()`` gives one sentence per line."""
 
-    def __init__(self, before: Topology, after: Topology, changes: list[Change],
-                 *, left_behind: list[tuple[int, str]] = (), also_added: list[tuple[int, str]] = ()) -> None:
+    def __init__(
+        self,
+        before: Topology,
+        after: Topology,
+        changes: list[Change],
+        *,
+        left_behind: list[tuple[int, str]] = (),
+        also_added: list[tuple[int, str]] = (),
+    ) -> None:
         self.before = before
         self.after = after
         self.changes = tuple(changes)
-        self.left_behind = tuple(left_behind)   # (inode, name): where moved interfaces used to be
-        self.also_added = tuple(also_added)     # (inode, name): the far ends of new veth pairs
+        self.left_behind = tuple(left_behind)  # (inode, name): where moved interfaces used to be
+        self.also_added = tuple(also_added)  # (inode, name): the far ends of new veth pairs
 
     def __bool__(self) -> bool:
         return bool(self.changes)
@@ -112,17 +120,17 @@ class TopologyDiff:
 
     def draw(self, **options: Any):
         """Draw ``after`` with what was added (green), changed (amber) and removed (red, dashed)."""
-        from netlab.draw import draw
+        from netlab.view.draw import draw
 
         return draw(self.union(), marks=self.marks(), caption=self._caption(), **options)
 
     def _repr_png_(self) -> bytes:
-        from netlab.draw import png_bytes
+        from netlab.view.draw import png_bytes
 
         return png_bytes(self.union(), marks=self.marks(), caption=self._caption())
 
     def _caption(self) -> str:
-        from netlab.draw import caption_text
+        from netlab.view.draw import caption_text
 
         since = time.strftime("%H:%M:%S", time.localtime(self.before.taken_at))
         return caption_text(self.after, f"{self.summary} since {since}")
@@ -178,8 +186,14 @@ def diff(before: Topology, after: Topology) -> TopologyDiff:
         changes.append(_added_interface(after, ns, interface, added, reported))
     for (old_place, old_if), (new_place, new_if) in moves:
         renamed = f" and is now called {new_if.name}" if new_if.name != old_if.name else ""
-        changes.append(Change(f"{old_if.name} moved from {_where(old_place)} to {_where(new_place)}{renamed}",
-                              ADDED, new_place.inode, new_if.name))
+        changes.append(
+            Change(
+                f"{old_if.name} moved from {_where(old_place)} to {_where(new_place)}{renamed}",
+                ADDED,
+                new_place.inode,
+                new_if.name,
+            )
+        )
         changes += _interface_changes(new_place, old_if, new_if, moved=True)
     for old, new in both:
         new_by_name = {i.name: i for i in new.interfaces}
@@ -208,8 +222,9 @@ def _name_changes(old: Namespace, new: Namespace) -> list[Change]:
     changes = []
     for name in new.names:
         if name not in old.names:
-            changes.append(Change(f"{old.label} got the name {name} (ip netns attach / a bind mount)",
-                                  CHANGED, new.inode))
+            changes.append(
+                Change(f"{old.label} got the name {name} (ip netns attach / a bind mount)", CHANGED, new.inode)
+            )
     for name in old.names:
         if name not in new.names:
             alive = f": still alive, held by {'; '.join(new.holders)}" if new.holders else ""
@@ -217,8 +232,9 @@ def _name_changes(old: Namespace, new: Namespace) -> list[Change]:
     return changes
 
 
-def _match_moves(removed: list[tuple[Namespace, Interface]], added: list[tuple[Namespace, Interface]]
-                 ) -> list[tuple[tuple[Namespace, Interface], tuple[Namespace, Interface]]]:
+def _match_moves(
+    removed: list[tuple[Namespace, Interface]], added: list[tuple[Namespace, Interface]]
+) -> list[tuple[tuple[Namespace, Interface], tuple[Namespace, Interface]]]:
     """Pair each vanished interface with one that appeared elsewhere with the same kind and MAC."""
     moves, taken = [], set()
     for old_place, old_if in removed:
@@ -234,23 +250,30 @@ def _match_moves(removed: list[tuple[Namespace, Interface]], added: list[tuple[N
     return moves
 
 
-def _added_interface(after: Topology, ns: Namespace, interface: Interface, added: list,
-                     reported: set[tuple[int, str]]) -> Change:
+def _added_interface(
+    after: Topology, ns: Namespace, interface: Interface, added: list, reported: set[tuple[int, str]]
+) -> Change:
     reported.add((ns.inode, interface.name))
     other = after.peer_of(ns, interface)
     if interface.kind == "veth" and other is not None:
         other_ns, other_if = other
         if any(a_ns.inode == other_ns.inode and a_if.name == other_if.name for a_ns, a_if in added):
             reported.add((other_ns.inode, other_if.name))
-            (ns_a, a), (ns_b, b) = sorted([(ns, interface), (other_ns, other_if)], key=lambda e: (not e[0].root, e[1].name))
+            (ns_a, a), (ns_b, b) = sorted(
+                [(ns, interface), (other_ns, other_if)], key=lambda e: (not e[0].root, e[1].name)
+            )
             where = f"in {_where(ns_a)}" if ns_a.inode == ns_b.inode else f"between {_where(ns_a)} and {_where(ns_b)}"
             detail = "".join(f"; {i.name} has {', '.join(_addresses(i))}" for i in (a, b) if _addresses(i))
             detail += "".join(f"; {i.name} is a port of {i.master}" for i in (a, b) if i.master)
             return Change(f"added veth pair {a.name} ↔ {b.name} {where}{detail}", ADDED, ns.inode, interface.name)
     port = f", a port of {interface.master}" if interface.master else ""
     peer = f", its peer is {other[1].name} in {_where(other[0])}" if other else ""
-    return Change(f"added {interface.name} ({interface.kind}) to {_where(ns)}{_with_addresses(interface)}{port}{peer}",
-                  ADDED, ns.inode, interface.name)
+    return Change(
+        f"added {interface.name} ({interface.kind}) to {_where(ns)}{_with_addresses(interface)}{port}{peer}",
+        ADDED,
+        ns.inode,
+        interface.name,
+    )
 
 
 def _removed_interface(before: Topology, after: Topology, ns: Namespace, interface: Interface) -> Change:
@@ -280,8 +303,9 @@ def _interface_changes(ns: Namespace, old: Interface, new: Interface, *, moved: 
     if old.up != new.up:
         changed("went UP" if new.up else "went DOWN" + (" (moving an interface brings it down)" if moved else ""))
     elif old.running != new.running and new.kind == "veth":
-        changed("can carry packets now: its peer is UP too" if new.running
-                else "stopped carrying packets: its peer is DOWN")
+        changed(
+            "can carry packets now: its peer is UP too" if new.running else "stopped carrying packets: its peer is DOWN"
+        )
     gained = [a for a in _addresses(new) if a not in _addresses(old)]
     lost = [a for a in _addresses(old) if a not in _addresses(new)]
     if gained:
@@ -331,8 +355,13 @@ def _fact_changes(old: Namespace, new: Namespace) -> list[Change]:
     changes = []
     if old.ip_forward != new.ip_forward and new.ip_forward is not None and old.ip_forward is not None:
         state = "on: it now routes packets between its interfaces" if new.ip_forward else "off"
-        changes.append(Change(f"{_where(new)}: IP forwarding turned {state} (net.ipv4.ip_forward="
-                              f"{int(new.ip_forward)})", CHANGED, new.inode))
+        changes.append(
+            Change(
+                f"{_where(new)}: IP forwarding turned {state} (net.ipv4.ip_forward={int(new.ip_forward)})",
+                CHANGED,
+                new.inode,
+            )
+        )
     old_nat, new_nat = old.nat or (), new.nat or ()
     for rule in new_nat:
         if rule not in old_nat:
@@ -347,9 +376,13 @@ def _holder_changes(old: Namespace, new: Namespace) -> list[Change]:
     """Who keeps a namespace alive (not for root, where every command you run comes and goes)."""
     if new.root:
         return []
-    mine = f"of process {os.getpid()}"   # netlab's own short-lived threads and fds
-    names = {f"bind mount {mount}" for ns in (old, new) for mount in ns.mounts
-             if mount.rsplit("/", 1)[-1] in set(old.names) ^ set(new.names)}   # said already: "got/lost its name"
+    mine = f"of process {os.getpid()}"  # netlab's own short-lived threads and fds
+    names = {
+        f"bind mount {mount}"
+        for ns in (old, new)
+        for mount in ns.mounts
+        if mount.rsplit("/", 1)[-1] in set(old.names) ^ set(new.names)
+    }  # said already: "got/lost its name"
     changes = []
     for holder in new.holders:
         if holder not in old.holders and mine not in holder and holder not in names:

@@ -37,11 +37,12 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from netlab import inodes, netlink, netns, syscalls
 from netlab.inodes import NetnsInfo
@@ -50,21 +51,22 @@ from netlab.threads import run_in_worker
 if TYPE_CHECKING:
     import networkx
 
-    from netlab.changes import TopologyDiff
-    from netlab.enter import Target
+    from netlab.targets import Target
+    from netlab.view.diff import TopologyDiff
 
 __all__ = ["Address", "Interface", "NatRule", "Namespace", "Peer", "Route", "Topology", "snapshot"]
 
 
 # -- what a snapshot holds -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Address:
     """An IP address with its prefix length, as ``ip addr`` prints it: ``10.1.1.1/24``."""
 
     cidr: str
-    family: int = 4                 # 4 or 6
-    scope: str = "global"           # "link" for fe80::/10, "host" for 127.0.0.1 ...
+    family: int = 4  # 4 or 6
+    scope: str = "global"  # "link" for fe80::/10, "host" for 127.0.0.1 ...
 
     def __str__(self) -> str:
         return self.cidr
@@ -89,16 +91,16 @@ class Interface:
 
     name: str
     index: int
-    kind: str                       # veth, bridge, loopback, device (a NIC), macvlan, vxlan, tun ...
-    state: str                      # operstate: UP, DOWN, LOWERLAYERDOWN (up, but the peer is down), UNKNOWN
-    up: bool                        # administratively up (`ip link set NAME up`)
-    carrier: bool                   # IFF_LOWER_UP: the wire works (a veth: both ends are up)
+    kind: str  # veth, bridge, loopback, device (a NIC), macvlan, vxlan, tun ...
+    state: str  # operstate: UP, DOWN, LOWERLAYERDOWN (up, but the peer is down), UNKNOWN
+    up: bool  # administratively up (`ip link set NAME up`)
+    carrier: bool  # IFF_LOWER_UP: the wire works (a veth: both ends are up)
     mac: str
     mtu: int
     addresses: tuple[Address, ...] = ()
-    master: str | None = None       # the bridge this is a port of (same namespace)
-    peer: Peer | None = None        # veth: the other end
-    lower: Peer | None = None       # macvlan/ipvlan/vxlan...: the device it is stacked on
+    master: str | None = None  # the bridge this is a port of (same namespace)
+    peer: Peer | None = None  # veth: the other end
+    lower: Peer | None = None  # macvlan/ipvlan/vxlan...: the device it is stacked on
 
     @property
     def ipv4(self) -> tuple[str, ...]:
@@ -131,11 +133,11 @@ class Interface:
 class Route:
     """One route of the main table, printed like ``ip route``."""
 
-    dst: str                        # "default" or a prefix
+    dst: str  # "default" or a prefix
     family: int = 4
     via: str | None = None
     dev: str | None = None
-    protocol: str = "static"        # "kernel": appeared by itself when an address was added
+    protocol: str = "static"  # "kernel": appeared by itself when an address was added
     scope: str = "global"
     type: str = "unicast"
     src: str | None = None
@@ -167,7 +169,7 @@ class Route:
 class NatRule:
     """An address-translating firewall rule (nftables, or iptables through nftables)."""
 
-    action: str                     # masquerade, snat, dnat, redirect
+    action: str  # masquerade, snat, dnat, redirect
     table: str
     chain: str
     family: str = "ip"
@@ -185,18 +187,18 @@ class Namespace:
     """One network namespace: identity, holders, and everything inside it."""
 
     inode: int
-    title: str                      # "root", "netns1", "pid 4242 (sleep)", ...
-    root: bool = False              # the namespace the snapshot was taken from
-    names: tuple[str, ...] = ()     # entries in the run directory (/run/netns)
-    mounts: tuple[str, ...] = ()    # every path it is bind-mounted on
-    pids: tuple[int, ...] = ()      # processes inside it
-    holders: tuple[str, ...] = ()   # everything keeping it alive, in words
+    title: str  # "root", "netns1", "pid 4242 (sleep)", ...
+    root: bool = False  # the namespace the snapshot was taken from
+    names: tuple[str, ...] = ()  # entries in the run directory (/run/netns)
+    mounts: tuple[str, ...] = ()  # every path it is bind-mounted on
+    pids: tuple[int, ...] = ()  # processes inside it
+    holders: tuple[str, ...] = ()  # everything keeping it alive, in words
     interfaces: tuple[Interface, ...] = ()
     routes: tuple[Route, ...] = ()
     ip_forward: bool | None = None  # net.ipv4.ip_forward: does it route packets between its interfaces?
-    nat: tuple[NatRule, ...] | None = ()   # None: nftables could not be asked
-    outside: bool = False           # seen only as a veth's peer; not part of this lab's world
-    target_path: str | None = field(default=None, repr=False)   # a file to enter it by, when unnamed
+    nat: tuple[NatRule, ...] | None = ()  # None: nftables could not be asked
+    outside: bool = False  # seen only as a veth's peer; not part of this lab's world
+    target_path: str | None = field(default=None, repr=False)  # a file to enter it by, when unnamed
 
     @property
     def label(self) -> str:
@@ -335,13 +337,21 @@ class Topology:
 
         graph = nx.Graph(taken_at=self.taken_at)
         for ns in self.namespaces:
-            graph.add_node(ns.key, kind="netns", title=ns.title, inode=ns.inode, root=ns.root,
-                           names=ns.names, namespace=ns)
+            graph.add_node(
+                ns.key, kind="netns", title=ns.title, inode=ns.inode, root=ns.root, names=ns.names, namespace=ns
+            )
             for interface in ns.interfaces:
                 key = interface_key(ns, interface.name)
-                graph.add_node(key, kind="interface", name=interface.name, type=interface.kind,
-                               netns=ns.key, state=interface.status, addresses=interface.shown_addresses,
-                               interface=interface)
+                graph.add_node(
+                    key,
+                    kind="interface",
+                    name=interface.name,
+                    type=interface.kind,
+                    netns=ns.key,
+                    state=interface.status,
+                    addresses=interface.shown_addresses,
+                    interface=interface,
+                )
                 graph.add_edge(ns.key, key, kind="contains")
         for ns in self.namespaces:
             for interface in ns.interfaces:
@@ -358,28 +368,28 @@ class Topology:
     # -- comparing and showing
     def diff(self, since: Topology) -> TopologyDiff:
         """What changed from ``since`` to this snapshot, in sentences (see ``netlab.changes``)."""
-        from netlab.changes import diff
+        from netlab.view.diff import diff
 
         return diff(since, self)
 
     def draw(self, **options: Any):
         """Draw with matplotlib and return the Figure (see ``netlab.draw.draw`` for options)."""
-        from netlab.draw import draw
+        from netlab.view.draw import draw
 
         return draw(self, **options)
 
     def tree(self, **options: Any) -> str:
-        from netlab.text import tree
+        from netlab.view.text import tree
 
         return tree(self, **options)
 
     def to_dot(self) -> str:
-        from netlab.text import to_dot
+        from netlab.view.text import to_dot
 
         return to_dot(self)
 
     def to_mermaid(self) -> str:
-        from netlab.text import to_mermaid
+        from netlab.view.text import to_mermaid
 
         return to_mermaid(self)
 
@@ -395,7 +405,7 @@ class Topology:
         return f"<Topology: {len(self.namespaces)} namespaces, {interfaces} interfaces>"
 
     def _repr_png_(self) -> bytes:
-        from netlab.draw import png_bytes
+        from netlab.view.draw import png_bytes
 
         return png_bytes(self)
 
@@ -411,6 +421,7 @@ def _order(ns: Namespace) -> tuple:
 
 
 # -- step 1: which namespaces ---------------------------------------------------------------------
+
 
 class _World:
     """Decides which processes belong to this lab (share our mount table or descend from us)."""
@@ -519,6 +530,7 @@ def _stable_target_path(info: NetnsInfo, path: str) -> str | None:
 
 # -- step 2: look inside each -------------------------------------------------------------------
 
+
 @dataclass(eq=False)
 class _Inside:
     """The raw answers from inside one namespace."""
@@ -575,6 +587,7 @@ def _dump(entry: _Inside) -> None:
 
 # -- step 3: join the veth ends -----------------------------------------------------------------
 
+
 def _resolve_nsids(inside: list[_Inside]) -> tuple[dict[tuple[int, int], int], dict[int, set[int]]]:
     """Map (namespace inode, nsid) -> inode of the namespace that id stands for.
 
@@ -616,8 +629,13 @@ def _resolve_nsids(inside: list[_Inside]) -> tuple[dict[tuple[int, int], int], d
     return resolved, unresolved
 
 
-def _find_outsiders(inside: list[_Inside], unresolved: dict[int, set[int]], others: list[NetnsInfo],
-                    resolved: dict[tuple[int, int], int], cleanup: ExitStack) -> list[_Inside]:
+def _find_outsiders(
+    inside: list[_Inside],
+    unresolved: dict[int, set[int]],
+    others: list[NetnsInfo],
+    resolved: dict[tuple[int, int], int],
+    cleanup: ExitStack,
+) -> list[_Inside]:
     """Namespaces outside the lab's world that a veth of ours leads into (kept, marked "outside")."""
     candidates = _enter_points(others, cleanup)
     found: list[_Inside] = []
@@ -635,8 +653,10 @@ def _find_outsiders(inside: list[_Inside], unresolved: dict[int, set[int]], othe
 
 # -- step 4: put it together --------------------------------------------------------------------
 
-def _namespace(entry: _Inside, resolved: dict[tuple[int, int], int], names_by_ns: dict[int, dict[int, str]],
-               *, outside: bool) -> Namespace:
+
+def _namespace(
+    entry: _Inside, resolved: dict[tuple[int, int], int], names_by_ns: dict[int, dict[int, str]], *, outside: bool
+) -> Namespace:
     info = entry.info
     names = names_by_ns[info.inode]
     addresses: dict[int, list[Address]] = {}
@@ -647,28 +667,63 @@ def _namespace(entry: _Inside, resolved: dict[tuple[int, int], int], names_by_ns
         ref = None
         if link.link:
             where = info.inode if link.link_nsid is None else resolved.get((info.inode, link.link_nsid))
-            ref = Peer(netns=where, name=names_by_ns.get(where, {}).get(link.link) if where is not None else None,
-                       index=link.link)
-        interfaces.append(Interface(
-            name=link.name, index=link.index, kind=link.kind, state=link.operstate, up=link.up,
-            carrier=link.lower_up, mac=link.mac, mtu=link.mtu,
-            addresses=tuple(sorted(addresses.get(link.index, ()), key=lambda a: (a.family, a.scope != "global"))),
-            master=names.get(link.master) if link.master else None,
-            peer=ref if link.kind == "veth" else None,
-            lower=ref if link.kind != "veth" else None,
-        ))
+            ref = Peer(
+                netns=where,
+                name=names_by_ns.get(where, {}).get(link.link) if where is not None else None,
+                index=link.link,
+            )
+        interfaces.append(
+            Interface(
+                name=link.name,
+                index=link.index,
+                kind=link.kind,
+                state=link.operstate,
+                up=link.up,
+                carrier=link.lower_up,
+                mac=link.mac,
+                mtu=link.mtu,
+                addresses=tuple(sorted(addresses.get(link.index, ()), key=lambda a: (a.family, a.scope != "global"))),
+                master=names.get(link.master) if link.master else None,
+                peer=ref if link.kind == "veth" else None,
+                lower=ref if link.kind != "veth" else None,
+            )
+        )
     interfaces.sort(key=lambda i: (i.kind != "loopback", i.index))
     routes = tuple(
-        Route(dst=r.dst, family=r.family, via=r.via, dev=names.get(r.oif), protocol=r.protocol, scope=r.scope,
-              type=r.type, src=r.src, metric=r.metric)
-        for r in entry.routes)
-    nat = None if entry.nat is None else tuple(
-        NatRule(action=n.action, table=n.table, chain=n.chain, family=n.family, to=n.to, tool=n.tool)
-        for n in entry.nat)
+        Route(
+            dst=r.dst,
+            family=r.family,
+            via=r.via,
+            dev=names.get(r.oif),
+            protocol=r.protocol,
+            scope=r.scope,
+            type=r.type,
+            src=r.src,
+            metric=r.metric,
+        )
+        for r in entry.routes
+    )
+    nat = (
+        None
+        if entry.nat is None
+        else tuple(
+            NatRule(action=n.action, table=n.table, chain=n.chain, family=n.family, to=n.to, tool=n.tool)
+            for n in entry.nat
+        )
+    )
     return Namespace(
-        inode=info.inode, title=_title(info), root=info.current, names=tuple(info.names), mounts=tuple(info.mounts),
-        pids=tuple(info.pids), holders=tuple(info.held_by), interfaces=tuple(interfaces), routes=routes,
-        ip_forward=entry.ip_forward, nat=nat, outside=outside,
+        inode=info.inode,
+        title=_title(info),
+        root=info.current,
+        names=tuple(info.names),
+        mounts=tuple(info.mounts),
+        pids=tuple(info.pids),
+        holders=tuple(info.held_by),
+        interfaces=tuple(interfaces),
+        routes=routes,
+        ip_forward=entry.ip_forward,
+        nat=nat,
+        outside=outside,
         target_path=_stable_target_path(info, entry.path),
     )
 

@@ -33,9 +33,10 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from netlab.errors import InvalidNameError, NetlabError, permission_error
 
@@ -53,8 +54,11 @@ def record_dir() -> Path:
 
 def check_lab_id(lab: object) -> str:
     if not isinstance(lab, str) or not _LAB_ID.match(lab):
-        raise InvalidNameError(f"invalid lab name {lab!r}",
-                               hint="use 1 to 32 letters, digits or '_', e.g. 'demo' or 'student_07'", subject=lab)
+        raise InvalidNameError(
+            f"invalid lab name {lab!r}",
+            hint="use 1 to 32 letters, digits or '_', e.g. 'demo' or 'student_07'",
+            subject=lab,
+        )
     return lab
 
 
@@ -75,9 +79,9 @@ class Record:
     path: Path
     pid: int
     start: int | None
-    root: int                                   # inode of the namespace the lab was started in
+    root: int  # inode of the namespace the lab was started in
     created: float
-    objects: dict[int, dict[str, Any]] = field(default_factory=dict)   # seq -> object, in creation order
+    objects: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> object, in creation order
 
     @property
     def alive(self) -> bool:
@@ -133,8 +137,14 @@ def read(path: Path) -> Record | None:
     if not lines or lines[0].get("ev") != "lab":
         return None
     head = lines[0]
-    record = Record(lab=head["lab"], path=path, pid=head["pid"], start=head.get("start"), root=head["root"],
-                    created=head.get("time", 0.0))
+    record = Record(
+        lab=head["lab"],
+        path=path,
+        pid=head["pid"],
+        start=head.get("start"),
+        root=head["root"],
+        created=head.get("time", 0.0),
+    )
     for line in lines[1:]:
         record.apply(line)
     return record

@@ -1,6 +1,6 @@
 """Two notebook widgets: a namespace explorer and a ping tester.
 
-    from netlab.widgets import namespace_explorer, ping_tester
+    from netlab.view.widgets import namespace_explorer, ping_tester
     namespace_explorer()      # pick a namespace: its links, addresses, routes, inode, holders
     ping_tester()             # from namespace X, ping address Y, see the result
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from netlab.topology import Namespace, Topology, snapshot
+from netlab.view.snapshot import Namespace, Topology, snapshot
 
 __all__ = ["NamespaceExplorer", "PingTester", "namespace_explorer", "ping_tester"]
 
@@ -39,16 +39,18 @@ def _cell(text: object) -> str:
 def describe(topology: Topology, ns: Namespace) -> str:
     """HTML: a namespace's identity, holders, interfaces and routes (what the explorer shows)."""
     state = {True: "on", False: "off", None: "unknown"}
-    parts = [f"<h4 style='margin:4px 0'>{html.escape(ns.title)} <code>{ns.label}</code>"
-             f"{' (you are here)' if ns.root else ''}</h4>",
-             f"<div>names: {html.escape(', '.join(ns.names) or '(none)')} · "
-             f"IP forwarding: {state[ns.ip_forward]} · "
-             f"NAT: {html.escape('; '.join(str(r) for r in ns.nat) if ns.nat else ('none' if ns.nat == () else 'unknown'))}"
-             f"</div>",
-             "<div>held by: " + html.escape("; ".join(ns.holders) or "nothing") + "</div>",
-             "<table style='margin-top:6px'><tr><th align=left>interface</th><th align=left>kind</th>"
-             "<th align=left>state</th><th align=left>addresses</th><th align=left>MAC</th><th align=left>mtu</th>"
-             "<th align=left>wired to</th></tr>"]
+    parts = [
+        f"<h4 style='margin:4px 0'>{html.escape(ns.title)} <code>{ns.label}</code>"
+        f"{' (you are here)' if ns.root else ''}</h4>",
+        f"<div>names: {html.escape(', '.join(ns.names) or '(none)')} · "
+        f"IP forwarding: {state[ns.ip_forward]} · "
+        f"NAT: {html.escape('; '.join(str(r) for r in ns.nat) if ns.nat else ('none' if ns.nat == () else 'unknown'))}"
+        f"</div>",
+        "<div>held by: " + html.escape("; ".join(ns.holders) or "nothing") + "</div>",
+        "<table style='margin-top:6px'><tr><th align=left>interface</th><th align=left>kind</th>"
+        "<th align=left>state</th><th align=left>addresses</th><th align=left>MAC</th><th align=left>mtu</th>"
+        "<th align=left>wired to</th></tr>",
+    ]
     for interface in ns.interfaces:
         wired = []
         other = topology.peer_of(ns, interface)
@@ -58,13 +60,28 @@ def describe(topology: Topology, ns: Namespace) -> str:
             wired.append(f"veth peer ifindex {interface.peer.index} (namespace not visible)")
         if interface.master:
             wired.append(f"port of {interface.master}")
-        parts.append("<tr>" + "".join(_cell(v) for v in (
-            interface.name, interface.kind, f"{interface.status} (operstate {interface.state})", ", ".join(interface.shown_addresses) or "-",
-            interface.mac, interface.mtu, "; ".join(wired) or "-")) + "</tr>")
+        parts.append(
+            "<tr>"
+            + "".join(
+                _cell(v)
+                for v in (
+                    interface.name,
+                    interface.kind,
+                    f"{interface.status} (operstate {interface.state})",
+                    ", ".join(interface.shown_addresses) or "-",
+                    interface.mac,
+                    interface.mtu,
+                    "; ".join(wired) or "-",
+                )
+            )
+            + "</tr>"
+        )
     parts.append("</table>")
     routes = "".join(f"<li><code>{html.escape(str(r))}</code></li>" for r in ns.routes)
-    parts.append(f"<div style='margin-top:6px'>routes (table main):<ul style='margin:2px 0'>{routes or '<li>none</li>'}"
-                 "</ul></div>")
+    parts.append(
+        f"<div style='margin-top:6px'>routes (table main):<ul style='margin:2px 0'>{routes or '<li>none</li>'}"
+        "</ul></div>"
+    )
     return "".join(parts)
 
 
@@ -75,10 +92,12 @@ class NamespaceExplorer:
         import ipywidgets as widgets
 
         self.topology = topology or snapshot()
-        self.dropdown = widgets.Dropdown(options=_choices(self.topology), description="namespace",
-                                         layout=widgets.Layout(width="420px"))
-        self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
-                                             tooltip="take a new snapshot of the kernel's state")
+        self.dropdown = widgets.Dropdown(
+            options=_choices(self.topology), description="namespace", layout=widgets.Layout(width="420px")
+        )
+        self.refresh_button = widgets.Button(
+            description="Refresh", icon="refresh", tooltip="take a new snapshot of the kernel's state"
+        )
         self.details = widgets.HTML()
         self.dropdown.observe(lambda change: self._show(), names="value")
         self.refresh_button.on_click(lambda _button: self.refresh())
@@ -115,16 +134,19 @@ class PingTester:
 
         self.topology = topology or snapshot()
         self.source = widgets.Dropdown(options=_choices(self.topology), description="from")
-        self.destination = widgets.Combobox(options=self._addresses(), placeholder="10.1.1.1",
-                                            description="ping", ensure_option=False)
-        self.count = widgets.BoundedIntText(value=count, min=1, max=20, description="count",
-                                            layout=widgets.Layout(width="140px"))
+        self.destination = widgets.Combobox(
+            options=self._addresses(), placeholder="10.1.1.1", description="ping", ensure_option=False
+        )
+        self.count = widgets.BoundedIntText(
+            value=count, min=1, max=20, description="count", layout=widgets.Layout(width="140px")
+        )
         self.button = widgets.Button(description="Ping", button_style="primary", icon="play")
         self.result = widgets.HTML()
-        self.last = None                # the last PingResult (or error text)
+        self.last = None  # the last PingResult (or error text)
         self.button.on_click(lambda _button: self.run())
-        self.widget = widgets.VBox([widgets.HBox([self.source, self.destination, self.count, self.button]),
-                                    self.result])
+        self.widget = widgets.VBox(
+            [widgets.HBox([self.source, self.destination, self.count, self.button]), self.result]
+        )
 
     def _addresses(self) -> list[str]:
         """Every address in the lab, as suggestions for the destination box."""

@@ -88,15 +88,18 @@ def _listen(host: str, port: int) -> socket.socket:
         listener.bind((host, port))
     except OSError as exc:
         listener.close()
-        raise SystemExit(f"netlab: cannot listen on {host}:{port}: {exc.strerror} "
-                         f"(another lab or Jupyter is running?)\n  hint: stop it, or pick another port: "
-                         f"netlab lab --port {port + 1}") from None
+        raise SystemExit(
+            f"netlab: cannot listen on {host}:{port}: {exc.strerror} "
+            f"(another lab or Jupyter is running?)\n  hint: stop it, or pick another port: "
+            f"netlab lab --port {port + 1}"
+        ) from None
     listener.listen()
     return listener
 
 
-def serve_lab(*, notebooks: Path, port: int = 8888, host: str = "127.0.0.1", token: str | None = None,
-              host_network: bool = False) -> int:
+def serve_lab(
+    *, notebooks: Path, port: int = 8888, host: str = "127.0.0.1", token: str | None = None, host_network: bool = False
+) -> int:
     """Run JupyterLab on ``notebooks``; print its URL; return its exit status when it stops."""
     listener = _listen(host, port)
     token = token or secrets.token_urlsafe(32)
@@ -116,12 +119,19 @@ def serve_lab(*, notebooks: Path, port: int = 8888, host: str = "127.0.0.1", tok
     socket_path = workdir / "jupyter.sock"
     netlab_cmd = str(Path(sys.executable).with_name("netlab"))
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    proc = subprocess.Popen([netlab_cmd, "sandbox", "--", jupyter, *common, f"--ServerApp.sock={socket_path}"],
-                            env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(
+        [netlab_cmd, "sandbox", "--", jupyter, *common, f"--ServerApp.sock={socket_path}"],
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     try:
         _wait_for_socket(socket_path, proc)
-        print(f"netlab: the lab is running in a private network world (netlab sandbox).\n"
-              f"  open {url}\n  stop it with Ctrl-C", flush=True)
+        print(
+            f"netlab: the lab is running in a private network world (netlab sandbox).\n"
+            f"  open {url}\n  stop it with Ctrl-C",
+            flush=True,
+        )
         asyncio.run(_forward(listener, socket_path, proc))
     except KeyboardInterrupt:
         pass

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from netlab.topology import Interface, Namespace, Topology, interface_key, natural_key
+from netlab.view.snapshot import Interface, Namespace, Topology, interface_key, natural_key
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -41,10 +41,10 @@ __all__ = ["draw", "png_bytes"]
 
 DETAILED_MAX_NAMESPACES = 12
 DETAILED_MAX_CHIPS = 24
-DETAILED_MAX_WIDTH = 16.0      # inches; a notebook shows ~10 before it scales the picture down
+DETAILED_MAX_WIDTH = 16.0  # inches; a notebook shows ~10 before it scales the picture down
 
 # Colours: state of an interface, kind of a box, and diff marks.
-RUNNING = ("#d3f9d8", "#2b8a3e")          # fill, edge
+RUNNING = ("#d3f9d8", "#2b8a3e")  # fill, edge
 NO_CARRIER = ("#fff3bf", "#e8a600")
 DOWN = ("#f1f3f5", "#868e96")
 ROOT_BOX = ("#e7f1fb", "#1864ab")
@@ -74,18 +74,19 @@ def _state_colours(interface: Interface) -> tuple[str, str]:
 
 # -- geometry -------------------------------------------------------------------------------------
 
+
 @dataclass(eq=False)
 class Chip:
     """An interface drawn as a small rounded box; ``side`` says where on its namespace box."""
 
     ns: Namespace
     interface: Interface
-    lines: list[tuple[str, float, str]]     # (text, size, style: bold/plain/dim)
+    lines: list[tuple[str, float, str]]  # (text, size, style: bold/plain/dim)
     w: float
     h: float
-    side: str = "inside"                    # inside, top, bottom, left, right
+    side: str = "inside"  # inside, top, bottom, left, right
     order: tuple = ()
-    x: float = 0.0                          # centre
+    x: float = 0.0  # centre
     y: float = 0.0
 
     @property
@@ -94,8 +95,12 @@ class Chip:
 
     def anchor(self, side: str | None = None) -> tuple[float, float]:
         side = side or self.side
-        return {"top": (self.x, self.y + self.h / 2), "bottom": (self.x, self.y - self.h / 2),
-                "left": (self.x - self.w / 2, self.y), "right": (self.x + self.w / 2, self.y)}.get(side, (self.x, self.y))
+        return {
+            "top": (self.x, self.y + self.h / 2),
+            "bottom": (self.x, self.y - self.h / 2),
+            "left": (self.x - self.w / 2, self.y),
+            "right": (self.x + self.w / 2, self.y),
+        }.get(side, (self.x, self.y))
 
 
 @dataclass(eq=False)
@@ -107,11 +112,11 @@ class Box:
     chips: list[Chip] = field(default_factory=list)
     w: float = 0.0
     h: float = 0.0
-    x: float = 0.0                          # lower-left corner
+    x: float = 0.0  # lower-left corner
     y: float = 0.0
     grid: tuple[float, float] = (0.0, 0.0)  # abstract position (column, row) used to pick sides
     header_h: float = 0.0
-    reserve: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)   # chips' inner halves: top, bottom, left, right
+    reserve: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # chips' inner halves: top, bottom, left, right
     inside_rows: list[list[Chip]] = field(default_factory=list)
 
     def side_chips(self, side: str) -> list[Chip]:
@@ -120,7 +125,7 @@ class Box:
 
 INNER_SIDE = {"bottom": "top", "top": "bottom", "left": "right", "right": "left"}
 CHIP_PAD = 0.07
-LINE_GAP = 1.35          # line height as a multiple of the font size
+LINE_GAP = 1.35  # line height as a multiple of the font size
 
 
 def _line_height(size: float) -> float:
@@ -167,10 +172,11 @@ def _header(ns: Namespace) -> list[tuple[str, float, str]]:
 
 # -- detailed layout ------------------------------------------------------------------------------
 
+
 def _components(topology: Topology, links: dict[int, set[int]]) -> list[list[Namespace]]:
     seen: set[int] = set()
     components = []
-    for ns in topology.namespaces:   # root first: it starts the first component
+    for ns in topology.namespaces:  # root first: it starts the first component
         if ns.inode in seen:
             continue
         stack, component = [ns.inode], []
@@ -264,9 +270,9 @@ def _detailed(topology: Topology) -> tuple[list[Box], dict[str, Chip], float, fl
             chip.side = "inside"
             continue
         (x0, y0), (x1, y1) = boxes[chip.ns.inode].grid, boxes[other.ns.inode].grid
-        if y0 == y1:                        # same row: face each other sideways
+        if y0 == y1:  # same row: face each other sideways
             chip.side = "right" if x1 > x0 else "left"
-        else:                               # rows grow downwards
+        else:  # rows grow downwards
             chip.side = "top" if y1 < y0 else "bottom"
         chip.order = (x1 if chip.side in ("top", "bottom") else y1, *sorted([chip.key, other.key]))
 
@@ -329,7 +335,7 @@ def _place_block(rows: list[list[Box]]) -> tuple[float, float, list[Box]]:
         y -= max(_outward(b, "top") for b in row)
         tallest = max(b.h for b in row)
         for box in row:
-            box.h = tallest           # one height per row: tidy, and room to line the wires up
+            box.h = tallest  # one height per row: tidy, and room to line the wires up
             box.x += (block_w - width) / 2
             box.y = y - box.h
         y -= max(b.h for b in row) + max(_outward(b, "bottom") for b in row) + 0.75
@@ -355,8 +361,13 @@ def _size_box(box: Box) -> None:
     reserve_left = max((c.w / 2 for c in left), default=0) + (0.08 if left else 0)
     reserve_right = max((c.w / 2 for c in right), default=0) + (0.08 if right else 0)
     port_room = 0.35 if any(c.interface.master for c in bottom + top) else 0.0
-    box.w = max(header_w + 2 * pad, inside_w + 2 * pad + reserve_left + reserve_right,
-                along(top, "w") + 2 * pad, along(bottom, "w") + 2 * pad, 1.6)
+    box.w = max(
+        header_w + 2 * pad,
+        inside_w + 2 * pad + reserve_left + reserve_right,
+        along(top, "w") + 2 * pad,
+        along(bottom, "w") + 2 * pad,
+        1.6,
+    )
     body_h = max(inside_h + (0.12 if inside else 0), along(left, "h") + 0.1, along(right, "h") + 0.1)
     box.h = reserve_top + pad + header_h + body_h + port_room + reserve_bottom + pad * 0.6
     box.header_h = header_h
@@ -369,8 +380,8 @@ def _inside_rows(box: Box) -> list[list[Chip]]:
     inside = [c for c in box.chips if c.side == "inside"]
     bridges = [c for c in inside if c.interface.kind == "bridge"]
     others = [c for c in inside if c.interface.kind != "bridge"]
-    rows = [others[i:i + 3] for i in range(0, len(others), 3)]
-    rows += [bridges[i:i + 3] for i in range(0, len(bridges), 3)]
+    rows = [others[i : i + 3] for i in range(0, len(others), 3)]
+    rows += [bridges[i : i + 3] for i in range(0, len(bridges), 3)]
     return rows
 
 
@@ -416,8 +427,11 @@ def _align_side_chips(boxes: list[Box], chips: dict[str, Chip]) -> None:
     Sides with several chips go first (towards the peers' centred chips), then single chips
     follow their peer. Chips keep their order, stay inside their side, and never overlap.
     """
-    sides = [(box, side, sorted(box.side_chips(side), key=lambda c: c.order))
-             for box in boxes for side in ("top", "bottom", "left", "right")]
+    sides = [
+        (box, side, sorted(box.side_chips(side), key=lambda c: c.order))
+        for box in boxes
+        for side in ("top", "bottom", "left", "right")
+    ]
     sides = [entry for entry in sides if entry[2]]
     for box, side, cs in sorted(sides, key=lambda entry: len(entry[2]) == 1):
         horizontal = side in ("top", "bottom")
@@ -445,7 +459,7 @@ def _align_side_chips(boxes: list[Box], chips: dict[str, Chip]) -> None:
 def _spread(wanted: list[float], size: list[float], low: float, high: float, *, gap: float) -> list[float]:
     """Centres as close to ``wanted`` as possible, in order, inside [low, high], ``gap`` apart."""
     total = sum(size) + gap * (len(size) - 1)
-    if total >= high - low:   # no room to move: pack them, centred
+    if total >= high - low:  # no room to move: pack them, centred
         start = (low + high) / 2 - total / 2
         out = []
         for s in size:
@@ -453,9 +467,9 @@ def _spread(wanted: list[float], size: list[float], low: float, high: float, *, 
             start += s + gap
         return out
     out = [min(max(w, low + s / 2), high - s / 2) for w, s in zip(wanted, size)]
-    for i in range(1, len(out)):        # push right what overlaps its left neighbour
+    for i in range(1, len(out)):  # push right what overlaps its left neighbour
         out[i] = max(out[i], out[i - 1] + (size[i - 1] + size[i]) / 2 + gap)
-    if out[-1] > high - size[-1] / 2:   # then pull back what fell off the right end
+    if out[-1] > high - size[-1] / 2:  # then pull back what fell off the right end
         out[-1] = high - size[-1] / 2
         for i in range(len(out) - 2, -1, -1):
             out[i] = min(out[i], out[i + 1] - (size[i] + size[i + 1]) / 2 - gap)
@@ -463,6 +477,7 @@ def _spread(wanted: list[float], size: list[float], low: float, high: float, *, 
 
 
 # -- rendering ------------------------------------------------------------------------------------
+
 
 def _new_figure(width: float, height: float, *, dpi: float) -> tuple[Figure, Axes]:
     from matplotlib.figure import Figure
@@ -475,13 +490,37 @@ def _new_figure(width: float, height: float, *, dpi: float) -> tuple[Figure, Axe
     return figure, ax
 
 
-def _round_box(ax: Axes, x: float, y: float, w: float, h: float, *, fill: str, edge: str, width: float = 1.0,
-               dashed: bool = False, radius: float = 0.08, alpha: float = 1.0, z: float = 1) -> None:
+def _round_box(
+    ax: Axes,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    *,
+    fill: str,
+    edge: str,
+    width: float = 1.0,
+    dashed: bool = False,
+    radius: float = 0.08,
+    alpha: float = 1.0,
+    z: float = 1,
+) -> None:
     from matplotlib.patches import FancyBboxPatch
 
-    ax.add_artist(FancyBboxPatch((x, y), w, h, boxstyle=f"round,pad=0,rounding_size={radius}", facecolor=fill,
-                                edgecolor=edge, linewidth=width, linestyle=(0, (4, 2.5)) if dashed else "-",
-                                alpha=alpha, zorder=z))
+    ax.add_artist(
+        FancyBboxPatch(
+            (x, y),
+            w,
+            h,
+            boxstyle=f"round,pad=0,rounding_size={radius}",
+            facecolor=fill,
+            edgecolor=edge,
+            linewidth=width,
+            linestyle=(0, (4, 2.5)) if dashed else "-",
+            alpha=alpha,
+            zorder=z,
+        )
+    )
 
 
 def _badge(ax: Axes, x: float, y: float, mark: str, *, z: float) -> None:
@@ -489,8 +528,18 @@ def _badge(ax: Axes, x: float, y: float, mark: str, *, z: float) -> None:
 
     colour = MARK_COLOURS[mark]
     ax.add_artist(Circle((x, y), 0.085, facecolor=colour, edgecolor="white", linewidth=1.0, zorder=z))
-    ax.text(x, y - 0.005, MARK_BADGES[mark], ha="center", va="center", fontsize=8, color="white",
-            fontweight="bold", fontfamily=SANS, zorder=z + 0.1)
+    ax.text(
+        x,
+        y - 0.005,
+        MARK_BADGES[mark],
+        ha="center",
+        va="center",
+        fontsize=8,
+        color="white",
+        fontweight="bold",
+        fontfamily=SANS,
+        zorder=z + 0.1,
+    )
 
 
 def _draw_chip(ax: Axes, chip: Chip, mark: str | None, *, badge: bool = True) -> None:
@@ -502,14 +551,37 @@ def _draw_chip(ax: Axes, chip: Chip, mark: str | None, *, badge: bool = True) ->
     if mark:
         edge, width = MARK_COLOURS[mark], 2.2
     alpha = 0.55 if mark == "removed" else 1.0
-    _round_box(ax, chip.x - chip.w / 2, chip.y - chip.h / 2, chip.w, chip.h, fill=fill, edge=edge, width=width,
-               dashed=down or mark == "removed", radius=0.06, alpha=alpha, z=5)
+    _round_box(
+        ax,
+        chip.x - chip.w / 2,
+        chip.y - chip.h / 2,
+        chip.w,
+        chip.h,
+        fill=fill,
+        edge=edge,
+        width=width,
+        dashed=down or mark == "removed",
+        radius=0.06,
+        alpha=alpha,
+        z=5,
+    )
     y = chip.y + chip.h / 2 - CHIP_PAD
     for text, size, style in chip.lines:
         y -= _line_height(size) / 2 + 0.005
         colour = "#868e96" if style == "dim" else ("#495057" if down else "#212529")
-        ax.text(chip.x, y, text, ha="center", va="center", fontsize=size, fontfamily=MONO,
-                fontweight="bold" if style == "bold" else "normal", color=colour, alpha=alpha, zorder=6)
+        ax.text(
+            chip.x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=size,
+            fontfamily=MONO,
+            fontweight="bold" if style == "bold" else "normal",
+            color=colour,
+            alpha=alpha,
+            zorder=6,
+        )
         y -= _line_height(size) / 2 - 0.005
     if mark and badge:
         _badge(ax, chip.x + chip.w / 2 - 0.02, chip.y + chip.h / 2 - 0.02, mark, z=7)
@@ -520,24 +592,63 @@ def _draw_box(ax: Axes, box: Box, mark: str | None) -> None:
     width = 2.6 if box.ns.root else 1.3
     if mark:
         edge, width = MARK_COLOURS[mark], 2.8
-    _round_box(ax, box.x, box.y, box.w, box.h, fill=fill, edge=edge, width=width, radius=0.14,
-               dashed=box.ns.outside or mark == "removed", alpha=0.6 if mark == "removed" else 1.0, z=1)
+    _round_box(
+        ax,
+        box.x,
+        box.y,
+        box.w,
+        box.h,
+        fill=fill,
+        edge=edge,
+        width=width,
+        radius=0.14,
+        dashed=box.ns.outside or mark == "removed",
+        alpha=0.6 if mark == "removed" else 1.0,
+        z=1,
+    )
     reserve_top = box.reserve[0]
     y = box.y + box.h - reserve_top - 0.14
     for text, size, style in box.header:
         y -= _line_height(size) / 2
         colour = {"title": ROOT_BOX[1] if box.ns.root else "#212529", "dim": "#5c677d", "fact": "#7048e8"}[style]
-        ax.text(box.x + 0.16, y, text, ha="left", va="center", fontsize=size, fontfamily=SANS,
-                fontweight="bold" if style == "title" else "normal", color=colour, zorder=3)
+        ax.text(
+            box.x + 0.16,
+            y,
+            text,
+            ha="left",
+            va="center",
+            fontsize=size,
+            fontfamily=SANS,
+            fontweight="bold" if style == "title" else "normal",
+            color=colour,
+            zorder=3,
+        )
         y -= _line_height(size) / 2
     if mark:
         _badge(ax, box.x + box.w - 0.05, box.y + box.h - 0.05, mark, z=8)
 
 
-def _draw_wire(ax: Axes, start: tuple[float, float], end: tuple[float, float], *, colour: str, width: float,
-               style: str = "-", alpha: float = 1.0, z: float = 4) -> None:
-    ax.plot([start[0], end[0]], [start[1], end[1]], color=colour, linewidth=width, linestyle=style,
-            alpha=alpha, solid_capstyle="round", zorder=z)
+def _draw_wire(
+    ax: Axes,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    *,
+    colour: str,
+    width: float,
+    style: str = "-",
+    alpha: float = 1.0,
+    z: float = 4,
+) -> None:
+    ax.plot(
+        [start[0], end[0]],
+        [start[1], end[1]],
+        color=colour,
+        linewidth=width,
+        linestyle=style,
+        alpha=alpha,
+        solid_capstyle="round",
+        zorder=z,
+    )
 
 
 def _wire_style(a: Chip, b: Chip, marks: dict[str, str]) -> tuple[str, float, str, float]:
@@ -562,12 +673,16 @@ def _facing(a: Chip, b: Chip) -> tuple[tuple[float, float], tuple[float, float]]
     return (a.anchor("bottom"), b.anchor("top")) if a.y > b.y else (a.anchor("top"), b.anchor("bottom"))
 
 
-def _render_detailed(topology: Topology, marks: dict[str, str], *, dpi: float, caption: str,
-                     layout: tuple | None = None) -> Figure:
+def _render_detailed(
+    topology: Topology, marks: dict[str, str], *, dpi: float, caption: str, layout: tuple | None = None
+) -> Figure:
     boxes, chips, width, height = layout or _detailed(topology)
     margin, caption_h, legend_h = 0.3, 0.35, 0.35
-    figure, ax = _new_figure(max(width, _legend_width(bool(marks)), len(caption) * 0.075) + 2 * margin,
-                             height + 2 * margin + caption_h + legend_h, dpi=dpi)
+    figure, ax = _new_figure(
+        max(width, _legend_width(bool(marks)), len(caption) * 0.075) + 2 * margin,
+        height + 2 * margin + caption_h + legend_h,
+        dpi=dpi,
+    )
     shift_x, shift_y = margin, margin + legend_h
     for box in boxes:
         box.x += shift_x
@@ -583,11 +698,18 @@ def _render_detailed(topology: Topology, marks: dict[str, str], *, dpi: float, c
         if interface.master:
             bridge = chips.get(interface_key(chip.ns, interface.master))
             if bridge is not None:
-                start = chip.anchor(INNER_SIDE.get(chip.side, "inside"))   # from the chip's inner edge
+                start = chip.anchor(INNER_SIDE.get(chip.side, "inside"))  # from the chip's inner edge
                 end = bridge.anchor("bottom" if start[1] < bridge.y else "top")
                 removed = "removed" in (marks.get(chip.key), marks.get(bridge.key))
-                _draw_wire(ax, start, end, colour=MARK_COLOURS["removed"] if removed else PORT_LINE, width=1.2,
-                           style="--" if removed else "-", z=2)
+                _draw_wire(
+                    ax,
+                    start,
+                    end,
+                    colour=MARK_COLOURS["removed"] if removed else PORT_LINE,
+                    width=1.2,
+                    style="--" if removed else "-",
+                    z=2,
+                )
         other = _peer_chip(chips, chip)
         if other is None or frozenset((chip.key, other.key)) in drawn:
             continue
@@ -599,9 +721,8 @@ def _render_detailed(topology: Topology, marks: dict[str, str], *, dpi: float, c
             colour, width_, style, alpha = LOWER_LINE, 1.6, ":", 1.0
         _draw_wire(ax, start, end, colour=colour, width=width_, style=style, alpha=alpha, z=4)
     for chip in chips.values():
-        gone_with_box = marks.get(chip.ns.key) == "removed"   # its namespace is gone: so is it
-        _draw_chip(ax, chip, marks.get(chip.key) or ("removed" if gone_with_box else None),
-                   badge=not gone_with_box)
+        gone_with_box = marks.get(chip.ns.key) == "removed"  # its namespace is gone: so is it
+        _draw_chip(ax, chip, marks.get(chip.key) or ("removed" if gone_with_box else None), badge=not gone_with_box)
     _caption(ax, caption, x=margin, y=figure.get_figheight() - margin - caption_h / 2 + 0.05)
     _legend(ax, x=margin, y=margin * 0.6 + 0.1, marks=bool(marks))
     return figure
@@ -613,11 +734,16 @@ def _caption(ax: Axes, text: str, *, x: float, y: float) -> None:
 
 def _legend_entries(marks: bool) -> list[tuple[str, str, str, bool]]:
     entries: list[tuple[str, str, str, bool]] = [
-        ("chip", RUNNING[0], RUNNING[1], False), ("up", "", "", False),
-        ("chip", NO_CARRIER[0], NO_CARRIER[1], False), ("up, no carrier", "", "", False),
-        ("chip", DOWN[0], DOWN[1], True), ("DOWN", "", "", False),
-        ("line", VETH_LINE, "-", False), ("veth pair", "", "", False),
-        ("line", PORT_LINE, "-", False), ("bridge port", "", "", False),
+        ("chip", RUNNING[0], RUNNING[1], False),
+        ("up", "", "", False),
+        ("chip", NO_CARRIER[0], NO_CARRIER[1], False),
+        ("up, no carrier", "", "", False),
+        ("chip", DOWN[0], DOWN[1], True),
+        ("DOWN", "", "", False),
+        ("line", VETH_LINE, "-", False),
+        ("veth pair", "", "", False),
+        ("line", PORT_LINE, "-", False),
+        ("bridge port", "", "", False),
     ]
     if marks:
         for mark in ("added", "changed", "removed"):
@@ -680,7 +806,7 @@ def _tile_lines(topology: Topology, ns: Namespace) -> list[tuple[str, Interface 
 
 def _fit(text: str, size: float, width: float) -> str:
     limit = max(int(width / (0.602 * size / 72)), 4)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _hub_lines(ns: Namespace) -> list[str]:
@@ -693,7 +819,9 @@ def _hub_lines(ns: Namespace) -> list[str]:
     for interface in ns.interfaces:
         if interface.master or (interface.peer and interface.peer.netns not in (None, ns.inode)):
             continue
-        words = f"{interface.name:<10} {interface.kind:<9} {interface.status:<10} {', '.join(interface.shown_addresses)}"
+        words = (
+            f"{interface.name:<10} {interface.kind:<9} {interface.status:<10} {', '.join(interface.shown_addresses)}"
+        )
         if interface.name in ports:
             words += f"   ({ports[interface.name]} ports)"
         lines.append(words.rstrip())
@@ -711,8 +839,10 @@ def _render_compact(topology: Topology, marks: dict[str, str], *, dpi: float, ca
     links = _namespace_links(topology)
     hubs = _hubs(topology, links)
     hub_ids = {ns.inode: n for n, ns in enumerate(hubs)}
-    tiles = sorted((ns for ns in topology.namespaces if ns.inode not in hub_ids),
-                   key=lambda n: (not n.root, n.outside, _name_key(n)))
+    tiles = sorted(
+        (ns for ns in topology.namespaces if ns.inode not in hub_ids),
+        key=lambda n: (not n.root, n.outside, _name_key(n)),
+    )
     tile_text = {ns.inode: _tile_lines(topology, ns) for ns in tiles}
     lines_per_tile = max((len(t) for t in tile_text.values()), default=1)
     tile_h = 0.42 + 0.15 * lines_per_tile
@@ -728,7 +858,7 @@ def _render_compact(topology: Topology, marks: dict[str, str], *, dpi: float, ca
     figure, ax = _new_figure(width, height, dpi=dpi)
     _caption(ax, caption, x=margin, y=height - margin / 2 - 0.05)
     left = margin + bus_room
-    wires: dict[str, list] = {}        # colour -> segments, drawn as one LineCollection each
+    wires: dict[str, list] = {}  # colour -> segments, drawn as one LineCollection each
 
     # Hubs: full-width bands with a coloured stripe; their bus starts from the stripe.
     y = height - margin - 0.3
@@ -737,19 +867,55 @@ def _render_compact(topology: Topology, marks: dict[str, str], *, dpi: float, ca
         h, colour = hub_heights[n], HUB_COLOURS[n % len(HUB_COLOURS)]
         fill, edge = ROOT_BOX if hub.root else NS_BOX
         mark = marks.get(hub.key)
-        _round_box(ax, left, y - h, grid_w, h, fill=fill, edge=MARK_COLOURS.get(mark, edge),
-                   width=2.6 if hub.root or mark else 1.4, radius=0.14, z=1)
-        ax.add_artist(Rectangle((left + 0.03, y - h + 0.12), 0.07, h - 0.24, facecolor=colour, edgecolor="none",
-                                zorder=2))
+        _round_box(
+            ax,
+            left,
+            y - h,
+            grid_w,
+            h,
+            fill=fill,
+            edge=MARK_COLOURS.get(mark, edge),
+            width=2.6 if hub.root or mark else 1.4,
+            radius=0.14,
+            z=1,
+        )
+        ax.add_artist(
+            Rectangle((left + 0.03, y - h + 0.12), 0.07, h - 0.24, facecolor=colour, edgecolor="none", zorder=2)
+        )
         title = hub.title
-        ax.text(left + 0.22, y - 0.24, title, fontsize=11, fontweight="bold", fontfamily=SANS, va="center",
-                color=ROOT_BOX[1] if hub.root else "#212529", zorder=3)
-        ax.text(left + 0.22 + _text_width(title, 11, mono=False, bold=True) + 0.15, y - 0.24,
-                " · ".join(t for t, _, _ in _header(hub)[1:]), fontsize=7.5, fontfamily=SANS, va="center",
-                color="#5c677d", zorder=3)
+        ax.text(
+            left + 0.22,
+            y - 0.24,
+            title,
+            fontsize=11,
+            fontweight="bold",
+            fontfamily=SANS,
+            va="center",
+            color=ROOT_BOX[1] if hub.root else "#212529",
+            zorder=3,
+        )
+        ax.text(
+            left + 0.22 + _text_width(title, 11, mono=False, bold=True) + 0.15,
+            y - 0.24,
+            " · ".join(t for t, _, _ in _header(hub)[1:]),
+            fontsize=7.5,
+            fontfamily=SANS,
+            va="center",
+            color="#5c677d",
+            zorder=3,
+        )
         body = "\n".join(_fit(line, 7.5, grid_w - 0.4) for line in hub_text[hub.inode])
-        ax.text(left + 0.22, y - 0.44, body, fontsize=7.5, fontfamily=MONO, va="top", color="#212529",
-                linespacing=1.45, zorder=3)
+        ax.text(
+            left + 0.22,
+            y - 0.44,
+            body,
+            fontsize=7.5,
+            fontfamily=MONO,
+            va="top",
+            color="#212529",
+            linespacing=1.45,
+            zorder=3,
+        )
         if mark:
             _badge(ax, left + grid_w - 0.05, y - 0.05, mark, z=8)
         trunk[hub.inode] = (margin + 0.1 + 0.2 * n, y - h / 2)
@@ -797,18 +963,48 @@ def _render_compact(topology: Topology, marks: dict[str, str], *, dpi: float, ca
     dots_x, dots_y, dots_c = [], [], []
     for ns in tiles:
         x0, y0 = positions[ns.inode]
-        mark = marks.get(ns.key) or next((marks[interface_key(ns, i.name)] for i in ns.interfaces
-                                          if interface_key(ns, i.name) in marks), None)
+        mark = marks.get(ns.key) or next(
+            (marks[interface_key(ns, i.name)] for i in ns.interfaces if interface_key(ns, i.name) in marks), None
+        )
         fill, edge = ROOT_BOX if ns.root else (OUTSIDE_BOX if ns.outside else NS_BOX)
-        _round_box(ax, x0, y0, TILE_W, tile_h, fill=fill, edge=MARK_COLOURS.get(mark, edge),
-                   width=2.4 if (ns.root or mark) else 1.0, radius=0.08, dashed=mark == "removed" or ns.outside, z=1)
+        _round_box(
+            ax,
+            x0,
+            y0,
+            TILE_W,
+            tile_h,
+            fill=fill,
+            edge=MARK_COLOURS.get(mark, edge),
+            width=2.4 if (ns.root or mark) else 1.0,
+            radius=0.08,
+            dashed=mark == "removed" or ns.outside,
+            z=1,
+        )
         top = y0 + tile_h - 0.15
         title = _fit(ns.title, 8.5, TILE_W * 0.5)
-        ax.text(x0 + 0.1, top, title, fontsize=8.5, fontweight="bold", fontfamily=SANS, va="center",
-                color=ROOT_BOX[1] if ns.root else "#212529", zorder=3)
+        ax.text(
+            x0 + 0.1,
+            top,
+            title,
+            fontsize=8.5,
+            fontweight="bold",
+            fontfamily=SANS,
+            va="center",
+            color=ROOT_BOX[1] if ns.root else "#212529",
+            zorder=3,
+        )
         facts = ns.label + (" · fwd" if ns.ip_forward else "") + (" · NAT" if ns.nat else "")
-        ax.text(x0 + TILE_W - 0.08, top, facts, fontsize=6, fontfamily=SANS, va="center", ha="right",
-                color="#5c677d", zorder=3)
+        ax.text(
+            x0 + TILE_W - 0.08,
+            top,
+            facts,
+            fontsize=6,
+            fontfamily=SANS,
+            va="center",
+            ha="right",
+            color="#5c677d",
+            zorder=3,
+        )
         texts = tile_text[ns.inode]
         for k, (_, interface) in enumerate(texts):
             if interface is not None:
@@ -816,8 +1012,17 @@ def _render_compact(topology: Topology, marks: dict[str, str], *, dpi: float, ca
                 dots_y.append(top - 0.21 - 0.15 * k)
                 dots_c.append(_state_colours(interface)[1])
         dim = all(i is None or not i.up for _, i in texts)
-        ax.text(x0 + 0.22, top - 0.13, "\n".join(_fit(t, 6.5, TILE_W - 0.3) for t, _ in texts), fontsize=6.5,
-                fontfamily=MONO, va="top", color="#868e96" if dim else "#212529", linespacing=1.5, zorder=3)
+        ax.text(
+            x0 + 0.22,
+            top - 0.13,
+            "\n".join(_fit(t, 6.5, TILE_W - 0.3) for t, _ in texts),
+            fontsize=6.5,
+            fontfamily=MONO,
+            va="top",
+            color="#868e96" if dim else "#212529",
+            linespacing=1.5,
+            zorder=3,
+        )
         if mark:
             _badge(ax, x0 + TILE_W - 0.04, y0 + tile_h - 0.04, mark, z=8)
     if dots_x:
@@ -835,25 +1040,42 @@ def _legend_compact(ax: Axes, *, x: float, y: float, hubs: bool) -> None:
     if hubs:
         x += 0.1
         _draw_wire(ax, (x, y), (x + 0.3, y), colour=HUB_COLOURS[0], width=1.4)
-        ax.text(x + 0.38, y, "veth pairs to a busy namespace (one colour per band at the top)", fontsize=7.5,
-                va="center", fontfamily=SANS, color="#495057")
+        ax.text(
+            x + 0.38,
+            y,
+            "veth pairs to a busy namespace (one colour per band at the top)",
+            fontsize=7.5,
+            va="center",
+            fontfamily=SANS,
+            color="#495057",
+        )
 
 
 # -- front door -----------------------------------------------------------------------------------
+
 
 def caption_text(topology: Topology, note: str | None = None) -> str:
     """The line above a drawing: how many namespaces and interfaces, and when."""
     interfaces = sum(len(ns.interfaces) for ns in topology.namespaces)
     when = time.strftime("%H:%M:%S", time.localtime(topology.taken_at))
     count = len(topology.namespaces)
-    text = (f"{count} network namespace{'s' if count != 1 else ''} · {interfaces} interface"
-            f"{'s' if interfaces != 1 else ''} · snapshot at {when}")
+    text = (
+        f"{count} network namespace{'s' if count != 1 else ''} · {interfaces} interface"
+        f"{'s' if interfaces != 1 else ''} · snapshot at {when}"
+    )
     return f"{text} · {note}" if note else text
 
 
-def draw(topology: Topology, *, path: str | Path | None = None, layout: str = "auto",
-         marks: dict[str, str] | None = None, title_note: str | None = None, caption: str | None = None,
-         dpi: float = 100) -> Figure:
+def draw(
+    topology: Topology,
+    *,
+    path: str | Path | None = None,
+    layout: str = "auto",
+    marks: dict[str, str] | None = None,
+    title_note: str | None = None,
+    caption: str | None = None,
+    dpi: float = 100,
+) -> Figure:
     """Draw ``topology``; save it to ``path`` if given (.png, .svg, .pdf); return the Figure.
 
     ``caption`` replaces the line above the drawing (``title_note`` adds to the default one).
@@ -871,7 +1093,7 @@ def draw(topology: Topology, *, path: str | Path | None = None, layout: str = "a
         layout = "compact"
         if len(topology.namespaces) <= DETAILED_MAX_NAMESPACES and busiest <= DETAILED_MAX_CHIPS:
             planned = _detailed(topology)
-            if planned[2] <= DETAILED_MAX_WIDTH:   # wider would shrink the text out of reach in a notebook
+            if planned[2] <= DETAILED_MAX_WIDTH:  # wider would shrink the text out of reach in a notebook
                 layout = "detailed"
     if layout == "detailed":
         figure = _render_detailed(topology, marks, dpi=dpi, caption=caption, layout=planned)
@@ -921,7 +1143,7 @@ def _show_figures_in_notebooks() -> None:
     from matplotlib.figure import Figure
 
     formatter = shell.display_formatter.formatters["image/png"]
-    if not _has_formatter(formatter, Figure):   # pyplot's inline backend may have set one already
+    if not _has_formatter(formatter, Figure):  # pyplot's inline backend may have set one already
         formatter.for_type(Figure, figure_png)
 
 

@@ -45,24 +45,36 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from netlab.lab import Lab
-    from netlab.topology import Topology
+    from netlab.lab.lab import Lab
+    from netlab.view.snapshot import Topology
 
-__all__ = ["CLAIMS", "Claim", "Observation", "Report", "Result", "Scene", "Verdict", "command", "reproduce",
-           "run_claim"]
+__all__ = [
+    "CLAIMS",
+    "Claim",
+    "Observation",
+    "Report",
+    "Result",
+    "Scene",
+    "Verdict",
+    "command",
+    "reproduce",
+    "run_claim",
+]
 
-RUN_DIR = Path("/run/netns")   # where `ip netns` keeps its names (the article's /var/run/netns)
-COMMAND_TIMEOUT = 30           # seconds; no step of the article takes more than a fraction of one
-TRANSCRIPT_LINES = 14          # output lines kept per command in the report
+RUN_DIR = Path("/run/netns")  # where `ip netns` keeps its names (the article's /var/run/netns)
+COMMAND_TIMEOUT = 30  # seconds; no step of the article takes more than a fraction of one
+TRANSCRIPT_LINES = 14  # output lines kept per command in the report
 
 
 # -- verdicts, claims and results ----------------------------------------------------------------
+
 
 class Verdict(str, Enum):
     """How what we observed compares with what the article says."""
@@ -99,11 +111,11 @@ class Claim:
     """One row of the article's step map: its words, what a correct kernel shows, and the check."""
 
     id: str
-    step: str                                   # the article's command or sentence, verbatim
-    says: str                                   # what the article claims, in English
-    expected: str                               # what must be observed for the claim to hold
+    step: str  # the article's command or sentence, verbatim
+    says: str  # what the article claims, in English
+    expected: str  # what must be observed for the claim to hold
     check: Callable[[Scene], Observation]
-    inaccuracy: str | None = None               # where the article is wrong, and what really happens
+    inaccuracy: str | None = None  # where the article is wrong, and what really happens
 
 
 @dataclass
@@ -147,29 +159,34 @@ class Report:
 
     def summary(self) -> str:
         """``19 claims: 13 hold, 6 article inaccurate, 0 differ, 0 errors``."""
-        plural = {Verdict.HOLDS: "hold", Verdict.INACCURATE: "article inaccurate", Verdict.DIFFERS: "differ",
-                  Verdict.ERROR: "errors"}
+        plural = {
+            Verdict.HOLDS: "hold",
+            Verdict.INACCURATE: "article inaccurate",
+            Verdict.DIFFERS: "differ",
+            Verdict.ERROR: "errors",
+        }
         claims = "claim" if len(self.results) == 1 else "claims"
         return f"{len(self.results)} {claims}: " + ", ".join(f"{self.count(v)} {plural[v]}" for v in Verdict)
 
     def markdown(self) -> str:
-        from netlab.reproduce_report import markdown
+        from netlab.teach.reproduce.report import markdown
 
         return markdown(self)
 
     def html(self) -> str:
-        from netlab.reproduce_report import html
+        from netlab.teach.reproduce.report import html
 
         return html(self)
 
     def write(self, path: str | os.PathLike, *, format: str | None = None) -> Path:
         """Write the report to ``path``: HTML (diagrams embedded) or Markdown, by ``format`` or suffix."""
-        from netlab.reproduce_report import write
+        from netlab.teach.reproduce.report import write
 
         return write(self, Path(path), format=format)
 
 
 # -- the scene: run the article's commands, keep a transcript, undo everything -------------------
+
 
 class StepFailed(Exception):
     """A step of the article failed where it should not (its command's own words are the message)."""
@@ -196,7 +213,7 @@ class Scene:
 
     def _sync_lab(self) -> None:
         if self._lab is not None:
-            for line in self._lab.history[self._lab_seen:]:
+            for line in self._lab.history[self._lab_seen :]:
                 self.lines.append(f"$ {line}")
             self._lab_seen = len(self._lab.history)
 
@@ -273,7 +290,7 @@ class Scene:
 
     def lab(self) -> Lab:
         """A netlab ``Lab`` for this experiment, closed with the scene."""
-        from netlab.lab import Lab
+        from netlab.lab.lab import Lab
 
         lab = Lab()
         self._lab, self._lab_seen = lab, 0
@@ -283,10 +300,10 @@ class Scene:
     def snapshot(self) -> None:
         """Keep a picture of what the kernel holds now (``netlab.snapshot``) for the report."""
         try:
-            from netlab.topology import snapshot
+            from netlab.view.snapshot import snapshot
 
             self.diagram = snapshot()
-        except Exception as exc:  # noqa: BLE001 - a diagram is a bonus, never the verdict
+        except Exception as exc:
             self.comment(f"no diagram: {type(exc).__name__}: {exc}")
 
     def close(self) -> list[str]:
@@ -298,7 +315,7 @@ class Scene:
             fn = self._undo.pop()
             try:
                 fn()
-            except Exception as exc:  # noqa: BLE001 - keep undoing the rest
+            except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
         return errors
 
@@ -319,6 +336,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
 
 
 # -- the article's steps, shared by the claims that build on them ---------------------------------
+
 
 def _link_exists(name: str) -> bool:
     return subprocess.run(["ip", "link", "show", "dev", name], capture_output=True).returncode == 0
@@ -380,8 +398,10 @@ def _holders(scene: Scene, ino: int) -> list[str] | None:
 
     info = next((i for i in inodes.namespaces() if i.inode == ino), None)
     held = None if info is None else info.held_by
-    scene.kit(f"[i.held_by for i in netlab.namespaces() if i.inode == {ino}]",
-              "[] (no such namespace: freed)" if held is None else held)
+    scene.kit(
+        f"[i.held_by for i in netlab.namespaces() if i.inode == {ino}]",
+        "[] (no such namespace: freed)" if held is None else held,
+    )
     return held
 
 
@@ -417,11 +437,18 @@ def _unpin(file: Path) -> None:
 
 # -- the claims, one check each ------------------------------------------------------------------
 
+
 def named_and_pinned(scene: Scene) -> Observation:
     """A1: a name is a bind mount of the namespace onto a file; nothing else needs to hold it."""
     _add_netns(scene, "netns1")
-    fstype = scene.look("stat", "-f", "-c", "%T", "/var/run/netns/netns1",
-                        comment="the file system of what the path shows: nsfs, a namespace").stdout.strip()
+    fstype = scene.look(
+        "stat",
+        "-f",
+        "-c",
+        "%T",
+        "/var/run/netns/netns1",
+        comment="the file system of what the path shows: nsfs, a namespace",
+    ).stdout.strip()
     ino = _inode_of(scene.look("ls", "-i", "/var/run/netns/netns1").stdout)
     mountinfo = scene.look("grep", "nsfs", "/proc/self/mountinfo").stdout
     pids = scene.look("ip", "netns", "pids", "netns1").stdout.split()
@@ -438,7 +465,8 @@ def named_and_pinned(scene: Scene) -> Observation:
         f"{'; lsns lists it' if listed else ' (lsns does not even list it)'}; held by: {', '.join(held) or 'nothing'}",
         ok=fstype == "nsfs" and in_mountinfo and not pids and only_mounts,
         note=f"{var_run}: `ip netns` really works in /run/netns. lsns finds namespaces through processes, so "
-             "it misses those only a mount keeps (netlab.namespaces() and `netlab lsns` show them).")
+        "it misses those only a mount keeps (netlab.namespaces() and `netlab lsns` show them).",
+    )
 
 
 def deleted_and_freed(scene: Scene) -> Observation:
@@ -449,8 +477,9 @@ def deleted_and_freed(scene: Scene) -> Observation:
     entered = _wait_for(lambda: _proc_inode(sleeper.pid) == ino)
     scene.do("ip", "netns", "delete", "netns1")
     file_gone = not (RUN_DIR / "netns1").exists()
-    mounted = scene.look("grep", "-c", f"net:\\[{ino}\\]", "/proc/self/mountinfo",
-                         comment="mounts of that namespace").stdout.strip() not in ("", "0")
+    mounted = scene.look(
+        "grep", "-c", f"net:\\[{ino}\\]", "/proc/self/mountinfo", comment="mounts of that namespace"
+    ).stdout.strip() not in ("", "0")
     listed = scene.look("ip", "netns", "list").stdout.split()
     held_while_running = _holders(scene, ino)
     scene.stop(sleeper, comment="its last holder")
@@ -463,7 +492,8 @@ def deleted_and_freed(scene: Scene) -> Observation:
         f"and {'was freed' if held_after is None else 'is still held'} once that process exited",
         ok=file_gone and not mounted and "netns1" not in listed and kept_alive and held_after is None,
         note="`ip netns delete` only removes the name; the kernel frees the namespace when nothing holds it "
-             "(a process, a thread, an open fd or another mount).")
+        "(a process, a thread, an open fd or another mount).",
+    )
 
 
 def _proc_inode(pid: int) -> int | None:
@@ -485,7 +515,8 @@ def lo_only_and_down(scene: Scene) -> Observation:
         f"devices: {', '.join(names) or 'none'}; lo is {'UP' if up else 'DOWN'} "
         f"(flags <{','.join(lo.get('flags', []))}>, state {lo.get('operstate', '?')})",
         ok=names == ["lo"] and not up,
-        note="Not even 127.0.0.1 answers until `ip link set lo up` inside the namespace.")
+        note="Not even 127.0.0.1 answers until `ip link set lo up` inside the namespace.",
+    )
 
 
 _MOVABLE = {  # kind -> how `ip link add NAME ...` makes one (a macvlan stacks on veth0, as on a real NIC)
@@ -504,7 +535,8 @@ def which_devices_move(scene: Scene) -> Observation:
     made_inside = scene.do("ip", "-n", "netns1", "link", "add", "br-in", "type", "bridge", check=False)
     _add_link(scene, "veth0", "type", "veth", "peer", "name", "veth1")
     moved: dict[str, bool | None] = {
-        "veth": scene.do("ip", "link", "set", "veth1", "netns", "netns2", check=False).returncode == 0}
+        "veth": scene.do("ip", "link", "set", "veth1", "netns", "netns2", check=False).returncode == 0
+    }
     for kind, (name, spec) in _MOVABLE.items():
         if not _add_link(scene, name, *spec, check=False):
             moved[kind] = None  # this kernel cannot make one
@@ -516,14 +548,20 @@ def which_devices_move(scene: Scene) -> Observation:
     def refusal(proc: subprocess.CompletedProcess) -> str:
         return "moved (!)" if proc.returncode == 0 else f"refused ({proc.stderr.strip() or 'error'})"
 
-    kinds = ", ".join(f"{kind}: {'moved' if ok else 'not available on this kernel' if ok is None else 'refused (!)'}"
-                      for kind, ok in moved.items())
+    kinds = ", ".join(
+        f"{kind}: {'moved' if ok else 'not available on this kernel' if ok is None else 'refused (!)'}"
+        for kind, ok in moved.items()
+    )
     return Observation(
         f"lo: {refusal(lo)}; bridge: {refusal(bridge)}; a bridge created inside netns1: "
         f"{'fine' if made_inside.returncode == 0 else 'failed'}; {kinds}",
-        ok=lo.returncode != 0 and bridge.returncode != 0 and made_inside.returncode == 0
-        and moved["veth"] is True and all(ok is not False for ok in moved.values()),
-        note="No physical NIC was moved: the sandbox has none, and moving yours would take your connection away.")
+        ok=lo.returncode != 0
+        and bridge.returncode != 0
+        and made_inside.returncode == 0
+        and moved["veth"] is True
+        and all(ok is not False for ok in moved.values()),
+        note="No physical NIC was moved: the sandbox has none, and moving yours would take your connection away.",
+    )
 
 
 def a_connected_pair(scene: Scene) -> Observation:
@@ -534,7 +572,8 @@ def a_connected_pair(scene: Scene) -> Observation:
     return Observation(
         "; ".join(f"{name}'s peer is {peer}" for name, peer in sorted(ends.items())) or "no veth devices",
         ok=ends == {"veth0": "veth1", "veth1": "veth0"},
-        note="That they are connected (a packet into one comes out of the other) is proven by A9's pings.")
+        note="That they are connected (a packet into one comes out of the other) is proven by A9's pings.",
+    )
 
 
 def moved_into_netns1(scene: Scene) -> Observation:
@@ -551,15 +590,21 @@ def moved_into_netns1(scene: Scene) -> Observation:
         f"{veth0.get('link_netnsid', '?')} (ip shows veth0@if{veth0.get('link_index', '?')})",
         ok=not in_root and inside and "link_netnsid" in veth0,
         note="A device belongs to exactly one namespace; a veth pair is how two namespaces share a cable. "
-             "The article's comment says 'assign veth1 to veth1': it means to netns1.")
+        "The article's comment says 'assign veth1 to veth1': it means to netns1.",
+    )
 
 
 def addressed_in_netns1(scene: Scene) -> Observation:
     """A7: the article's line as printed is unfinished shell; without the backtick it works."""
     _veth_pair_into_netns1(scene)
     shell = "bash" if shutil.which("bash") else "sh"
-    printed = scene.look(shell, "-n", "-c", "ip netns exec netns1 ifconfig veth1 10.1.1.1/24 up`",
-                         comment="-n: read the article's line as printed, run nothing")
+    printed = scene.look(
+        shell,
+        "-n",
+        "-c",
+        "ip netns exec netns1 ifconfig veth1 10.1.1.1/24 up`",
+        comment="-n: read the article's line as printed, run nothing",
+    )
     _ifconfig_up(scene, "veth1", "10.1.1.1/24", netns="netns1")
     scene.look("ip", "netns", "exec", "netns1", "ip", "-br", "addr", "show", "veth1")
     veth1 = (scene.look_json("ip", "-n", "netns1", "-j", "addr", "show", "veth1") or [{}])[0]
@@ -571,7 +616,8 @@ def addressed_in_netns1(scene: Scene) -> Observation:
         f"{', '.join(addresses) or 'no IPv4 address'}, is {'UP' if up else 'DOWN'}, state "
         f"{veth1.get('operstate', '?')}",
         ok=printed.returncode != 0 and addresses == ["10.1.1.1/24"] and up,
-        note="State LOWERLAYERDOWN: veth1 is up, but its other end veth0 is not yet, so it has no carrier.")
+        note="State LOWERLAYERDOWN: veth1 is up, but its other end veth0 is not yet, so it has no carrier.",
+    )
 
 
 def addressed_in_root(scene: Scene) -> Observation:
@@ -582,26 +628,49 @@ def addressed_in_root(scene: Scene) -> Observation:
     scene.look("ip", "-br", "addr", "show", "veth0")
     root_route = scene.look("ip", "route", "show", "10.1.1.0/24").stdout.strip()
     inner_route = scene.look("ip", "netns", "exec", "netns1", "ip", "route").stdout.strip()
-    states = {d["ifname"]: d.get("operstate") for d in scene.look_json("ip", "-j", "link", "show", "veth0")
-              + scene.look_json("ip", "-n", "netns1", "-j", "link", "show", "veth1")}
-    addresses = [f"{a['local']}/{a['prefixlen']}" for d in scene.look_json("ip", "-j", "addr", "show", "veth0")
-                 for a in d.get("addr_info", []) if a.get("family") == "inet"]
+    states = {
+        d["ifname"]: d.get("operstate")
+        for d in scene.look_json("ip", "-j", "link", "show", "veth0")
+        + scene.look_json("ip", "-n", "netns1", "-j", "link", "show", "veth1")
+    }
+    addresses = [
+        f"{a['local']}/{a['prefixlen']}"
+        for d in scene.look_json("ip", "-j", "addr", "show", "veth0")
+        for a in d.get("addr_info", [])
+        if a.get("family") == "inet"
+    ]
     return Observation(
         f"veth0 has {', '.join(addresses) or 'no IPv4 address'}; states {states}; connected routes: root "
         f"'{root_route}', netns1 '{inner_route}'",
-        ok=addresses == ["10.1.1.2/24"] and states == {"veth0": "UP", "veth1": "UP"}
-        and "dev veth0" in root_route and "10.1.1.0/24 dev veth1" in inner_route,
-        note="The kernel adds a connected route when an address is added; each namespace has its own table.")
+        ok=addresses == ["10.1.1.2/24"]
+        and states == {"veth0": "UP", "veth1": "UP"}
+        and "dev veth0" in root_route
+        and "10.1.1.0/24 dev veth1" in inner_route,
+        note="The kernel adds a connected route when an address is added; each namespace has its own table.",
+    )
 
 
 def ping_both_ways(scene: Scene) -> Observation:
     """A9: from the root to netns1, and from inside netns1 back (not at the root prompt)."""
     _configured_pair(scene)
     there = scene.do("ping", "-c", "1", "-W", "2", "10.1.1.1", check=False)
-    back = scene.do("ip", "netns", "exec", "netns1", "ping", "-c", "1", "-W", "2", "10.1.1.2", check=False,
-                    comment="the article's second ping, from where it must run")
-    route = scene.look("ip", "route", "get", "10.1.1.2",
-                       comment="where the article's second ping really went").stdout.strip()
+    back = scene.do(
+        "ip",
+        "netns",
+        "exec",
+        "netns1",
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "2",
+        "10.1.1.2",
+        check=False,
+        comment="the article's second ping, from where it must run",
+    )
+    route = scene.look(
+        "ip", "route", "get", "10.1.1.2", comment="where the article's second ping really went"
+    ).stdout.strip()
     route = route.splitlines()[0].strip() if route else ""
     scene.snapshot()
     local = route.startswith("local 10.1.1.2") and " dev lo " in f"{route} "
@@ -609,11 +678,13 @@ def ping_both_ways(scene: Scene) -> Observation:
         f"root -> 10.1.1.1: {'replied' if there.returncode == 0 else 'no reply'}; netns1 -> 10.1.1.2: "
         f"{'replied' if back.returncode == 0 else 'no reply'}; at the root prompt 10.1.1.2 is "
         f"{'local (' + route + ')' if local else 'not local: ' + route}",
-        ok=there.returncode == 0 and back.returncode == 0 and local)
+        ok=there.returncode == 0 and back.returncode == 0 and local,
+    )
 
 
 # The "internet access" bullets (A10): containers on a bridge, an "internet" namespace at
 # 203.0.113.1 (reserved for documentation: never a real host) behind an uplink veth.
+
 
 def _containers_on_a_bridge(scene: Scene) -> Lab:
     lab = scene.lab()
@@ -649,7 +720,8 @@ def bridge_joins_containers(scene: Scene) -> Observation:
         f"br0's ports: {', '.join(ports) or 'none'}; c1 -> c2: {'replied' if neighbour.ok else 'no reply'}; "
         f"c1 -> gateway 10.0.0.1 (br0): {'replied' if gateway.ok else 'no reply'}",
         ok=ports == ["v-c1", "v-c2"] and neighbour.ok and gateway.ok,
-        note="The bridge is a switch for the root ends of the veths; its own address is the containers' gateway.")
+        note="The bridge is a switch for the root ends of the veths; its own address is the containers' gateway.",
+    )
 
 
 def forwarding_is_needed(scene: Scene) -> Observation:
@@ -659,18 +731,22 @@ def forwarding_is_needed(scene: Scene) -> Observation:
     lab.sysctl("net.ipv4.ip_forward", 0)
     blocked = lab.probe("c1", "203.0.113.1", 8000, server="internet", proto="udp", timeout=_UNANSWERED)
     lab.sysctl("net.ipv4.ip_forward", 1)
-    inside_c1 = scene.look("ip", "netns", "exec", "c1", "sysctl", "net.ipv4.ip_forward",
-                           comment="each namespace has its own").stdout.strip()
+    inside_c1 = scene.look(
+        "ip", "netns", "exec", "c1", "sysctl", "net.ipv4.ip_forward", comment="each namespace has its own"
+    ).stdout.strip()
     passed = lab.probe("c1", "203.0.113.1", 8000, server="internet", proto="udp", timeout=2)
-    scene.kit('lab.probe("c1", "203.0.113.1", 8000, server="internet", proto="udp")  # forwarding 0, then 1',
-              f"{blocked}\n{passed}")
+    scene.kit(
+        'lab.probe("c1", "203.0.113.1", 8000, server="internet", proto="udp")  # forwarding 0, then 1',
+        f"{blocked}\n{passed}",
+    )
     return Observation(
         f"ip_forward=0: {'nothing arrived' if not blocked.ok else 'a datagram arrived (!)'}; ip_forward=1: "
         f"{'the internet received the datagram' if passed.ok else 'still nothing'}; inside c1: {inside_c1}",
         ok=not blocked.ok and passed.ok,
         note=f"This namespace started with ip_forward={inherited.stdout.strip() or '?'}: by default a new namespace "
-             "copies its IPv4 settings from the machine's initial one (net.core.devconf_inherit_init_net), so set "
-             "it explicitly, as Docker does.")
+        "copies its IPv4 settings from the machine's initial one (net.core.devconf_inherit_init_net), so set "
+        "it explicitly, as Docker does.",
+    )
 
 
 def nat_is_needed(scene: Scene) -> Observation:
@@ -679,8 +755,10 @@ def nat_is_needed(scene: Scene) -> Observation:
     lab.sysctl("net.ipv4.ip_forward", 1)
     datagram = lab.probe("c1", "203.0.113.1", 8000, server="internet", proto="udp", timeout=2)
     connection = lab.probe("c1", "203.0.113.1", 8000, server="internet", timeout=_UNANSWERED)
-    scene.kit('lab.probe("c1", "203.0.113.1", 8000, server="internet", proto="udp"); ... proto="tcp"',
-              f"{datagram}\n{connection}")
+    scene.kit(
+        'lab.probe("c1", "203.0.113.1", 8000, server="internet", proto="udp"); ... proto="tcp"',
+        f"{datagram}\n{connection}",
+    )
     routes = scene.look("ip", "-n", "internet", "route").stdout
     seen = datagram.seen_from[0] if datagram.seen_from else None
     return Observation(
@@ -688,7 +766,8 @@ def nat_is_needed(scene: Scene) -> Observation:
         f"{'connected (!)' if connection.ok else 'no answer (' + (connection.error or '?') + ')'}; the internet has "
         f"{'a' if '10.0.0.0/24' in routes else 'no'} route to 10.0.0.0/24",
         ok=seen == "10.0.0.2" and not connection.ok and "10.0.0.0/24" not in routes,
-        note="Private addresses are not routed on the internet: replies to 10.0.0.2 have nowhere to go.")
+        note="Private addresses are not routed on the internet: replies to 10.0.0.2 have nowhere to go.",
+    )
 
 
 def masquerade_works(scene: Scene) -> Observation:
@@ -699,8 +778,10 @@ def masquerade_works(scene: Scene) -> Observation:
     scene.look("nft", "list", "table", "inet", lab.table)
     connection = lab.probe("c1", "203.0.113.1", 8000, server="internet", timeout=2)
     echo = lab.ping("c1", "203.0.113.1", timeout=2)
-    scene.kit('lab.probe("c1", "203.0.113.1", 8000, server="internet"); lab.ping("c1", "203.0.113.1")',
-              f"{connection}\n{echo}")
+    scene.kit(
+        'lab.probe("c1", "203.0.113.1", 8000, server="internet"); lab.ping("c1", "203.0.113.1")',
+        f"{connection}\n{echo}",
+    )
     scene.snapshot()
     local = connection.local[0] if connection.local else None
     seen = connection.seen_from[0] if connection.seen_from else None
@@ -709,7 +790,8 @@ def masquerade_works(scene: Scene) -> Observation:
         f"{' (masqueraded)' if connection.nat else ''}; ping c1 -> 203.0.113.1: {'replied' if echo.ok else 'no reply'}",
         ok=connection.ok and connection.nat and local == "10.0.0.2" and seen == "203.0.113.2" and echo.ok,
         note="Docker's recipe: bridge + default route via it + ip_forward + masquerade. The 'internet' here is a "
-             "namespace at 203.0.113.1; nothing left this machine.")
+        "namespace at 203.0.113.1; nothing left this machine.",
+    )
 
 
 def readlink_names_a_namespace(scene: Scene) -> Observation:
@@ -728,8 +810,9 @@ def readlink_names_a_namespace(scene: Scene) -> Observation:
         f"the shell prints {shell}; netlab.label() says {ours}",
         ok=shell == ours and re.fullmatch(r"net:\[\d+\]", shell) is not None,
         note=f"The article's net:[4026531840] is its own host's initial namespace. Here the lab's root namespace is "
-             f"the sandbox's ({ours}); {where}inode numbers differ between machines and kernels: compare them, "
-             "never hard-code them.")
+        f"the sandbox's ({ours}); {where}inode numbers differ between machines and kernels: compare them, "
+        "never hard-code them.",
+    )
 
 
 def unshare_makes_another(scene: Scene) -> Observation:
@@ -744,7 +827,8 @@ def unshare_makes_another(scene: Scene) -> Observation:
     return Observation(
         f"inside unshare -n: {inside or '?'} (root: {root}); devices: {', '.join(devices) or 'none'}",
         ok=inside.startswith("net:[") and inside != root and devices == ["lo"],
-        note="The article runs an interactive `unshare -n bash`; here `sh -c` runs the same commands in it.")
+        note="The article runs an interactive `unshare -n bash`; here `sh -c` runs the same commands in it.",
+    )
 
 
 _PROPAGATION_SCRIPT = """\
@@ -776,7 +860,8 @@ def bind_mount_shows_in_mount(scene: Scene) -> Observation:
     return Observation(
         f"`mount` lists '{line}' {count_here} time(s) in the sandbox (its /run/netns propagates nowhere), and "
         f"{count_replica} times on a host-like /run where `ip netns add` made /run/netns a shared self-bind",
-        ok=count_here >= 1 and count_replica == 2)
+        ok=count_here >= 1 and count_replica == 2,
+    )
 
 
 def survives_its_process(scene: Scene) -> Observation:
@@ -790,7 +875,8 @@ def survives_its_process(scene: Scene) -> Observation:
     return Observation(
         f"ls -i: {before} before the exit, {after} after (the process was in {born}); held by: "
         f"{', '.join(held) or 'nothing'}",
-        ok=before == after == born and bool(held) and all(h.startswith("bind mount ") for h in held))
+        ok=before == after == born and bool(held) and all(h.startswith("bind mount ") for h in held),
+    )
 
 
 def nsenter_goes_back_in(scene: Scene) -> Observation:
@@ -805,7 +891,8 @@ def nsenter_goes_back_in(scene: Scene) -> Observation:
     return Observation(
         f"nsenter sees {theirs or '?'}, netlab.run(Path) sees {ours or '?'}; pinned: net:[{born}]",
         ok=theirs == ours == f"net:[{born}]",
-        note="The article's `nsenter --net=./ns1 bash` runs in /run/netns; here a command replaces the shell.")
+        note="The article's `nsenter --net=./ns1 bash` runs in /run/netns; here a command replaces the shell.",
+    )
 
 
 def umount_frees_it(scene: Scene) -> Observation:
@@ -825,112 +912,171 @@ def umount_frees_it(scene: Scene) -> Observation:
         f"`ip netns list` still shows {' '.join(listed) or 'nothing'} until `rm`",
         ok=held is None and "ns1" in listed and "ns1" in stale,
         note="umount only removes the mount: the file it covered remains, a stale name that `ip netns exec` cannot "
-             "enter. `ip netns delete` does both (umount2 MNT_DETACH, then unlink).")
+        "enter. `ip netns delete` does both (umount2 MNT_DETACH, then unlink).",
+    )
 
 
 # -- the table ------------------------------------------------------------------------------------
 
-_NAMES = ("The article touches and binds /var/run/netns/netns1 in its second shell, but lists ns1 in `mount`, "
-          "runs `ls -i ns1` and `nsenter --net=./ns1`, then unmounts ./netns1: one file with two names. "
-          "netlab uses ns1 throughout.")
+_NAMES = (
+    "The article touches and binds /var/run/netns/netns1 in its second shell, but lists ns1 in `mount`, "
+    "runs `ls -i ns1` and `nsenter --net=./ns1`, then unmounts ./netns1: one file with two names. "
+    "netlab uses ns1 throughout."
+)
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("A1", "ip netns add netns1",
-          "creates netns1 and a bind mount under /var/run/netns that keeps it alive with no process in it",
-          "/run/netns/netns1 is an nsfs bind mount (findmnt, mountinfo); `ip netns pids` is empty; only the mount "
-          "holds the namespace",
-          named_and_pinned),
-    Claim("A2", "ip netns delete netns1",
-          "deletes netns1",
-          "the file and its mount are gone; the namespace lives on while a process holds it, and is freed when the "
-          "last holder goes",
-          deleted_and_freed),
-    Claim("A3", "ip netns exec netns1 ip link list",
-          "runs `ip link list` inside netns1: a new namespace has a loopback device",
-          "only lo, and it is DOWN",
-          lo_only_and_down),
-    Claim("A4", "新的 net ns 有环回(lo)设备, 其他设备(虚拟网卡, bridge等)也可以存在, 物理网卡只能在 root ns 中",
-          "a new namespace has lo; other devices (virtual NICs, bridges) can be in it too; physical NICs can only "
-          "be in the root namespace",
-          "lo and bridges refuse to move ('The interface netns is immutable'), a bridge can be created inside any "
-          "namespace; veth, macvlan and vxlan devices move",
-          which_devices_move,
-          inaccuracy="Too strong. Physical NICs can move to any namespace (`ip link set eth1 netns NAME`: how a "
-                     "card or an SR-IOV function is handed to a container). What cannot move are netns-local "
-                     "devices: lo (every namespace has its own) and bridges (make one where it is needed)."),
-    Claim("A5", "ip link add veth0 type veth peer name veth1",
-          "creates a veth pair: what veth0 sends, veth1 receives, and the other way round",
-          "veth0 and veth1 exist, each the other's peer",
-          a_connected_pair),
-    Claim("A6", "ip link set veth1 netns netns1",
-          "moves veth1 into netns1",
-          "veth1 is gone from the root namespace and present in netns1; veth0 names its peer by ifindex and "
-          "namespace id",
-          moved_into_netns1),
-    Claim("A7", "ip netns exec netns1 ifconfig veth1 10.1.1.1/24 up`",
-          "gives veth1 its address and brings it up",
-          "the line as printed is a shell syntax error; without the backtick, veth1 has 10.1.1.1/24 and is UP",
-          addressed_in_netns1,
-          inaccuracy="The line ends in a stray backtick: a shell reads it as the start of a command substitution and "
-                     "waits for the closing one (bash: \"unexpected EOF while looking for matching ``'\"). Without "
-                     "it the command works."),
-    Claim("A8", "ifconfig veth0 10.1.1.2/24 up",
-          "gives veth0 its address and brings it up",
-          "veth0 has 10.1.1.2/24 and both ends are UP; a connected route to 10.1.1.0/24 appears in each namespace",
-          addressed_in_root),
-    Claim("A9", "ping 10.1.1.1 / ping 10.1.1.2",
-          "the two namespaces reach each other: ping 10.1.1.1 from the root, ping 10.1.1.2 back",
-          "ping 10.1.1.1 from the root and ping 10.1.1.2 from inside netns1 both get replies",
-          ping_both_ways,
-          inaccuracy="The article runs its second ping at a root prompt (root@ubuntu:/home/bytedance#). There "
-                     "10.1.1.2 is the root namespace's own address, answered through lo: that ping never crosses "
-                     "the pair. The way back is tested from inside netns1: `ip netns exec netns1 ping 10.1.1.2`."),
-    Claim("A10a", "根据来自 netns1 中的 veth 设备在 root ns 中创建bridge",
-          "to reach the internet, create a bridge in the root namespace for the namespaces' veth devices",
-          "with their veths as ports of br0 (10.0.0.1/24), c1 and c2 reach each other and their gateway",
-          bridge_joins_containers),
-    Claim("A10b", "在 root ns 中配置 ip_forward",
-          "set ip_forward in the root namespace",
-          "with net.ipv4.ip_forward=0 nothing from c1 reaches the internet namespace; with 1 it does",
-          forwarding_is_needed),
-    Claim("A10c", "和相应的 nat",
-          "... and the matching NAT",
-          "without NAT the internet sees the private source 10.0.0.2 and cannot answer: a TCP connection fails",
-          nat_is_needed),
-    Claim("A10d", "在 root ns 中配置 ip_forward 和相应的 nat",
-          "with the bridge, ip_forward and NAT, a namespace reaches the internet",
-          "with masquerading out of the uplink, c1 connects to 203.0.113.1, which sees the uplink's 203.0.113.2",
-          masquerade_works),
-    Claim("A11", "readlink /proc/$$/ns/net",
-          "prints the current network namespace's inode: net:[4026531840] in the root namespace",
-          "net:[INODE], the same inode netlab reads (netlab.label())",
-          readlink_names_a_namespace),
-    Claim("A12", "unshare -n bash",
-          "starts a shell in a new network namespace",
-          "its readlink differs from the root namespace's; it has only lo",
-          unshare_makes_another),
-    Claim("A13", "touch /var/run/netns/netns1; mount --bind /proc/90883/ns/net /var/run/netns/netns1; mount",
-          "pins the namespace to a file; `mount` shows 'nsfs on /run/netns/ns1 type nsfs (rw)', twice",
-          "`mount` shows the nsfs bind mount: once here, twice on a host-like /run (mount propagation)",
-          bind_mount_shows_in_mount,
-          inaccuracy=_NAMES + " The doubled `nsfs on /run/netns/ns1` line is not a typo but mount propagation: "
-                     "on a host /run is a shared mount, and the first `ip netns add` bind-mounts /run/netns onto "
-                     "itself in /run's peer group, so the bind mount propagates to /run underneath and `mount` "
-                     "lists both (reproduced above in a throwaway mount namespace)."),
-    Claim("A14", "exit; ls -i ns1",
-          "after the process exits, the bind mount keeps the namespace: same inode",
-          "ls -i shows the same inode before and after the exit; only the bind mount holds the namespace",
-          survives_its_process,
-          inaccuracy=_NAMES),
-    Claim("A15", "nsenter --net=./ns1 bash",
-          "the pinned namespace can be entered again",
-          "nsenter --net=FILE (and netlab.run(Path)) run in the pinned namespace",
-          nsenter_goes_back_in,
-          inaccuracy=_NAMES),
-    Claim("A16", "umount ./netns1",
-          "removes the bind mount",
-          "after umount nothing holds the namespace: it is freed; the empty file stays until rm",
-          umount_frees_it),
+    Claim(
+        "A1",
+        "ip netns add netns1",
+        "creates netns1 and a bind mount under /var/run/netns that keeps it alive with no process in it",
+        "/run/netns/netns1 is an nsfs bind mount (findmnt, mountinfo); `ip netns pids` is empty; only the mount "
+        "holds the namespace",
+        named_and_pinned,
+    ),
+    Claim(
+        "A2",
+        "ip netns delete netns1",
+        "deletes netns1",
+        "the file and its mount are gone; the namespace lives on while a process holds it, and is freed when the "
+        "last holder goes",
+        deleted_and_freed,
+    ),
+    Claim(
+        "A3",
+        "ip netns exec netns1 ip link list",
+        "runs `ip link list` inside netns1: a new namespace has a loopback device",
+        "only lo, and it is DOWN",
+        lo_only_and_down,
+    ),
+    Claim(
+        "A4",
+        "新的 net ns 有环回(lo)设备, 其他设备(虚拟网卡, bridge等)也可以存在, 物理网卡只能在 root ns 中",
+        "a new namespace has lo; other devices (virtual NICs, bridges) can be in it too; physical NICs can only "
+        "be in the root namespace",
+        "lo and bridges refuse to move ('The interface netns is immutable'), a bridge can be created inside any "
+        "namespace; veth, macvlan and vxlan devices move",
+        which_devices_move,
+        inaccuracy="Too strong. Physical NICs can move to any namespace (`ip link set eth1 netns NAME`: how a "
+        "card or an SR-IOV function is handed to a container). What cannot move are netns-local "
+        "devices: lo (every namespace has its own) and bridges (make one where it is needed).",
+    ),
+    Claim(
+        "A5",
+        "ip link add veth0 type veth peer name veth1",
+        "creates a veth pair: what veth0 sends, veth1 receives, and the other way round",
+        "veth0 and veth1 exist, each the other's peer",
+        a_connected_pair,
+    ),
+    Claim(
+        "A6",
+        "ip link set veth1 netns netns1",
+        "moves veth1 into netns1",
+        "veth1 is gone from the root namespace and present in netns1; veth0 names its peer by ifindex and namespace id",
+        moved_into_netns1,
+    ),
+    Claim(
+        "A7",
+        "ip netns exec netns1 ifconfig veth1 10.1.1.1/24 up`",
+        "gives veth1 its address and brings it up",
+        "the line as printed is a shell syntax error; without the backtick, veth1 has 10.1.1.1/24 and is UP",
+        addressed_in_netns1,
+        inaccuracy="The line ends in a stray backtick: a shell reads it as the start of a command substitution and "
+        'waits for the closing one (bash: "unexpected EOF while looking for matching ``\'"). Without '
+        "it the command works.",
+    ),
+    Claim(
+        "A8",
+        "ifconfig veth0 10.1.1.2/24 up",
+        "gives veth0 its address and brings it up",
+        "veth0 has 10.1.1.2/24 and both ends are UP; a connected route to 10.1.1.0/24 appears in each namespace",
+        addressed_in_root,
+    ),
+    Claim(
+        "A9",
+        "ping 10.1.1.1 / ping 10.1.1.2",
+        "the two namespaces reach each other: ping 10.1.1.1 from the root, ping 10.1.1.2 back",
+        "ping 10.1.1.1 from the root and ping 10.1.1.2 from inside netns1 both get replies",
+        ping_both_ways,
+        inaccuracy="The article runs its second ping at a root prompt (root@ubuntu:/home/bytedance#). There "
+        "10.1.1.2 is the root namespace's own address, answered through lo: that ping never crosses "
+        "the pair. The way back is tested from inside netns1: `ip netns exec netns1 ping 10.1.1.2`.",
+    ),
+    Claim(
+        "A10a",
+        "根据来自 netns1 中的 veth 设备在 root ns 中创建bridge",
+        "to reach the internet, create a bridge in the root namespace for the namespaces' veth devices",
+        "with their veths as ports of br0 (10.0.0.1/24), c1 and c2 reach each other and their gateway",
+        bridge_joins_containers,
+    ),
+    Claim(
+        "A10b",
+        "在 root ns 中配置 ip_forward",
+        "set ip_forward in the root namespace",
+        "with net.ipv4.ip_forward=0 nothing from c1 reaches the internet namespace; with 1 it does",
+        forwarding_is_needed,
+    ),
+    Claim(
+        "A10c",
+        "和相应的 nat",
+        "... and the matching NAT",
+        "without NAT the internet sees the private source 10.0.0.2 and cannot answer: a TCP connection fails",
+        nat_is_needed,
+    ),
+    Claim(
+        "A10d",
+        "在 root ns 中配置 ip_forward 和相应的 nat",
+        "with the bridge, ip_forward and NAT, a namespace reaches the internet",
+        "with masquerading out of the uplink, c1 connects to 203.0.113.1, which sees the uplink's 203.0.113.2",
+        masquerade_works,
+    ),
+    Claim(
+        "A11",
+        "readlink /proc/$$/ns/net",
+        "prints the current network namespace's inode: net:[4026531840] in the root namespace",
+        "net:[INODE], the same inode netlab reads (netlab.label())",
+        readlink_names_a_namespace,
+    ),
+    Claim(
+        "A12",
+        "unshare -n bash",
+        "starts a shell in a new network namespace",
+        "its readlink differs from the root namespace's; it has only lo",
+        unshare_makes_another,
+    ),
+    Claim(
+        "A13",
+        "touch /var/run/netns/netns1; mount --bind /proc/90883/ns/net /var/run/netns/netns1; mount",
+        "pins the namespace to a file; `mount` shows 'nsfs on /run/netns/ns1 type nsfs (rw)', twice",
+        "`mount` shows the nsfs bind mount: once here, twice on a host-like /run (mount propagation)",
+        bind_mount_shows_in_mount,
+        inaccuracy=_NAMES + " The doubled `nsfs on /run/netns/ns1` line is not a typo but mount propagation: "
+        "on a host /run is a shared mount, and the first `ip netns add` bind-mounts /run/netns onto "
+        "itself in /run's peer group, so the bind mount propagates to /run underneath and `mount` "
+        "lists both (reproduced above in a throwaway mount namespace).",
+    ),
+    Claim(
+        "A14",
+        "exit; ls -i ns1",
+        "after the process exits, the bind mount keeps the namespace: same inode",
+        "ls -i shows the same inode before and after the exit; only the bind mount holds the namespace",
+        survives_its_process,
+        inaccuracy=_NAMES,
+    ),
+    Claim(
+        "A15",
+        "nsenter --net=./ns1 bash",
+        "the pinned namespace can be entered again",
+        "nsenter --net=FILE (and netlab.run(Path)) run in the pinned namespace",
+        nsenter_goes_back_in,
+        inaccuracy=_NAMES,
+    ),
+    Claim(
+        "A16",
+        "umount ./netns1",
+        "removes the bind mount",
+        "after umount nothing holds the namespace: it is freed; the empty file stays until rm",
+        umount_frees_it,
+    ),
 )
 
 # Every name the claims use: if one is taken, the claims run in a fresh sandbox instead.
@@ -939,6 +1085,7 @@ ARTICLE_LINKS = ("veth0", "veth1", "mv0", "vx0", "br-try", "br0", "v-c1", "v-c2"
 
 
 # -- running the claims ---------------------------------------------------------------------------
+
 
 def _world() -> set[str]:
     """What a claim could leave behind in the lab's root namespace, read with the system's tools."""
@@ -964,7 +1111,7 @@ def run_claim(claim: Claim) -> Result:
     problem = ""
     try:
         observation = claim.check(scene)
-    except Exception as exc:  # noqa: BLE001 - any failure is this claim's "error", never the run's end
+    except Exception as exc:
         problem = f"{type(exc).__name__}: {exc}".strip()
     finally:
         undo_errors = scene.close()
@@ -979,13 +1126,20 @@ def run_claim(claim: Claim) -> Result:
     else:
         verdict = Verdict.DIFFERS if not observation.ok else Verdict.INACCURATE if claim.inaccuracy else Verdict.HOLDS
         observed = observation.observed
-    return Result(claim, verdict, observed, note=observation.note if observation else "",
-                  transcript=scene.transcript, diagram=scene.diagram, seconds=time.monotonic() - started)
+    return Result(
+        claim,
+        verdict,
+        observed,
+        note=observation.note if observation else "",
+        transcript=scene.transcript,
+        diagram=scene.diagram,
+        seconds=time.monotonic() - started,
+    )
 
 
 def reproduce(claims: Sequence[Claim] = CLAIMS, *, progress: TextIO | None = sys.stderr) -> Report:
     """Run ``claims`` in order; print one line per claim to ``progress``; return the report."""
-    from netlab.reproduce_report import machine
+    from netlab.teach.reproduce.report import machine
 
     report = Report(results=[], machine=machine())
     started = time.monotonic()
@@ -1029,11 +1183,16 @@ def _fresh_sandbox(argv: list[str], why: str) -> None:
 
     print(f"netlab reproduce: {why}: running in a fresh sandbox (`netlab sandbox`)", file=sys.stderr, flush=True)
     os.environ[FRESH_ENV] = "1"
-    exec_in_sandbox([sys.executable, "-m", "netlab.cli", "reproduce", *argv])
+    exec_in_sandbox([sys.executable, "-m", "netlab.app.cli", "reproduce", *argv])
 
 
-def command(outputs: Sequence[str] | None = None, *, format: str | None = None,
-            claims: Sequence[Claim] = CLAIMS, progress: TextIO | None = sys.stderr) -> int:
+def command(
+    outputs: Sequence[str] | None = None,
+    *,
+    format: str | None = None,
+    claims: Sequence[Claim] = CLAIMS,
+    progress: TextIO | None = sys.stderr,
+) -> int:
     """``netlab reproduce [--output PATH]... [--format md|html]``: run, write the report(s), return the exit status."""
     from netlab.sandbox import in_sandbox
 

@@ -16,8 +16,8 @@ The article's middle section, as one notebook cell::
 
 When the ``with`` block ends, normally or by an exception, everything the lab built is removed
 (``close()``); also when the Python process exits (a Jupyter kernel restart), and, if the
-process is killed outright, by ``netlab cleanup`` later, thanks to the journal the lab writes
-*before* each step (see ``netlab.records`` and ``netlab.cleanup``).
+process is killed outright, by ``netlab.lab.cleanup`` later, thanks to the journal the lab writes
+*before* each step (see ``netlab.lab.journal`` and ``netlab.lab.cleanup``).
 
 What a lab owns is only what it created: a device you made with ``ip`` and then used in the lab
 (moved, attached, addressed) stays yours. Two labs can run side by side (two notebooks,
@@ -41,17 +41,26 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
-from netlab import cleanup, inodes, links, nat, records, reach, sysctl
+from netlab import inodes, links, nat, reach, sysctl
 from netlab import netns as netns_module
-from netlab.commands import History, emit, ip, in_netns, quiet, recording
-from netlab.enter import NEW, Target, call, popen
-from netlab.errors import (DeviceExistsError, InvalidAddressError, LabExistsError, NamespaceExistsError,
-                           NamespaceNotFoundError, NetlabError)
+from netlab.commands import History, emit, in_netns, ip, quiet, recording
+from netlab.enter import call, popen
+from netlab.errors import (
+    DeviceExistsError,
+    InvalidAddressError,
+    LabExistsError,
+    NamespaceExistsError,
+    NamespaceNotFoundError,
+    NetlabError,
+)
+from netlab.lab import cleanup, journal
 from netlab.names import check_ifname, check_netns_name
-from netlab.rtnl import Rtnl, ifindex, kernel_call, rtnl, where
+from netlab.rtnl import Rtnl, ifindex, kernel_call, rtnl
+from netlab.targets import NEW, Target, in_words
 
 __all__ = ["Lab"]
 
@@ -69,7 +78,7 @@ class Lab:
     """
 
     def __init__(self, name: str | None = None, *, echo: bool = False, progress: bool | None = None):
-        self.id = records.check_lab_id(name) if name is not None else f"lab_{secrets.token_hex(3)}"
+        self.id = journal.check_lab_id(name) if name is not None else f"lab_{secrets.token_hex(3)}"
         self.history = History(echo=echo)
         self.progress = progress
         self.recovered: cleanup.Report | None = None
@@ -86,28 +95,35 @@ class Lab:
 
     # -- the journal -------------------------------------------------------------------------
 
-    def _open_journal(self) -> records.Journal:
-        path = records.record_dir() / f"{self.id}.jsonl"
-        old = records.read(path) if path.exists() else None
+    def _open_journal(self) -> journal.Journal:
+        path = journal.record_dir() / f"{self.id}.jsonl"
+        old = journal.read(path) if path.exists() else None
         if old is not None and old.alive:
             here = old.pid == os.getpid()
             raise LabExistsError(
                 f"lab {self.id!r} is already running (pid {old.pid}{', this very process' if here else ''})",
-                hint=("close the earlier one first (lab.close()), or write `with Lab(...) as lab:` so a re-run cell "
-                      "closes it by itself" if here else
-                      "two labs never share a name: pick another name, or close the other lab first"),
-                subject=self.id)
+                hint=(
+                    "close the earlier one first (lab.close()), or write `with Lab(...) as lab:` so a re-run cell "
+                    "closes it by itself"
+                    if here
+                    else "two labs never share a name: pick another name, or close the other lab first"
+                ),
+                subject=self.id,
+            )
         if old is not None:  # its owner died without cleaning up: do it now
             self.recovered = cleanup.remove(old)
-            print(f"netlab: cleaned up what lab {self.id!r} left behind (pid {old.pid} is gone): "
-                  f"{len(self.recovered.removed)} object(s)", file=sys.stderr)
+            print(
+                f"netlab: cleaned up what lab {self.id!r} left behind (pid {old.pid} is gone): "
+                f"{len(self.recovered.removed)} object(s)",
+                file=sys.stderr,
+            )
             path.unlink(missing_ok=True)
         elif path.exists():
             path.unlink()  # an empty or unreadable journal: nothing in it can be proven
-        return records.Journal(self.id, root=self._root)
+        return journal.Journal(self.id, root=self._root)
 
     @property
-    def record(self) -> records.Record:
+    def record(self) -> journal.Record:
         """The journal, replayed: what this lab owns right now."""
         return self._journal.record
 
@@ -172,19 +188,28 @@ class Lab:
     def _taken(self, exc: NetlabError, kind: str, name: str, target: Target) -> NetlabError:
         """Say who owns a name that is already taken."""
         ino = self._inode(target) if kind == "link" else None
-        for record in records.all_records():
-            obj = (record.find("netns", name=name) if kind == "netns"
-                   else record.find("link", name=name, netns=ino))
+        for record in journal.all_records():
+            obj = record.find("netns", name=name) if kind == "netns" else record.find("link", name=name, netns=ino)
             if obj is not None:
-                whose = "this lab" if record.lab == self.id else f"lab {record.lab!r} (pid {record.pid}, " \
-                        f"{'running' if record.alive else 'gone: `netlab cleanup` removes it'})"
+                whose = (
+                    "this lab"
+                    if record.lab == self.id
+                    else f"lab {record.lab!r} (pid {record.pid}, "
+                    f"{'running' if record.alive else 'gone: `netlab cleanup` removes it'})"
+                )
                 cls = type(exc)
-                return cls(f"{exc.message}; it belongs to {whose}",
-                           hint="two labs never share a name: pick another one (prefix it with your lab's name)",
-                           subject=name, errno=exc.errno_code)
-        return type(exc)(f"{exc.message}; no lab made it (`ip` or netlab's plain functions did)",
-                         hint="a lab never takes over what it did not create: pick another name",
-                         subject=name, errno=exc.errno_code)
+                return cls(
+                    f"{exc.message}; it belongs to {whose}",
+                    hint="two labs never share a name: pick another one (prefix it with your lab's name)",
+                    subject=name,
+                    errno=exc.errno_code,
+                )
+        return type(exc)(
+            f"{exc.message}; no lab made it (`ip` or netlab's plain functions did)",
+            hint="a lab never takes over what it did not create: pick another name",
+            subject=name,
+            errno=exc.errno_code,
+        )
 
     # -- namespaces ---------------------------------------------------------------------------
 
@@ -192,6 +217,7 @@ class Lab:
         """``ip netns add NAME``, owned by the lab. Returns the name."""
         check_netns_name(name)
         with self._step():
+
             def create() -> int:
                 # Inside a brand-new namespace (the worker thread unshared it): write down its
                 # inode first, then give it its name. A crash in between leaves an unnamed
@@ -225,9 +251,11 @@ class Lab:
         """``ip netns delete NAME`` for a namespace of this lab (its devices go with it)."""
         with self._step():
             if self.record.find("netns", name=name) is None:
-                raise NamespaceNotFoundError(f"lab {self.id!r} has no namespace {name!r}",
-                                           hint="a lab deletes only what it created; use netns.delete() for others",
-                                           subject=name)
+                raise NamespaceNotFoundError(
+                    f"lab {self.id!r} has no namespace {name!r}",
+                    hint="a lab deletes only what it created; use netns.delete() for others",
+                    subject=name,
+                )
             self._delete_netns(name)
 
     # -- devices ------------------------------------------------------------------------------
@@ -239,8 +267,10 @@ class Lab:
             mac, peer_mac = self._mac(), self._mac()
             ino = self._inode(netns)
             peer_ino = ino if peer_netns is None else self._inode(peer_netns)
-            seqs = self._journal.add_pair({"name": name, "netns": ino, "mac": mac, "kind": "veth"},
-                                          {"name": peer, "netns": peer_ino, "mac": peer_mac, "kind": "veth"})
+            seqs = self._journal.add_pair(
+                {"name": name, "netns": ino, "mac": mac, "kind": "veth"},
+                {"name": peer, "netns": peer_ino, "mac": peer_mac, "kind": "veth"},
+            )
             try:
                 with quiet():  # the MACs are ownership marks, not part of the lesson
                     links.veth(name, peer, netns=netns, peer_netns=peer_netns, mac=mac, peer_mac=peer_mac)
@@ -248,15 +278,29 @@ class Lab:
                 self._journal.gone(*seqs)
                 if isinstance(exc, DeviceExistsError):
                     taken = peer if exc.subject == peer else name
-                    raise self._taken(exc, "link", taken, peer_netns if taken == peer and peer_netns else netns) from None
+                    raise self._taken(
+                        exc, "link", taken, peer_netns if taken == peer and peer_netns else netns
+                    ) from None
                 raise
             except BaseException:
                 self._journal.gone(*seqs)
                 raise
             self._on_undo(lambda: self._delete_link(name, netns))
             self._mark(name, netns)
-            emit(ip(netns, "link", "add", name, "type", "veth", "peer", "name", peer,
-                    *([] if peer_netns is None else ["netns", links.netns_arg(peer_netns)])))
+            emit(
+                ip(
+                    netns,
+                    "link",
+                    "add",
+                    name,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    peer,
+                    *([] if peer_netns is None else ["netns", links.netns_arg(peer_netns)]),
+                )
+            )
 
     def bridge(self, name: str, *, netns: Target = None) -> None:
         """``ip link add NAME type bridge``, owned by the lab."""
@@ -356,7 +400,7 @@ class Lab:
             mine = self.record.find("sysctl", key=key, netns=ino)
             original = mine["old"] if mine else current
             if mine is None:  # another running lab changed it first: the original is what it saw
-                for record in records.all_records():
+                for record in journal.all_records():
                     theirs = record.find("sysctl", key=key, netns=ino, new=current)
                     if record.lab != self.id and record.alive and theirs:
                         original = theirs["old"]
@@ -396,7 +440,7 @@ class Lab:
         """``ip netns exec TARGET ARGV &``: a process the lab stops when it closes."""
         with self._step():
             proc = popen(target, argv, **popen_kwargs)
-            start = records.process_start(proc.pid)
+            start = journal.process_start(proc.pid)
             seq = self._journal.add("process", pid=proc.pid, start=start, argv=[str(a) for a in argv])
             self._processes.append((seq, proc))
             emit(in_netns(target, argv), note="runs in the background until the lab closes")
@@ -428,9 +472,18 @@ class Lab:
 
     # -- bigger steps ------------------------------------------------------------------------
 
-    def connect(self, ns: str, *, address: str | None = None, gateway: str | None = None,
-                bridge: str | None = None, ifname: str = "eth0", host_ifname: str | None = None,
-                host_address: str | None = None, netns: Target = None) -> None:
+    def connect(
+        self,
+        ns: str,
+        *,
+        address: str | None = None,
+        gateway: str | None = None,
+        bridge: str | None = None,
+        ifname: str = "eth0",
+        host_ifname: str | None = None,
+        host_address: str | None = None,
+        netns: Target = None,
+    ) -> None:
         """Wire namespace ``ns`` to the lab's root namespace (or ``netns``) with a veth pair.
 
         The end inside ``ns`` is ``ifname`` with ``address``; the other end, ``host_ifname``
@@ -447,8 +500,19 @@ class Lab:
             if host_address is not None:
                 links.add_address(host, host_address, netns=netns)
 
-    def _wire(self, root: Rtnl, ns: str, *, host: str, ifname: str, bridge: str | None,
-              address: links.Interface | None, gateway: Any, netns: Target, bridge_index: int | None = None) -> None:
+    def _wire(
+        self,
+        root: Rtnl,
+        ns: str,
+        *,
+        host: str,
+        ifname: str,
+        bridge: str | None,
+        address: links.Interface | None,
+        gateway: Any,
+        netns: Target,
+        bridge_index: int | None = None,
+    ) -> None:
         """veth HOST<->IFNAME, IFNAME born inside ``ns``: all of it in one trip to the worker thread.
 
         In the worker, inside ``ns``: one RTM_NEWLINK on the root socket creates the pair with
@@ -462,8 +526,10 @@ class Lab:
         inside_target: Target = netns_module.path(ns) if mine else ns
         ino = self._root if netns is None else self._inode(netns)
         ns_ino = mine["inode"] if mine else self._inode(ns)
-        seqs = self._journal.add_pair({"name": host, "netns": ino, "mac": mac, "kind": "veth"},
-                                      {"name": ifname, "netns": ns_ino, "mac": peer_mac, "kind": "veth"})
+        seqs = self._journal.add_pair(
+            {"name": host, "netns": ino, "mac": mac, "kind": "veth"},
+            {"name": ifname, "netns": ns_ino, "mac": peer_mac, "kind": "veth"},
+        )
         alias = f"netlab:{self.id}"
         made: list[bool] = []
 
@@ -472,14 +538,20 @@ class Lab:
             master = bridge_index
             if bridge is not None and master is None:
                 master = ifindex(ipr, bridge, netns)
-            spec: dict[str, Any] = {"ifname": host, "kind": "veth", "address": mac, "state": "up",
-                                    "peer": {"ifname": ifname, "net_ns_fd": ns_fd, "address": peer_mac}}
+            spec: dict[str, Any] = {
+                "ifname": host,
+                "kind": "veth",
+                "address": mac,
+                "state": "up",
+                "peer": {"ifname": ifname, "net_ns_fd": ns_fd, "address": peer_mac},
+            }
             if master is not None:
                 spec["master"] = master
             if mine is None:
                 links._must_be_free(ipr, host, netns)
-            kernel_call(f"create veth pair {host!r}/{ifname!r} into {where(ns)}", host,
-                        lambda: ipr.link("add", **spec))
+            kernel_call(
+                f"create veth pair {host!r}/{ifname!r} into {in_words(ns)}", host, lambda: ipr.link("add", **spec)
+            )
             made.append(True)
             msg = ipr.link("get", ifname=host)[0]
             ipr.link("set", index=msg["index"], ifalias=alias)
@@ -490,16 +562,24 @@ class Lab:
                 if mine is None:  # a namespace the lab did not make may hold the address already
                     links._add_address(ipr, ifname, address, ns)
                 else:
-                    attrs: dict[str, Any] = {"index": index, "address": str(address.ip),
-                                             "prefixlen": address.network.prefixlen}
+                    attrs: dict[str, Any] = {
+                        "index": index,
+                        "address": str(address.ip),
+                        "prefixlen": address.network.prefixlen,
+                    }
                     if address.version == 6:
                         attrs["flags"] = links.IFA_F_NODAD
-                    kernel_call(f"add {address} to {ifname!r} in {where(ns)}", str(address),
-                                lambda: ipr.addr("add", **attrs))
-            kernel_call(f"bring {ifname!r} up in {where(ns)}", ifname, lambda: ipr.link("set", index=index, state="up"))
-            kernel_call(f"bring 'lo' up in {where(ns)}", "lo", lambda: ipr.link("set", index=1, state="up"))
+                    kernel_call(
+                        f"add {address} to {ifname!r} in {in_words(ns)}", str(address), lambda: ipr.addr("add", **attrs)
+                    )
+            kernel_call(
+                f"bring {ifname!r} up in {in_words(ns)}", ifname, lambda: ipr.link("set", index=index, state="up")
+            )
+            kernel_call(f"bring 'lo' up in {in_words(ns)}", "lo", lambda: ipr.link("set", index=1, state="up"))
             if gateway is not None:
-                links._add_route(ipr, links.network("default6" if gateway.version == 6 else "default"), gateway, None, ns)
+                links._add_route(
+                    ipr, links.network("default6" if gateway.version == 6 else "default"), gateway, None, ns
+                )
 
         def work() -> None:  # in the worker thread, switched into ``ns``
             if mine is None:
@@ -535,8 +615,16 @@ class Lab:
         if gateway is not None:
             emit(ip(ns, "route", "add", "default", "via", str(gateway)))
 
-    def star(self, namespaces: int | Sequence[str], *, bridge: str = "br0", subnet: str = "10.0.0.0/24",
-             prefix: str = "ns", ifname: str = "eth0", netns: Target = None) -> list[str]:
+    def star(
+        self,
+        namespaces: int | Sequence[str],
+        *,
+        bridge: str = "br0",
+        subnet: str = "10.0.0.0/24",
+        prefix: str = "ns",
+        ifname: str = "eth0",
+        netns: Target = None,
+    ) -> list[str]:
         """A bridge with ``namespaces`` around it, each wired, addressed and routed through it.
 
         ``star(100)`` makes ns1..ns100; the bridge gets the first address of ``subnet`` and
@@ -553,8 +641,11 @@ class Lab:
         gateway = next(hosts, None)
         addresses = [next(hosts, None) for _ in names]
         if gateway is None or (addresses and addresses[-1] is None):
-            raise InvalidAddressError(f"{net} has room for {max(net.num_addresses - 3, 0)} namespaces, not {len(names)}",
-                                      hint="use a bigger subnet, e.g. '10.0.0.0/16'", subject=subnet)
+            raise InvalidAddressError(
+                f"{net} has room for {max(net.num_addresses - 3, 0)} namespaces, not {len(names)}",
+                hint="use a bigger subnet, e.g. '10.0.0.0/16'",
+                subject=subnet,
+            )
         show = self.progress if self.progress is not None else len(names) >= 50
         with self._step():
             if bridge not in [link.name for link in links.list(netns)]:
@@ -567,9 +658,17 @@ class Lab:
                     bridge_index = root(lambda ipr: ifindex(ipr, bridge, netns))
                     for name, host_ip in zip(names, addresses):
                         self.netns(name)
-                        self._wire(root, name, host=f"v-{name}", ifname=ifname, bridge=bridge,
-                                   address=ipaddress.ip_interface(f"{host_ip}/{net.prefixlen}"), gateway=gateway,
-                                   netns=netns, bridge_index=bridge_index)
+                        self._wire(
+                            root,
+                            name,
+                            host=f"v-{name}",
+                            ifname=ifname,
+                            bridge=bridge,
+                            address=ipaddress.ip_interface(f"{host_ip}/{net.prefixlen}"),
+                            gateway=gateway,
+                            netns=netns,
+                            bridge_index=bridge_index,
+                        )
                         bar.update(1)
             finally:
                 bar.close()
@@ -590,8 +689,11 @@ class Lab:
             report = cleanup.remove(self._journal.record, keep_journal=True)
         self._journal.close(remove=not report.errors)
         if report.errors:
-            raise NetlabError(f"lab {self.id!r} could not remove everything: " + "; ".join(report.errors),
-                              hint="`netlab cleanup` retries once this process has exited", subject=self.id)
+            raise NetlabError(
+                f"lab {self.id!r} could not remove everything: " + "; ".join(report.errors),
+                hint="`netlab cleanup` retries once this process has exited",
+                subject=self.id,
+            )
         return report
 
     def __enter__(self) -> Lab:

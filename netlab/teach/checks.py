@@ -21,10 +21,18 @@ from dataclasses import dataclass, field
 
 from netlab import links, netns, reach, sysctl
 from netlab.commands import in_netns
-from netlab.enter import Target
+from netlab.targets import Target
 
-__all__ = ["CheckResult", "bridge_isolated_from_internet", "deleted_namespace_holder", "lo_up",
-           "nat_to_internet", "port_published", "router_between", "veth_pair"]
+__all__ = [
+    "CheckResult",
+    "bridge_isolated_from_internet",
+    "deleted_namespace_holder",
+    "lo_up",
+    "nat_to_internet",
+    "port_published",
+    "router_between",
+    "veth_pair",
+]
 
 
 @dataclass
@@ -81,10 +89,18 @@ def _links(ns: Target) -> dict[str, links.Link]:
 
 def _namespace(walk: _Walk, name: str) -> bool:
     if name in netns.stale():
-        return walk.need(False, "", f"{netns.path(name)} is a stale file, not a namespace",
-                         f"remove it and create the namespace again: ip netns delete {name}; ip netns add {name}")
-    return walk.need(name in netns.list(), f"namespace {name} exists", f"namespace {name} does not exist",
-                     f"create it: ip netns add {name}")
+        return walk.need(
+            False,
+            "",
+            f"{netns.path(name)} is a stale file, not a namespace",
+            f"remove it and create the namespace again: ip netns delete {name}; ip netns add {name}",
+        )
+    return walk.need(
+        name in netns.list(),
+        f"namespace {name} exists",
+        f"namespace {name} does not exist",
+        f"create it: ip netns add {name}",
+    )
 
 
 def _placed(walk: _Walk, ns: Target, dev: str, *, search: list[Target] = ()) -> bool:
@@ -95,10 +111,18 @@ def _placed(walk: _Walk, ns: Target, dev: str, *, search: list[Target] = ()) -> 
     if elsewhere != "missing":
         # `ip link set ... netns` takes a name, or the pid of a process in the target: this one, for the root.
         to = ns if ns is not None else os.getpid()
-        return walk.need(False, "", f"{dev} exists in {_where(elsewhere)} but should be in {_where(ns)}",
-                         "move it: " + _exec(elsewhere, f"ip link set {dev} netns {to}"))
-    return walk.need(False, "", f"there is no device {dev} in {_where(ns)}",
-                     f"create it, e.g. ip link add {dev} type veth peer name PEER")
+        return walk.need(
+            False,
+            "",
+            f"{dev} exists in {_where(elsewhere)} but should be in {_where(ns)}",
+            "move it: " + _exec(elsewhere, f"ip link set {dev} netns {to}"),
+        )
+    return walk.need(
+        False,
+        "",
+        f"there is no device {dev} in {_where(ns)}",
+        f"create it, e.g. ip link add {dev} type veth peer name PEER",
+    )
 
 
 def _configured(walk: _Walk, ns: Target, dev: str, *, address: str | None = None) -> bool:
@@ -106,23 +130,31 @@ def _configured(walk: _Walk, ns: Target, dev: str, *, address: str | None = None
     link = _links(ns)[dev]
     if address is not None:
         have = [str(a) for a in link.addresses]
-        if not walk.need(address in have, f"{dev} has {address}", f"{dev} in {_where(ns)} has "
-                         f"{', '.join(have) or 'no address'}, not {address}",
-                         "add it: " + _exec(ns, f"ip addr add {address} dev {dev}")):
+        if not walk.need(
+            address in have,
+            f"{dev} has {address}",
+            f"{dev} in {_where(ns)} has {', '.join(have) or 'no address'}, not {address}",
+            "add it: " + _exec(ns, f"ip addr add {address} dev {dev}"),
+        ):
             return False
-    return walk.need(link.up, f"{dev} is UP", f"{dev} in {_where(ns)} is DOWN",
-                     "bring it up: " + _exec(ns, f"ip link set {dev} up"))
+    return walk.need(
+        link.up, f"{dev} is UP", f"{dev} in {_where(ns)} is DOWN", "bring it up: " + _exec(ns, f"ip link set {dev} up")
+    )
 
 
 def _pings(walk: _Walk, source: Target, address: str, *, expect: bool = True, why: str = "") -> bool:
     # Several pings, 0.2 s apart: a link that just came up may need a moment (the kernel's linkwatch).
     result = reach.ping(source, address, count=5, timeout=1.0, interval=0.2)
     if expect:
-        return walk.need(result.ok, f"{_where(source)} reaches {address}",
-                         f"{_where(source)} cannot reach {address} ({result.error or 'no reply'})",
-                         why or f"look at the routes: {_exec(source, 'ip route')}")
-    return walk.need(not result.ok, f"{_where(source)} cannot reach {address}",
-                     f"{_where(source)} can still reach {address}", why)
+        return walk.need(
+            result.ok,
+            f"{_where(source)} reaches {address}",
+            f"{_where(source)} cannot reach {address} ({result.error or 'no reply'})",
+            why or f"look at the routes: {_exec(source, 'ip route')}",
+        )
+    return walk.need(
+        not result.ok, f"{_where(source)} cannot reach {address}", f"{_where(source)} can still reach {address}", why
+    )
 
 
 def lo_up(ns: str) -> CheckResult:
@@ -131,8 +163,9 @@ def lo_up(ns: str) -> CheckResult:
     if not _namespace(walk, ns):
         return walk.result
     link = _links(ns)["lo"]
-    if walk.need(link.up, f"lo in {ns} is UP", f"lo in {ns} is DOWN",
-                 f"bring it up: ip netns exec {ns} ip link set lo up"):
+    if walk.need(
+        link.up, f"lo in {ns} is UP", f"lo in {ns} is DOWN", f"bring it up: ip netns exec {ns} ip link set lo up"
+    ):
         _pings(walk, ns, "127.0.0.1")
     return walk.result
 
@@ -140,17 +173,20 @@ def lo_up(ns: str) -> CheckResult:
 def veth_pair(ns: str, *, outside: str, inside: str, outside_address: str, inside_address: str) -> CheckResult:
     """Notebook 02: a veth pair between the root namespace (``outside``) and ``ns`` (``inside``), pinging."""
     walk = _Walk(f"{outside} <-> {inside} in {ns}, {outside_address} <-> {inside_address}")
-    ok = (_namespace(walk, ns)
-          and _placed(walk, None, outside, search=[ns])
-          and _placed(walk, ns, inside, search=[None]))
+    ok = _namespace(walk, ns) and _placed(walk, None, outside, search=[ns]) and _placed(walk, ns, inside, search=[None])
     if ok:
         peer = _links(None)[outside]
-        ok = walk.need(peer.kind == "veth" and peer.peer_netnsid is not None,
-                       f"{outside} is a veth whose peer is in another namespace",
-                       f"{outside} is a {peer.kind or 'device'} without a peer in another namespace",
-                       f"create the pair: ip link add {outside} type veth peer name {inside} netns {ns}")
-    ok = ok and _configured(walk, None, outside, address=outside_address) and \
-        _configured(walk, ns, inside, address=inside_address)
+        ok = walk.need(
+            peer.kind == "veth" and peer.peer_netnsid is not None,
+            f"{outside} is a veth whose peer is in another namespace",
+            f"{outside} is a {peer.kind or 'device'} without a peer in another namespace",
+            f"create the pair: ip link add {outside} type veth peer name {inside} netns {ns}",
+        )
+    ok = (
+        ok
+        and _configured(walk, None, outside, address=outside_address)
+        and _configured(walk, ns, inside, address=inside_address)
+    )
     if ok:
         _pings(walk, None, inside_address.split("/")[0]) and _pings(walk, ns, outside_address.split("/")[0])
     return walk.result
@@ -163,27 +199,42 @@ def bridge_isolated_from_internet(containers: dict[str, str], *, bridge: str, in
     """
     walk = _Walk(f"{', '.join(containers)} on {bridge} reach each other, not {internet}")
     found = _links(None)
-    if not walk.need(found.get(bridge) is not None and found[bridge].kind == "bridge", f"bridge {bridge} exists",
-                     f"there is no bridge {bridge} in the root namespace",
-                     f"create it: ip link add {bridge} type bridge; ip link set {bridge} up"):
+    if not walk.need(
+        found.get(bridge) is not None and found[bridge].kind == "bridge",
+        f"bridge {bridge} exists",
+        f"there is no bridge {bridge} in the root namespace",
+        f"create it: ip link add {bridge} type bridge; ip link set {bridge} up",
+    ):
         return walk.result
     ports = [name for name, link in found.items() if link.master == bridge]
     for name in containers:
         if not _namespace(walk, name):
             return walk.result
-    if not walk.need(len(ports) >= len(containers), f"{len(ports)} ports are plugged into {bridge}",
-                     f"only {len(ports)} port(s) are plugged into {bridge}",
-                     f"plug each container's veth end in: ip link set PORT master {bridge} up"):
+    if not walk.need(
+        len(ports) >= len(containers),
+        f"{len(ports)} ports are plugged into {bridge}",
+        f"only {len(ports)} port(s) are plugged into {bridge}",
+        f"plug each container's veth end in: ip link set PORT master {bridge} up",
+    ):
         return walk.result
     names = list(containers)
     for a, b in zip(names, names[1:] + names[:1]):
-        if not _pings(walk, a, containers[b], why=f"check that {a} and {b} have addresses in one subnet and "
-                      f"their veths and {bridge} are UP"):
+        if not _pings(
+            walk,
+            a,
+            containers[b],
+            why=f"check that {a} and {b} have addresses in one subnet and their veths and {bridge} are UP",
+        ):
             return walk.result
     for name in names:
-        if not _pings(walk, name, internet, expect=False,
-                      why=f"{name} must not reach {internet}: remove its default route "
-                          f"(ip netns exec {name} ip route del default) or turn forwarding off"):
+        if not _pings(
+            walk,
+            name,
+            internet,
+            expect=False,
+            why=f"{name} must not reach {internet}: remove its default route "
+            f"(ip netns exec {name} ip route del default) or turn forwarding off",
+        ):
             return walk.result
     return walk.result
 
@@ -194,13 +245,20 @@ def router_between(left: str, right: str, *, router: str, right_address: str, le
     for name in (left, right, router):
         if not _namespace(walk, name):
             return walk.result
-    if not walk.need(sysctl.get("net.ipv4.ip_forward", netns=router) == "1", f"{router} forwards packets",
-                     f"{router} does not forward packets (net.ipv4.ip_forward=0)",
-                     f"ip netns exec {router} sysctl -w net.ipv4.ip_forward=1"):
+    if not walk.need(
+        sysctl.get("net.ipv4.ip_forward", netns=router) == "1",
+        f"{router} forwards packets",
+        f"{router} does not forward packets (net.ipv4.ip_forward=0)",
+        f"ip netns exec {router} sysctl -w net.ipv4.ip_forward=1",
+    ):
         return walk.result
-    _pings(walk, left, right_address, why=f"{left} needs a route to {right}'s subnet via {router} "
-           f"(ip netns exec {left} ip route add default via ROUTER_ADDRESS), and {right} one back") and \
-        _pings(walk, right, left_address, why=f"{right} needs a route back to {left}'s subnet via {router}")
+    _pings(
+        walk,
+        left,
+        right_address,
+        why=f"{left} needs a route to {right}'s subnet via {router} "
+        f"(ip netns exec {left} ip route add default via ROUTER_ADDRESS), and {right} one back",
+    ) and _pings(walk, right, left_address, why=f"{right} needs a route back to {left}'s subnet via {router}")
     return walk.result
 
 
@@ -210,18 +268,29 @@ def nat_to_internet(source: str, *, internet: str, address: str, port: int = 800
     for name in (source, internet):
         if not _namespace(walk, name):
             return walk.result
-    if not walk.need(sysctl.get("net.ipv4.ip_forward") == "1", "the root namespace forwards packets",
-                     "the root namespace does not forward packets", "sysctl -w net.ipv4.ip_forward=1"):
+    if not walk.need(
+        sysctl.get("net.ipv4.ip_forward") == "1",
+        "the root namespace forwards packets",
+        "the root namespace does not forward packets",
+        "sysctl -w net.ipv4.ip_forward=1",
+    ):
         return walk.result
     seen = reach.probe(source, address, port, server=internet)
-    if walk.need(seen.ok, f"{source} connects to {address}:{port}", f"{source} cannot connect to {address}:{port} "
-                 f"({seen.error})", f"check {source}'s default route, and that replies can come back: the internet "
-                 f"has no route to private addresses, so masquerade them (nft ... masquerade)"):
-        walk.need(seen.nat, f"the server saw {seen.seen_from[0]}, not {seen.local[0]}: NAT at work",
-                  f"the server saw {source}'s own address {seen.seen_from[0]}: no NAT",
-                  "masquerade the subnet out of the uplink: nft add table ip nat; nft 'add chain ip nat "
-                  "postrouting { type nat hook postrouting priority srcnat; }'; nft add rule ip nat postrouting "
-                  "ip saddr SUBNET oifname UPLINK masquerade")
+    if walk.need(
+        seen.ok,
+        f"{source} connects to {address}:{port}",
+        f"{source} cannot connect to {address}:{port} ({seen.error})",
+        f"check {source}'s default route, and that replies can come back: the internet "
+        f"has no route to private addresses, so masquerade them (nft ... masquerade)",
+    ):
+        walk.need(
+            seen.nat,
+            f"the server saw {seen.seen_from[0]}, not {seen.local[0]}: NAT at work",
+            f"the server saw {source}'s own address {seen.seen_from[0]}: no NAT",
+            "masquerade the subnet out of the uplink: nft add table ip nat; nft 'add chain ip nat "
+            "postrouting { type nat hook postrouting priority srcnat; }'; nft add rule ip nat postrouting "
+            "ip saddr SUBNET oifname UPLINK masquerade",
+        )
     return walk.result
 
 
@@ -235,17 +304,26 @@ def port_published(port: int, *, address: str, client: str, expect: str = "") ->
     if not _namespace(walk, client):
         return walk.result
     # No proxy, ever: the request must go straight to the lab's address, whatever http_proxy says.
-    code = ("import sys, urllib.request as u\n"
-            "try:\n print(u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2).read().decode(errors='replace'))\n"
-            "except Exception as e:\n print('ERROR', e); sys.exit(1)")
+    code = (
+        "import sys, urllib.request as u\n"
+        "try:\n print(u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2).read().decode(errors='replace'))\n"
+        "except Exception as e:\n print('ERROR', e); sys.exit(1)"
+    )
     result = run(client, [sys.executable, "-c", code, f"http://{address}:{port}/"], timeout=10)
-    if walk.need(result.returncode == 0, f"{client} got an answer from {address}:{port}",
-                 f"{client} got no answer from {address}:{port}: {result.stdout.strip()[:120]}",
-                 "is the server running in its namespace, and is the port published "
-                 "(nft ... dnat to CONTAINER:PORT in the prerouting nat chain)?"):
+    if walk.need(
+        result.returncode == 0,
+        f"{client} got an answer from {address}:{port}",
+        f"{client} got no answer from {address}:{port}: {result.stdout.strip()[:120]}",
+        "is the server running in its namespace, and is the port published "
+        "(nft ... dnat to CONTAINER:PORT in the prerouting nat chain)?",
+    ):
         if expect:
-            walk.need(expect in result.stdout, f"the answer contains {expect!r}", f"the answer lacks {expect!r}",
-                      "is the right server published on that port?")
+            walk.need(
+                expect in result.stdout,
+                f"the answer contains {expect!r}",
+                f"the answer lacks {expect!r}",
+                "is the right server published on that port?",
+            )
     return walk.result
 
 
@@ -255,10 +333,17 @@ def deleted_namespace_holder(answer: int, *, inode: int) -> CheckResult:
 
     walk = _Walk(f"pid {answer} keeps net:[{inode}] alive")
     info = next((ns for ns in namespaces() if ns.inode == inode), None)
-    if not walk.need(info is not None, f"net:[{inode}] still exists", f"net:[{inode}] no longer exists",
-                     "the namespace is gone: set the challenge up again"):
+    if not walk.need(
+        info is not None,
+        f"net:[{inode}] still exists",
+        f"net:[{inode}] no longer exists",
+        "the namespace is gone: set the challenge up again",
+    ):
         return walk.result
-    walk.need(answer in info.pids, f"process {answer} is inside net:[{inode}]",
-              f"process {answer} is not inside net:[{inode}]",
-              "list every namespace with its processes: lsns -t net, or netlab.namespaces()")
+    walk.need(
+        answer in info.pids,
+        f"process {answer} is inside net:[{inode}]",
+        f"process {answer} is not inside net:[{inode}]",
+        "list every namespace with its processes: lsns -t net, or netlab.namespaces()",
+    )
     return walk.result

@@ -24,11 +24,12 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from netlab.reproduce import Report, Result
+    from netlab.teach.reproduce import Report, Result
 
 __all__ = ["html", "machine", "markdown", "write"]
 
@@ -37,6 +38,7 @@ FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 
 
 # -- the machine ----------------------------------------------------------------------------------
+
 
 def _first_line(argv: Sequence[str]) -> str:
     """The first line a ``--version`` style command prints (some print it on stderr)."""
@@ -88,6 +90,7 @@ def machine() -> list[tuple[str, str]]:
 
 # -- Markdown -------------------------------------------------------------------------------------
 
+
 def _is_command(step: str) -> bool:
     """The article's commands are ASCII; its prose (quoted in the original) is Chinese."""
     return not any("\u4e00" <= ch <= "\u9fff" for ch in step)
@@ -116,11 +119,14 @@ def _md_header(report: Report) -> list[str]:
         "",
         f"The article: *{ARTICLE}*, its steps numbered A1-A16 as in netlab's design notes, plus the",
         "internet access it describes without commands (A10a-A10d). Every experiment ran for real, in a",
-        "private sandbox: nothing reached this machine's own network; the \"internet\" is a namespace.",
+        'private sandbox: nothing reached this machine\'s own network; the "internet" is a namespace.',
         "",
         f"**{report.summary()}** ({when}, {report.seconds:.1f} s). "
-        + ("Every claim holds, or is inaccurate in a known way the report explains."
-           if report.ok else "**Some claims did not hold on this machine: see the rows marked differs or error.**"),
+        + (
+            "Every claim holds, or is inaccurate in a known way the report explains."
+            if report.ok
+            else "**Some claims did not hold on this machine: see the rows marked differs or error.**"
+        ),
         "",
         "## Machine",
         "",
@@ -132,24 +138,33 @@ def _md_header(report: Report) -> list[str]:
 
 
 def _md_table(report: Report) -> list[str]:
-    lines = ["## Claims", "", "| id | article step | the article says | expected | observed | verdict |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "## Claims",
+        "",
+        "| id | article step | the article says | expected | observed | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     for result in report.results:
         claim = result.claim
         verdict = f"**{result.verdict}**"
         if result.what_really_happens:
             verdict += ": " + result.what_really_happens
-        lines.append(f"| {claim.id} | {_md_cell(_md_step(claim.step))} | {_md_cell(claim.says)} | "
-                     f"{_md_cell(claim.expected)} | {_md_cell(result.observed)} | {_md_cell(verdict)} |")
+        lines.append(
+            f"| {claim.id} | {_md_cell(_md_step(claim.step))} | {_md_cell(claim.says)} | "
+            f"{_md_cell(claim.expected)} | {_md_cell(result.observed)} | {_md_cell(verdict)} |"
+        )
     return lines + [""]
 
 
 def _md_details(result: Result) -> list[str]:
     claim = result.claim
-    lines = [f"### {claim.id} · {_md_step(claim.step)} · {result.verdict}", "",
-             f"- **The article says:** {claim.says}",
-             f"- **Expected:** {claim.expected}",
-             f"- **Observed:** {result.observed}"]
+    lines = [
+        f"### {claim.id} · {_md_step(claim.step)} · {result.verdict}",
+        "",
+        f"- **The article says:** {claim.says}",
+        f"- **Expected:** {claim.expected}",
+        f"- **Observed:** {result.observed}",
+    ]
     if result.what_really_happens:
         lines.append(f"- **What really happens:** {result.what_really_happens}")
     if result.note:
@@ -157,8 +172,16 @@ def _md_details(result: Result) -> list[str]:
     lines += ["", f"Transcript ({result.seconds:.2f} s):", "", "```console", result.transcript, "```", ""]
     tree = _tree(result)
     if tree:
-        lines += ["<details><summary>What the kernel held (netlab show)</summary>", "", "```", tree, "```", "",
-                  "</details>", ""]
+        lines += [
+            "<details><summary>What the kernel held (netlab show)</summary>",
+            "",
+            "```",
+            tree,
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
     return lines
 
 
@@ -167,7 +190,7 @@ def _tree(result: Result) -> str:
         return ""
     try:
         return result.diagram.tree(color=False)
-    except Exception as exc:  # noqa: BLE001 - a picture is a bonus
+    except Exception as exc:
         return f"(no tree: {type(exc).__name__}: {exc})"
 
 
@@ -220,10 +243,10 @@ def _png(result: Result) -> str:
     if result.diagram is None:
         return ""
     try:
-        from netlab.draw import png_bytes
+        from netlab.view.draw import png_bytes
 
         data = base64.b64encode(png_bytes(result.diagram, title_note=f"article step {result.claim.id}")).decode()
-    except Exception as exc:  # noqa: BLE001 - a picture is a bonus
+    except Exception as exc:
         return f"<p><em>no diagram: {_e(type(exc).__name__)}: {_e(str(exc))}</em></p>"
     return f'<img alt="topology after {_e(result.claim.id)}" src="data:image/png;base64,{data}">'
 
@@ -233,9 +256,11 @@ def _html_row(result: Result) -> str:
     verdict = _badge(result)
     if result.what_really_happens:
         verdict += f"<br>{_prose(result.what_really_happens)}"
-    return (f'<tr id="row-{_e(claim.id)}"><td><a href="#{_e(claim.id)}">{_e(claim.id)}</a></td>'
-            f"<td>{_html_step(claim.step)}</td><td>{_prose(claim.says)}</td><td>{_prose(claim.expected)}</td>"
-            f"<td>{_prose(result.observed)}</td><td>{verdict}</td></tr>")
+    return (
+        f'<tr id="row-{_e(claim.id)}"><td><a href="#{_e(claim.id)}">{_e(claim.id)}</a></td>'
+        f"<td>{_html_step(claim.step)}</td><td>{_prose(claim.says)}</td><td>{_prose(claim.expected)}</td>"
+        f"<td>{_prose(result.observed)}</td><td>{verdict}</td></tr>"
+    )
 
 
 def _html_details(result: Result) -> str:
@@ -246,20 +271,27 @@ def _html_details(result: Result) -> str:
     if result.note:
         items.append(("Note", result.note))
     tree = _tree(result)
-    return "\n".join([
-        f'<h3 id="{_e(claim.id)}">{_e(claim.id)} · {_html_step(claim.step)} · {_badge(result)}</h3>',
-        "<ul>" + "".join(f"<li><b>{_e(k)}:</b> {_prose(v)}</li>" for k, v in items) + "</ul>",
-        _png(result),
-        f"<details><summary>Transcript ({result.seconds:.2f} s)</summary><pre>{_e(result.transcript)}</pre></details>",
-        f"<details><summary>What the kernel held (netlab show)</summary><pre>{_e(tree)}</pre></details>" if tree else "",
-    ])
+    return "\n".join(
+        [
+            f'<h3 id="{_e(claim.id)}">{_e(claim.id)} · {_html_step(claim.step)} · {_badge(result)}</h3>',
+            "<ul>" + "".join(f"<li><b>{_e(k)}:</b> {_prose(v)}</li>" for k, v in items) + "</ul>",
+            _png(result),
+            f"<details><summary>Transcript ({result.seconds:.2f} s)</summary><pre>{_e(result.transcript)}</pre></details>",
+            f"<details><summary>What the kernel held (netlab show)</summary><pre>{_e(tree)}</pre></details>"
+            if tree
+            else "",
+        ]
+    )
 
 
 def html(report: Report) -> str:
     """The whole report as one self-contained HTML page (diagrams embedded as PNG)."""
     when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(report.started))
-    verdict = ("Every claim holds, or is inaccurate in a known way the report explains." if report.ok
-               else "<b>Some claims did not hold on this machine: see the rows marked differs or error.</b>")
+    verdict = (
+        "Every claim holds, or is inaccurate in a known way the report explains."
+        if report.ok
+        else "<b>Some claims did not hold on this machine: see the rows marked differs or error.</b>"
+    )
     machine_rows = "".join(f"<tr><td>{_e(what)}</td><td>{_e(value)}</td></tr>" for what, value in report.machine)
     rows = "\n".join(_html_row(result) for result in report.results)
     details = "\n".join(_html_details(result) for result in report.results)
@@ -287,6 +319,7 @@ reached this machine's own network; the "internet" is a namespace.</p>
 
 
 # -- writing --------------------------------------------------------------------------------------
+
 
 def write(report: Report, path: Path, *, format: str | None = None) -> Path:
     """Write ``report`` to ``path`` as ``format`` ("md" or "html"; default: from the suffix, else HTML)."""

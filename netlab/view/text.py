@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from netlab.topology import Interface, Namespace, Topology, interface_key
+from netlab.view.snapshot import Interface, Namespace, Topology, interface_key
 
 __all__ = ["to_dot", "to_mermaid", "tree"]
 
@@ -116,16 +116,19 @@ def tree(topology: Topology, *, routes: bool = True, color: bool = False) -> str
 
 # -- Graphviz -------------------------------------------------------------------------------------
 
+
 def _dot_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def to_dot(topology: Topology) -> str:
     """Graphviz DOT: a cluster per namespace, a node per interface, veth and bridge-port edges."""
-    out = ["graph netlab {",
-           '  graph [rankdir=LR, fontname="Helvetica", compound=true, nodesep=0.3];',
-           '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
-           '  edge [fontname="Helvetica", fontsize=9];']
+    out = [
+        "graph netlab {",
+        '  graph [rankdir=LR, fontname="Helvetica", compound=true, nodesep=0.3];',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
+        '  edge [fontname="Helvetica", fontsize=9];',
+    ]
     for ns in topology.namespaces:
         style = 'style="rounded,bold", color="#1f4e79", penwidth=2' if ns.root else 'style="rounded", color="#555555"'
         out.append(f"  subgraph cluster_{ns.inode} {{")
@@ -135,23 +138,30 @@ def to_dot(topology: Topology) -> str:
             line = "dashed" if not interface.up else "solid"
             label = "\n".join([interface.name, *interface.shown_addresses, interface.status])
             shape = ", shape=box3d" if interface.kind == "bridge" else ""
-            out.append(f"    {_dot_quote(interface_key(ns, interface.name))} [label={_dot_quote(label)}, "
-                       f'fillcolor="{fill}", style="rounded,filled,{line}"{shape}];')
+            out.append(
+                f"    {_dot_quote(interface_key(ns, interface.name))} [label={_dot_quote(label)}, "
+                f'fillcolor="{fill}", style="rounded,filled,{line}"{shape}];'
+            )
         if not ns.interfaces:
             out.append(f'    {_dot_quote(ns.key)} [label="(no interfaces)", shape=plaintext, style=""];')
         out.append("  }")
     for (ns_a, a), (ns_b, b) in topology.veth_pairs():
-        out.append(f"  {_dot_quote(interface_key(ns_a, a.name))} -- {_dot_quote(interface_key(ns_b, b.name))} "
-                   '[label="veth", penwidth=2];')
+        out.append(
+            f"  {_dot_quote(interface_key(ns_a, a.name))} -- {_dot_quote(interface_key(ns_b, b.name))} "
+            '[label="veth", penwidth=2];'
+        )
     for ns, bridge, ports in topology.bridges():
         for port in ports:
-            out.append(f"  {_dot_quote(interface_key(ns, port.name))} -- {_dot_quote(interface_key(ns, bridge.name))} "
-                       '[style=dotted, label="port"];')
+            out.append(
+                f"  {_dot_quote(interface_key(ns, port.name))} -- {_dot_quote(interface_key(ns, bridge.name))} "
+                '[style=dotted, label="port"];'
+            )
     out.append("}")
     return "\n".join(out) + "\n"
 
 
 # -- Mermaid --------------------------------------------------------------------------------------
+
 
 def _mermaid_id(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text)
@@ -175,14 +185,17 @@ def to_mermaid(topology: Topology) -> str:
             state = "up" if interface.running else ("waiting" if interface.up else "down")
             classes[state].append(node)
         if not ns.interfaces:
-            out.append(f"    empty_{ns.inode}[\"(no interfaces)\"]")
+            out.append(f'    empty_{ns.inode}["(no interfaces)"]')
         out.append("  end")
     for (ns_a, a), (ns_b, b) in topology.veth_pairs():
-        out.append(f"  if_{_mermaid_id(f'{ns_a.inode}_{a.name}')} <-->|veth| if_{_mermaid_id(f'{ns_b.inode}_{b.name}')}")
+        out.append(
+            f"  if_{_mermaid_id(f'{ns_a.inode}_{a.name}')} <-->|veth| if_{_mermaid_id(f'{ns_b.inode}_{b.name}')}"
+        )
     for ns, bridge, ports in topology.bridges():
         for port in ports:
-            out.append(f"  if_{_mermaid_id(f'{ns.inode}_{port.name}')} -.-|port| "
-                       f"if_{_mermaid_id(f'{ns.inode}_{bridge.name}')}")
+            out.append(
+                f"  if_{_mermaid_id(f'{ns.inode}_{port.name}')} -.-|port| if_{_mermaid_id(f'{ns.inode}_{bridge.name}')}"
+            )
     out.append("  classDef up fill:#c8e6c9,stroke:#2e7d32")
     out.append("  classDef waiting fill:#fff3c4,stroke:#b28704")
     out.append("  classDef down fill:#eeeeee,stroke:#888888,stroke-dasharray: 4 3")

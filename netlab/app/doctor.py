@@ -18,9 +18,16 @@ from pathlib import Path
 __all__ = ["Check", "doctor", "environment_kind"]
 
 TOOLS = {
-    "ip": "iproute2", "ping": "iputils-ping", "nft": "nftables", "iptables": "iptables",
-    "unshare": "util-linux", "nsenter": "util-linux", "lsns": "util-linux", "findmnt": "util-linux",
-    "ifconfig": "net-tools", "sysctl": "procps",
+    "ip": "iproute2",
+    "ping": "iputils-ping",
+    "nft": "nftables",
+    "iptables": "iptables",
+    "unshare": "util-linux",
+    "nsenter": "util-linux",
+    "lsns": "util-linux",
+    "findmnt": "util-linux",
+    "ifconfig": "net-tools",
+    "sysctl": "procps",
 }
 DEVICE_KINDS = ("veth", "bridge", "macvlan", "vxlan", "dummy", "vlan", "vrf", "bond")
 
@@ -60,21 +67,33 @@ def _privileges() -> Check:
         call(NEW, lambda: None)
         return Check("privileges", True, f"uid {os.getuid()} may create network namespaces")
     except (NetlabError, OSError) as exc:
-        return Check("privileges", False, f"cannot create a network namespace ({exc})",
-                     fix="run as root (sudo), or inside `netlab sandbox`, or in the Vagrant VM")
+        return Check(
+            "privileges",
+            False,
+            f"cannot create a network namespace ({exc})",
+            fix="run as root (sudo), or inside `netlab sandbox`, or in the Vagrant VM",
+        )
 
 
 def _user_namespaces() -> Check:
     knob = Path("/proc/sys/kernel/unprivileged_userns_clone")
     apparmor = Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
     if knob.exists() and knob.read_text().strip() == "0":
-        return Check("user namespaces", False, "unprivileged user namespaces are disabled",
-                     fix="sudo sysctl kernel.unprivileged_userns_clone=1 (or run as root / use the VM)",
-                     required=os.getuid() != 0)
+        return Check(
+            "user namespaces",
+            False,
+            "unprivileged user namespaces are disabled",
+            fix="sudo sysctl kernel.unprivileged_userns_clone=1 (or run as root / use the VM)",
+            required=os.getuid() != 0,
+        )
     if apparmor.exists() and apparmor.read_text().strip() == "1":
-        return Check("user namespaces", False, "AppArmor restricts unprivileged user namespaces",
-                     fix="sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0 (or run as root / use the VM)",
-                     required=os.getuid() != 0)
+        return Check(
+            "user namespaces",
+            False,
+            "AppArmor restricts unprivileged user namespaces",
+            fix="sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0 (or run as root / use the VM)",
+            required=os.getuid() != 0,
+        )
     return Check("user namespaces", True, "available: `netlab sandbox` works without root")
 
 
@@ -82,8 +101,15 @@ def _tools() -> list[Check]:
     checks = []
     for tool, package in TOOLS.items():
         found = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
-        checks.append(Check(f"tool {tool}", bool(found), found or "not installed",
-                            fix=f"sudo apt-get install {package}", required=tool not in ("iptables", "ifconfig")))
+        checks.append(
+            Check(
+                f"tool {tool}",
+                bool(found),
+                found or "not installed",
+                fix=f"sudo apt-get install {package}",
+                required=tool not in ("iptables", "ifconfig"),
+            )
+        )
     return checks
 
 
@@ -95,7 +121,8 @@ def device_kinds() -> dict[str, bool]:
     lower = {"macvlan": "link t-veth ", "vlan": "link t-veth "}  # these stack on another device
     script = "; ".join(
         f"ip link add {lower.get(kind, '')}name t-{kind} type {kind} {options.get(kind, '')} 2>/dev/null && echo {kind}"
-        for kind in DEVICE_KINDS)
+        for kind in DEVICE_KINDS
+    )
     made = set(run(NEW, ["sh", "-c", script]).stdout.split())
     return {kind: kind in made for kind in DEVICE_KINDS}
 
@@ -104,13 +131,20 @@ def _kernel() -> list[Check]:
     checks = [Check("kernel", True, f"Linux {platform.release()}, Python {sys.version.split()[0]}")]
     try:
         kinds = device_kinds()
-    except Exception as exc:  # noqa: BLE001 - report, don't crash the doctor
+    except Exception as exc:
         return checks + [Check("device kinds", False, f"could not test ({exc})", fix="fix the privileges first")]
     missing = [k for k, ok in kinds.items() if not ok]
     needed = [k for k in ("veth", "bridge") if not kinds[k]]
-    checks.append(Check("device kinds", not needed, "available: " + ", ".join(k for k, ok in kinds.items() if ok)
-                        + (f"; missing: {', '.join(missing)}" if missing else ""),
-                        fix="load the modules (modprobe veth bridge) or use the Vagrant VM"))
+    checks.append(
+        Check(
+            "device kinds",
+            not needed,
+            "available: "
+            + ", ".join(k for k, ok in kinds.items() if ok)
+            + (f"; missing: {', '.join(missing)}" if missing else ""),
+            fix="load the modules (modprobe veth bridge) or use the Vagrant VM",
+        )
+    )
     return checks
 
 
@@ -119,10 +153,16 @@ def _nat() -> Check:
 
     if not shutil.which("nft"):
         return Check("nftables NAT", False, "nft is not installed", fix="sudo apt-get install nftables")
-    rules = "add table ip t; add chain ip t post { type nat hook postrouting priority 100; }; add rule ip t post masquerade"
+    rules = (
+        "add table ip t; add chain ip t post { type nat hook postrouting priority 100; }; add rule ip t post masquerade"
+    )
     result = run(NEW, ["nft", rules])
-    return Check("nftables NAT", result.returncode == 0, "masquerade works" if result.returncode == 0
-                 else result.stderr.strip(), fix="load nf_tables and nft_masq (modprobe nft_masq) or use the VM")
+    return Check(
+        "nftables NAT",
+        result.returncode == 0,
+        "masquerade works" if result.returncode == 0 else result.stderr.strip(),
+        fix="load nf_tables and nft_masq (modprobe nft_masq) or use the VM",
+    )
 
 
 def doctor() -> list[Check]:

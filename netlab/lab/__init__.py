@@ -1,0 +1,12 @@
+"""Labs that clean up after themselves.
+
+lab.py      ``Lab``: build namespaces, links, addresses, routes, NAT; remember the ``ip`` commands
+journal.py  what a lab is about to build, written down *before* each step (``/run/netlab``)
+cleanup.py  ``netlab cleanup``: remove what a crashed lab left, and nothing else
+"""
+
+from __future__ import annotations
+
+from netlab.lab.lab import Lab
+
+__all__ = ["Lab"]

@@ -1,0 +1,47 @@
+"""Which network namespace an operation acts on: a *target*.
+
+Every function that works "in a namespace" takes one, the way every ``ip`` command takes one::
+
+    target                 means                          shell equivalent
+    "netns1" (str)         the named namespace            ip netns exec netns1 ...   (ip -n netns1 ...)
+    Path("/run/x")         a namespace file anywhere      nsenter --net=/run/x ...
+    1234 (int)             the namespace of process 1234  nsenter --net=/proc/1234/ns/net ...
+    NEW                    a brand-new namespace          unshare -n ...
+    None                   where the caller is            ...
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Union
+
+__all__ = ["NEW", "Target", "in_words", "keyword"]
+
+
+class _NewNamespace:
+    def __repr__(self) -> str:
+        return "NEW"
+
+
+NEW = _NewNamespace()
+"""Target meaning "a new, empty network namespace", like ``unshare -n``."""
+
+Target = Union[str, os.PathLike, int, _NewNamespace, None]
+
+
+def in_words(target: Target) -> str:
+    """A namespace in words, for messages: ``namespace 'netns1'``, ``the namespace of pid 42``."""
+    if target is None:
+        return "the current namespace"
+    if isinstance(target, str):
+        return f"namespace {target!r}"
+    if target is NEW:
+        return "a new namespace"
+    if isinstance(target, int) and not isinstance(target, bool):
+        return f"the namespace of pid {target}"
+    return f"namespace {os.fspath(target)}"  # type: ignore[arg-type]
+
+
+def keyword(target: Target) -> str:
+    """How a namespace is written among keyword arguments in messages: ``, netns='netns1'``."""
+    return "" if target is None else f", netns={target!r}"
