@@ -19,28 +19,39 @@ any of the root namespace's own addresses is sent on to 10.0.0.2:80. ``fib daddr
 ``output`` chain covers connections made from the root namespace itself::
 
     nft add rule inet netlab prerouting fib daddr type local tcp dport 8080 dnat ip to 10.0.0.2:80
-    # iptables -t nat -A PREROUTING -p tcp --dport 8080 -m addrtype --dst-type LOCAL -j DNAT --to-destination 10.0.0.2:80
+    # iptables -t nat -A PREROUTING -p tcp --dport 8080 -m addrtype --dst-type LOCAL
+    #          -j DNAT --to-destination 10.0.0.2:80
 
 netlab runs ``nft -f -`` inside the namespace with the same statements, so a change is applied
 whole or not at all, and keeps every rule in a table it owns (``inet netlab`` by default; a
 ``Lab`` uses ``inet netlab_<lab>``), so removing the table removes exactly its rules.
 If a host firewall drops forwarded packets (a ``filter forward`` chain with policy drop,
 as Docker installs), NAT alone is not enough: the sandbox and a fresh VM have none.
+
+Reading the rules back, ``snapshot()`` does not run ``nft``: ``netlink_rules`` asks nftables
+over its own netlink socket (``NETLINK_NETFILTER``, see ``netlab.netlink``) and decodes the
+few expressions that translate addresses into ``model.NatRule`` objects, for every rule
+in every table, netlab's or not (iptables-nft rules too).
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import re
+import socket
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from netlab import netlink
 from netlab.commands import emit, in_netns
 from netlab.enter import run
 from netlab.errors import DeviceError, DeviceExistsError, DeviceNotFoundError, InvalidAddressError, InvalidNameError
 from netlab.links import address as parse_address
 from netlab.links import network as parse_network
+from netlab.model import NatRule
 from netlab.names import check_ifname
 from netlab.targets import Target, in_words, keyword
 
@@ -48,6 +59,8 @@ __all__ = [
     "DEFAULT_TABLE",
     "Published",
     "masquerade",
+    "netlink_rules",
+    "netlink_rules_or_none",
     "publish",
     "published",
     "remove_table",
@@ -257,7 +270,8 @@ def publish(
     for entry in published(netns, items=items):
         if entry.proto == proto and entry.port == port:
             raise DeviceExistsError(
-                f"{proto} port {port} is already published in {in_words(netns)}: it goes to {entry.to} (table {entry.table})",
+                f"{proto} port {port} is already published in {in_words(netns)}: "
+                f"it goes to {entry.to} (table {entry.table})",
                 hint=f"pick another port, or unpublish it first: nat.unpublish({port}{keyword(netns)}, "
                 f"table={entry.table!r})",
                 subject=port,
@@ -366,3 +380,101 @@ def remove_table(table: str = DEFAULT_TABLE, *, netns: Target = None, missing_ok
     _nft(netns, ["delete", "table", FAMILY, table], action=f"delete table {table}")
     emit(in_netns(netns, ["nft", "delete", "table", FAMILY, table]))
     return True
+
+
+# nftables (linux/netfilter/nf_tables.h): rules, their expressions, and the NAT ones.
+NFNL_SUBSYS_NFTABLES = 10
+NFT_MSG_NEWRULE, NFT_MSG_GETRULE = 6, 7
+NFTA_RULE_TABLE, NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS = 1, 2, 4
+NFTA_EXPR_NAME, NFTA_EXPR_DATA = 1, 2
+NFTA_IMMEDIATE_DREG, NFTA_IMMEDIATE_DATA, NFTA_DATA_VALUE = 1, 2, 1
+NFTA_NAT_TYPE, NFTA_NAT_REG_ADDR_MIN, NFTA_NAT_REG_PROTO_MIN = 1, 3, 5
+NFTA_MASQ_REG_PROTO_MIN, NFTA_REDIR_REG_PROTO_MIN = 2, 1
+NFT_NAT_DNAT = 1
+NFTA_TARGET_NAME = 1
+NFT_FAMILIES = {1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6"}
+NFGENMSG = struct.Struct("=BBH")  # nfgenmsg: family, version, resource id (big endian)
+
+
+# -- reading the rules back over netlink (what snapshot() shows) --------------------------------
+
+
+def netlink_rules(sock: netlink.NetlinkSocket) -> list[NatRule]:
+    """The address-translating rules of the socket's namespace (nftables and iptables-nft).
+
+    A rule is a list of expressions run like tiny machine code on registers: ``dnat to
+    10.1.1.1:80`` is ``immediate reg1 = 10.1.1.1; immediate reg2 = 80; nat dnat addr reg1 proto
+    reg2``. We follow the ``immediate`` loads to print the target. (Rules of the legacy
+    ``iptables`` backend, ``ip_tables``, are not in nftables and are not listed.)
+    """
+    msgtype = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE
+    found = []
+    for kind, data, offset, end in sock.dump(msgtype, NFGENMSG.pack(socket.AF_UNSPEC, 0, 0)):
+        if kind != (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE:
+            continue
+        family = NFT_FAMILIES.get(data[offset], str(data[offset]))
+        attrs = netlink.attributes(data, offset + NFGENMSG.size, end)
+        table, chain = netlink.text(attrs.get(NFTA_RULE_TABLE, b"")), netlink.text(attrs.get(NFTA_RULE_CHAIN, b""))
+        registers: dict[int, bytes] = {}
+        for _element, expression in netlink.attribute_list(attrs.get(NFTA_RULE_EXPRESSIONS, b"")):
+            parts = dict(netlink.attribute_list(expression))
+            name = netlink.text(parts.get(NFTA_EXPR_NAME, b""))
+            args = dict(netlink.attribute_list(parts.get(NFTA_EXPR_DATA, b"")))
+            rule = _nat_expression(name, args, registers)
+            if rule is not None:
+                action, to, tool = rule
+                found.append(NatRule(action, table, chain, family, to, tool))
+    return found
+
+
+def _nat_expression(name: str, args: dict[int, bytes], registers: dict[int, bytes]) -> tuple | None:
+    """(action, to, tool) if this expression translates addresses; remember register loads."""
+    if name == "immediate" and NFTA_IMMEDIATE_DREG in args:
+        value = dict(netlink.attribute_list(args.get(NFTA_IMMEDIATE_DATA, b""))).get(NFTA_DATA_VALUE)
+        if value is not None:
+            registers[netlink.be32(args[NFTA_IMMEDIATE_DREG])] = value
+    elif name in ("masq", "redir"):
+        port = _loaded_port(
+            registers, args.get(NFTA_MASQ_REG_PROTO_MIN if name == "masq" else NFTA_REDIR_REG_PROTO_MIN)
+        )
+        return ("masquerade" if name == "masq" else "redirect"), (f"port {port}" if port else None), "nft"
+    elif name == "nat":
+        action = "dnat" if netlink.be32(args.get(NFTA_NAT_TYPE, b"\0\0\0\0")) == NFT_NAT_DNAT else "snat"
+        to = _loaded_address(registers, args.get(NFTA_NAT_REG_ADDR_MIN))
+        port = _loaded_port(registers, args.get(NFTA_NAT_REG_PROTO_MIN))
+        if port:
+            to = f"[{to}]:{port}" if to and ":" in to else f"{to or ''}:{port}"
+        return action, to, "nft"
+    elif name == "target":
+        target = netlink.text(args.get(NFTA_TARGET_NAME, b""))
+        if target in ("MASQUERADE", "SNAT", "DNAT", "REDIRECT", "NETMAP"):
+            return {"MASQUERADE": "masquerade", "REDIRECT": "redirect"}.get(target, target.lower()), None, "iptables"
+    return None
+
+
+def _loaded(registers: dict[int, bytes], reg: bytes | None) -> bytes | None:
+    return registers.get(netlink.be32(reg)) if reg else None
+
+
+def _loaded_address(registers: dict[int, bytes], reg: bytes | None) -> str | None:
+    value = _loaded(registers, reg)
+    if value is None:
+        return None
+    return netlink.ip_text(value[:16] if len(value) >= 16 else value[:4])
+
+
+def _loaded_port(registers: dict[int, bytes], reg: bytes | None) -> int | None:
+    value = _loaded(registers, reg)
+    return struct.unpack(">H", value[:2])[0] if value and len(value) >= 2 else None
+
+
+def netlink_rules_or_none(sock: netlink.NetlinkSocket | None) -> list[NatRule] | None:
+    """``netlink_rules``, or None when this kernel has no nftables to ask."""
+    if sock is None:
+        return None
+    try:
+        return netlink_rules(sock)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.ENOENT, errno.EPROTONOSUPPORT, errno.EINVAL):
+            return None
+        raise

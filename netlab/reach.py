@@ -139,7 +139,7 @@ class ProbeResult:
         head = f"{self.proto} {local} -> {self.address}:{self.port}"
         if not self.ok:
             return f"{head}: failed: {self.error}"
-        seen = f"{self.seen_from[0]}:{self.seen_from[1]}"
+        seen = f"{self.seen_from[0]}:{self.seen_from[1]}" if self.seen_from else "?"
         verb = "connected" if self.proto == "tcp" else "delivered"
         why = " (NAT rewrote the source)" if self.nat else ""
         return f"{head}: {verb}; the server in {self.server} saw {seen}{why}"

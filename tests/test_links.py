@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import sh
 
-from netlab import links, netns, sysctl
+from netlab import links, netns, snapshot, sysctl
 from netlab.commands import recording
 from netlab.errors import DeviceExistsError
 
@@ -115,7 +116,7 @@ def test_addresses_and_connected_route(pair, ns):
     assert [(a["local"], a["prefixlen"]) for a in info if a["family"] == "inet"] == [("10.1.1.1", 24)]
     routes = ip_json("route", netns_name=ns)
     assert {"dst": "10.1.1.0/24", "dev": "veth1"}.items() <= routes[0].items()
-    assert [str(a.interface) for a in links.addresses(ns, dev="veth1") if a.interface.version == 4] == ["10.1.1.1/24"]
+    assert links.addresses(ns, dev="veth1", family=4) == ["10.1.1.1/24"]
     links.remove_address("veth0", "10.1.1.2/24")
     assert all(a["family"] != "inet" for a in ip_json("addr", "show", "veth0")[0]["addr_info"])
 
@@ -156,6 +157,45 @@ def test_list_agrees_with_ip(pair, ns):
         assert lk.index == theirs[name]["ifindex"] and lk.mac == theirs[name]["address"]
     assert [lk.name for lk in links.list(ns)] == ["lo"]
     assert "veth0@if" in str(ours["veth0"])
+
+
+def test_looking_gives_the_snapshots_objects(pair, ns):
+    """One model: links.list/addresses/routes hand out what a snapshot holds, cross-checked with `ip -j`."""
+    links.bridge("br0")
+    try:
+        links.attach("veth0", "br0")
+        links.add_address("br0", "10.7.0.1/24")
+        links.up("br0")
+        links.move("veth1", to=ns, new_name="eth0")
+        links.add_address("eth0", "10.7.0.2/24", netns=ns)
+        links.up("eth0", netns=ns)
+        links.add_route("default", via="10.7.0.1", netns=ns)
+        topology = snapshot()
+        ours, snapshots = links.list(ns), topology.namespace(ns).interfaces
+        # The same objects; only a snapshot knows which namespace a peer's id stands for.
+        assert [replace(i, peer=None) for i in ours] == [replace(i, peer=None) for i in snapshots]
+        assert [(i.peer.index, i.peer.nsid) for i in ours if i.peer] == [
+            (i.peer.index, i.peer.nsid) for i in snapshots if i.peer
+        ]
+        assert links.routes(ns) == list(topology.namespace(ns).routes)
+        root = {i.name: i for i in links.list()}
+        assert root["veth0"].master == "br0" and root["veth0"].peer.elsewhere and root["veth0"].peer.netns is None
+        assert root["br0"].addresses[0] == "10.7.0.1/24" and root["br0"].kind == "bridge"
+        assert links.addresses(ns, dev="eth0", family=4) == ["10.7.0.2/24"]
+        assert links.addresses(ns, family=6) == [a for a in links.addresses(ns) if a.family == 6]
+        theirs = {lk["ifname"]: lk for lk in ip_json("-d", "addr", netns_name=ns)}
+        for interface in links.list(ns):
+            seen = theirs[interface.name]
+            assert (interface.index, interface.mac, interface.mtu) == (seen["ifindex"], seen["address"], seen["mtu"])
+            assert sorted(map(str, interface.addresses)) == sorted(
+                f"{a['local']}/{a['prefixlen']}" for a in seen["addr_info"]
+            )
+        routes = {r["dst"]: r for r in ip_json("route", netns_name=ns)}
+        assert {r.dst: (r.via, r.dev, r.protocol) for r in links.routes(ns) if r.family == 4} == {
+            dst: (r.get("gateway"), r["dev"], r.get("protocol", "boot")) for dst, r in routes.items()
+        }
+    finally:
+        links.delete("br0")
 
 
 SHOW = "ip -j addr; ip -n netns1 -j addr; ip -j route; ip -n netns1 -j route"

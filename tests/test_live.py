@@ -81,8 +81,19 @@ def test_the_live_view_follows_ip_commands(kernel):
 
         shown = run(kernel, "%netlab_show")
         assert len(shown.pngs) == 1
-        drawn = run(kernel, "from netlab import snapshot\nsnapshot().draw()")  # a Figure, shown without pyplot
+        drawn = run(kernel, "from netlab import draw, snapshot\ndraw(snapshot())")  # a Figure, shown without pyplot
         assert len(drawn.pngs) == 1
+        as_value = run(kernel, "snapshot()")  # a snapshot is data; the extension shows it as its diagram
+        assert len(as_value.pngs) == 1 and "live1 · net:[" in as_value.text  # the tree as its text form
+
+        projector = run(kernel, "%netlab_live projector")
+        assert "netlab.live: projector mode on" in projector.text
+        big = run(kernel, "%netlab_show")
+        assert png_width(big.pngs[0]) > png_width(shown.pngs[0]) * 1.4  # drawn at 155+ dpi, not 100
+        run(kernel, "%netlab_live diff")
+        bigger_words = run(kernel, "!ip link set veth0 up")
+        assert any("font-size:20px" in d.get("text/html", "") for d in bigger_words.displays)
+        assert "netlab.live: projector mode off" in run(kernel, "%netlab_live projector off").text
 
         main_thread = run(
             kernel,
@@ -98,3 +109,42 @@ def test_the_live_view_follows_ip_commands(kernel):
         run(kernel, "%unload_ext netlab.live")
         after_unload = run(kernel, "!ip netns delete live1")
         assert after_unload.pngs == [] and "changed the network" not in after_unload.text
+        plain = run(kernel, "snapshot()")  # the display hooks went with the extension
+        assert plain.pngs == [] and "<Topology: " in plain.text
+
+
+def png_width(png: bytes) -> int:
+    """The width of a PNG, from its IHDR chunk."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(png[16:20], "big")
+
+
+def test_drawing_alone_changes_no_display_hook():
+    """``draw()`` leaves IPython's formatters alone; ``notebook.register`` adds, ``unregister`` removes."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from netlab import diff, draw, snapshot
+    from netlab.view import notebook
+
+    shell = InteractiveShell.instance()
+    try:
+        with scenes.article_veth():
+            topology = snapshot()
+        figure = draw(topology)
+        data, _ = shell.display_formatter.format(figure)
+        assert "image/png" not in data and not notebook.registered(shell)
+
+        notebook.register(shell)
+        for subject in (topology, diff(topology, snapshot())):
+            data, _ = shell.display_formatter.format(subject)
+            assert data["image/png"].startswith(b"\x89PNG")
+        assert "netns1 · net:[" in shell.display_formatter.format(topology)[0]["text/plain"]
+        assert shell.display_formatter.format(figure)[0]["image/png"].startswith(b"\x89PNG")
+
+        notebook.unregister(shell)
+        data, _ = shell.display_formatter.format(topology)
+        assert "image/png" not in data and data["text/plain"].startswith("<Topology: ")
+        assert "image/png" not in shell.display_formatter.format(figure)[0]
+    finally:
+        notebook.unregister(shell)
+        InteractiveShell.clear_instance()

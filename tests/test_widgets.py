@@ -27,7 +27,8 @@ def test_the_explorer_describes_the_chosen_namespace():
         assert f"net:[{inode}]" in details and "bind mount /run/netns/netns1" in details
         assert "veth1" in details and "10.1.1.1/24" in details and "veth peer veth0 in root" in details
         assert "10.1.1.0/24 dev veth1 proto kernel scope link src 10.1.1.1" in details
-        assert "(you are here)" not in details
+        assert "no default route: reaches only 10.1.1.0/24" in details  # why it cannot reach further
+        assert "(you are here)" not in details and "font-size" not in details
 
         shell("ip netns add extra")
         try:
@@ -83,3 +84,21 @@ def test_the_ping_tester_from_an_unnamed_namespace():
         tester.destination.value = "10.5.0.1"
         tester.button.click()
         assert tester.last.ok, tester.result.value
+
+
+def test_projector_mode_makes_the_widgets_text_bigger():
+    from netlab.view.settings import settings
+
+    with scenes.article_veth():
+        settings.projector = True
+        try:
+            explorer = namespace_explorer()
+            explorer.select("netns1")
+            assert "font-size:20px" in explorer.details.value
+            tester = ping_tester(count=1)
+            tester.choose("netns1")
+            tester.destination.value = "10.1.1.2"
+            tester.button.click()
+            assert tester.last.ok and "font-size:20px" in tester.result.value
+        finally:
+            settings.projector = False

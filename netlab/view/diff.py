@@ -21,10 +21,8 @@ and go with every ``up`` and would bury the interesting lines.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from netlab.view.snapshot import Interface, Namespace, Topology, interface_key
 
@@ -47,7 +45,11 @@ class Change:
 
 
 class TopologyDiff:
-    """The changes from ``before`` to ``after``; ``str()`` gives one sentence per line."""
+    """The changes from ``before`` to ``after``; ``str()`` gives one sentence per line.
+
+    ``draw(changes)`` (``netlab.view.draw``) pictures them: ``union()`` is what it draws,
+    ``marks()`` what it highlights.
+    """
 
     def __init__(
         self,
@@ -55,8 +57,8 @@ class TopologyDiff:
         after: Topology,
         changes: list[Change],
         *,
-        left_behind: list[tuple[int, str]] = (),
-        also_added: list[tuple[int, str]] = (),
+        left_behind: Sequence[tuple[int, str]] = (),
+        also_added: Sequence[tuple[int, str]] = (),
     ) -> None:
         self.before = before
         self.after = after
@@ -118,23 +120,6 @@ class TopologyDiff:
                 namespaces[old.inode] = replace(new, interfaces=new.interfaces + gone)
         return Topology(tuple(namespaces.values()), taken_at=self.after.taken_at)
 
-    def draw(self, **options: Any):
-        """Draw ``after`` with what was added (green), changed (amber) and removed (red, dashed)."""
-        from netlab.view.draw import draw
-
-        return draw(self.union(), marks=self.marks(), caption=self._caption(), **options)
-
-    def _repr_png_(self) -> bytes:
-        from netlab.view.draw import png_bytes
-
-        return png_bytes(self.union(), marks=self.marks(), caption=self._caption())
-
-    def _caption(self) -> str:
-        from netlab.view.draw import caption_text
-
-        since = time.strftime("%H:%M:%S", time.localtime(self.before.taken_at))
-        return caption_text(self.after, f"{self.summary} since {since}")
-
 
 def _where(ns: Namespace) -> str:
     return ns.title
@@ -157,7 +142,7 @@ def _ns_sentence(ns: Namespace) -> str:
 
 
 def diff(before: Topology, after: Topology) -> TopologyDiff:
-    """Compare two snapshots; the result prints as sentences and can be drawn."""
+    """Compare two snapshots; the result prints as sentences, and ``draw(result)`` pictures it."""
     changes: list[Change] = []
     old_ns = {ns.inode: ns for ns in before.namespaces}
     new_ns = {ns.inode: ns for ns in after.namespaces}

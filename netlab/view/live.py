@@ -13,10 +13,13 @@ nothing show nothing extra.
     %netlab_live off        stop redrawing (on: start again)
     %netlab_live state      draw the plain state after a change, not the highlighted diff
     %netlab_live text       sentences only, no drawing
+    %netlab_live projector  bigger diagrams and tables for a classroom (projector off: normal)
     %netlab_show            draw the current state now
 
-``%unload_ext netlab.live`` removes the hook. A snapshot costs a few milliseconds for a small
-lab (under 100 ms for 100 namespaces), so the hook does not slow the notebook down.
+Loading it also teaches the notebook to show a snapshot, a diff or ``draw()``'s Figure as a
+picture (``netlab.view.notebook``). ``%unload_ext netlab.live`` removes the hook. A snapshot
+costs a few milliseconds for a small lab (under 100 ms for 100 namespaces), so the hook does
+not slow the notebook down.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ import html
 import traceback
 from typing import Any
 
+from netlab.view import notebook
 from netlab.view.diff import TopologyDiff, diff
+from netlab.view.settings import settings
 from netlab.view.snapshot import Topology, snapshot
 
 __all__ = ["LiveTopology", "load_ipython_extension", "unload_ipython_extension"]
@@ -67,21 +72,21 @@ class LiveTopology:
 
         display(_changes_bundle(changes), raw=True)
         if self.mode == "diff":
-            display(_png_bundle(changes._repr_png_(), str(changes.after)), raw=True)
+            display(_picture(changes), raw=True)
         elif self.mode == "state":
-            display(_png_bundle(changes.after._repr_png_(), str(changes.after)), raw=True)
+            display(_picture(changes.after), raw=True)
 
     def show_state(self) -> None:
         from IPython.display import display
 
         self.last = snapshot(settle=SETTLE_SECONDS)
-        display(_png_bundle(self.last._repr_png_(), str(self.last)), raw=True)
+        display(_picture(self.last), raw=True)
 
 
 def _changes_bundle(changes: TopologyDiff) -> dict[str, str]:
     items = "".join(f"<li>{html.escape(line)}</li>" for line in changes.lines)
     markup = (
-        f'<div class="netlab-live"><b>netlab</b>: this cell changed the network '
+        f'<div class="netlab-live" style="{settings.html_style()}"><b>netlab</b>: this cell changed the network '
         f'({changes.summary}):<ul style="margin-top:2px">{items}</ul></div>'
     )
     plain = f"netlab: this cell changed the network ({changes.summary}):\n" + "\n".join(
@@ -90,9 +95,15 @@ def _changes_bundle(changes: TopologyDiff) -> dict[str, str]:
     return {"text/html": markup, "text/plain": plain}
 
 
-def _png_bundle(png: bytes, text: str) -> dict[str, Any]:
+def _picture(subject: Topology | TopologyDiff) -> dict[str, Any]:
+    """The diagram as a display bundle, with the tree as its text form."""
     import base64
 
+    from netlab.view.draw import png_bytes
+    from netlab.view.text import tree
+
+    png = png_bytes(subject)
+    text = tree(subject.after if isinstance(subject, TopologyDiff) else subject)
     return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text}
 
 
@@ -100,16 +111,20 @@ _live: LiveTopology | None = None
 
 
 def _live_magic(line: str) -> None:
-    """%netlab_live [on|off|diff|state|text]: switch the live diagram."""
+    """%netlab_live [on|off|diff|state|text|projector [on|off]]: switch the live diagram."""
     assert _live is not None
-    word = line.strip() or "on"
+    word, *rest = line.split() or ["on"]
+    if word == "projector":
+        settings.projector = (rest or ["on"])[0] not in ("off", "0", "no", "false")
+        print(f"netlab.live: projector mode {'on' if settings.projector else 'off'}")
+        return
     if word == "on":
         _live.mode = "diff" if _live.mode == "off" else _live.mode
         _live.last = snapshot(settle=SETTLE_SECONDS)
     elif word in MODES:
         _live.mode = word
     else:
-        print(f"netlab.live: unknown mode {word!r}; use one of on, {', '.join(MODES)}")
+        print(f"netlab.live: unknown mode {word!r}; use one of on, {', '.join(MODES)}, projector")
         return
     print(f"netlab.live: {_live.mode}")
 
@@ -126,17 +141,19 @@ def load_ipython_extension(shell: Any) -> None:
     if _live is not None:
         unload_ipython_extension(shell)
     _live = LiveTopology(shell)
+    notebook.register(shell)
     shell.events.register("post_run_cell", _live.post_run_cell)
     shell.register_magic_function(_live_magic, magic_kind="line", magic_name="netlab_live")
     shell.register_magic_function(_show_magic, magic_kind="line", magic_name="netlab_show")
     from IPython.display import display
 
-    display(_png_bundle(_live.last._repr_png_(), str(_live.last)), raw=True)
+    display(_picture(_live.last), raw=True)
 
 
 def unload_ipython_extension(shell: Any) -> None:
-    """``%unload_ext netlab.live``: stop redrawing."""
+    """``%unload_ext netlab.live``: stop redrawing, and forget how to show snapshots."""
     global _live
+    notebook.unregister(shell)
     if _live is not None:
         try:
             shell.events.unregister("post_run_cell", _live.post_run_cell)

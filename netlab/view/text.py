@@ -12,19 +12,24 @@ state column is UP, NO-CARRIER or DOWN from the link's flags, see ``Interface.st
     ├── lo     loopback  DOWN
     ├── veth1  veth      UP    10.1.1.1/24  ⇄ veth0 @ root
     └── routes
-        └── 10.1.1.0/24 dev veth1 proto kernel scope link src 10.1.1.1
+        ├── 10.1.1.0/24 dev veth1 proto kernel scope link src 10.1.1.1
+        └── # no default route: reaches only 10.1.1.0/24
 
-Bridge ports are drawn under their bridge. ``to_dot`` output renders with ``dot -Tsvg``;
-``to_mermaid`` output pastes into a Markdown cell of JupyterLab 4.1+ or a GitHub README.
+Bridge ports are drawn under their bridge. A namespace with an address but no default route
+says so: that is why its ``ping 8.8.8.8`` fails with "Network is unreachable" (the root
+namespace is left out: where you are, the host's routes are not the lesson).
+
+``to_dot`` output renders with ``dot -Tsvg``; ``to_mermaid`` output pastes into a Markdown
+cell of JupyterLab 4.1+ or a GitHub README.
 """
 
 from __future__ import annotations
 
 import re
 
-from netlab.view.snapshot import Interface, Namespace, Topology, interface_key
+from netlab.view.snapshot import Interface, Namespace, Route, Topology, interface_key
 
-__all__ = ["to_dot", "to_mermaid", "tree"]
+__all__ = ["chosen_routes", "no_default_route", "route_words", "to_dot", "to_mermaid", "tree"]
 
 _GREEN, _RED, _YELLOW, _BOLD, _DIM, _RESET = "\033[32m", "\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m"
 
@@ -74,8 +79,69 @@ def _state(interface: Interface, color: bool) -> str:
     return f"{tint}{text}{_RESET}"
 
 
+# -- routes worth pointing at ----------------------------------------------------------------------
+
+
+def chosen_routes(ns: Namespace) -> list[Route]:
+    """The routes someone added (``ip route add``), not those the kernel made for an address."""
+    return [
+        route
+        for route in ns.routes
+        if route.protocol != "kernel" and route.type not in ("local", "broadcast", "multicast", "anycast")
+    ]
+
+
+def route_words(route: Route) -> str:
+    """A route as ``ip route`` starts it: ``default via 10.0.0.1 dev eth0`` (no proto, metric)."""
+    words = [route.dst] if route.type == "unicast" else [route.type, route.dst]
+    if route.via:
+        words += ["via", route.via]
+    if route.dev:
+        words += ["dev", route.dev]
+    return " ".join(words)
+
+
+def no_default_route(ns: Namespace) -> str | None:
+    """Why packets to the internet go nowhere, if they do: an address but no IPv4 default route.
+
+    None for the root namespace, for a namespace with no IPv4 address (nothing to route yet)
+    and for one that has a default route.
+    """
+    if ns.root or any(r.dst == "default" and r.family == 4 for r in ns.routes):
+        return None
+    if not any(a.family == 4 and a.scope == "global" for i in ns.interfaces for a in i.addresses):
+        return None
+    if any(r.family == 4 for r in chosen_routes(ns)):
+        return "no default route: other networks only through the routes above"
+    subnets = [r.dst for r in ns.routes if r.family == 4 and r.protocol == "kernel" and r.scope == "link"]
+    if 1 <= len(subnets) <= 2:
+        return f"no default route: reaches only {' and '.join(subnets)}"
+    return "no default route: reaches only its own subnets"
+
+
+def _row(
+    topology: Topology,
+    ns: Namespace,
+    interface: Interface,
+    widths: tuple[int, int, int],
+    *,
+    color: bool,
+    indent: int = 0,
+) -> str:
+    """One interface line: name, kind, state, addresses, peer; columns ``widths`` wide."""
+    width_name, width_kind, width_state = widths
+    state = _state(interface, color) + " " * (width_state - len(interface.status))
+    name = f"{interface.name:<{max(width_name - indent, len(interface.name) + 1)}}"
+    words = f"{name}{interface.kind:<{width_kind}}{state}" + ", ".join(interface.shown_addresses)
+    peer = _peer_text(topology, ns, interface)
+    return (words.rstrip() + ("  " + peer if peer else "")).rstrip()
+
+
 def tree(topology: Topology, *, routes: bool = True, color: bool = False) -> str:
-    """Every namespace, its interfaces (bridge ports under their bridge) and its routes."""
+    """Every namespace, its interfaces (bridge ports under their bridge) and its routes.
+
+    Under the routes, a namespace with an address but no default route gets a ``#`` note.
+    """
     lines: list[str] = []
     for ns in topology.namespaces:
         title = f"{_BOLD}{ns.title}{_RESET}" if color else ns.title
@@ -87,25 +153,22 @@ def tree(topology: Topology, *, routes: bool = True, color: bool = False) -> str
                 ports.setdefault(interface.master, []).append(interface)
             else:
                 top.append(interface)
-        width_name = max((len(i.name) for i in ns.interfaces), default=2) + 2
-        width_kind = max((len(i.kind) for i in ns.interfaces), default=4) + 2
-        width_state = max((len(i.status) for i in ns.interfaces), default=4) + 2
-
-        def row(interface: Interface, indent: int = 0) -> str:
-            state = _state(interface, color) + " " * (width_state - len(interface.status))
-            words = f"{interface.name:<{max(width_name - indent, len(interface.name) + 1)}}{interface.kind:<{width_kind}}{state}"
-            words += ", ".join(interface.shown_addresses)
-            peer = _peer_text(topology, ns, interface)
-            return (words.rstrip() + ("  " + peer if peer else "")).rstrip()
-
+        widths = (
+            max((len(i.name) for i in ns.interfaces), default=2) + 2,
+            max((len(i.kind) for i in ns.interfaces), default=4) + 2,
+            max((len(i.status) for i in ns.interfaces), default=4) + 2,
+        )
         route_lines = [str(r) for r in ns.routes] if routes else []
+        note = no_default_route(ns) if routes else None
+        if note:
+            route_lines.append(f"# {note}")
         for n, interface in enumerate(top):
             last = n == len(top) - 1 and not route_lines
-            lines.append(("└── " if last else "├── ") + row(interface))
+            lines.append(("└── " if last else "├── ") + _row(topology, ns, interface, widths, color=color))
             children = ports.get(interface.name, [])
             for m, port in enumerate(children):
-                stem = "    " if last else "│   "
-                lines.append(stem + ("└── " if m == len(children) - 1 else "├── ") + row(port, indent=4))
+                stem = ("    " if last else "│   ") + ("└── " if m == len(children) - 1 else "├── ")
+                lines.append(stem + _row(topology, ns, port, widths, color=color, indent=4))
         if route_lines:
             lines.append("└── routes")
             for m, route in enumerate(route_lines):

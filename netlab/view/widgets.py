@@ -15,21 +15,30 @@ attributes, so the logic can be driven without a browser::
     tester.result.value        # -> "ping 10.1.1.1 from netns1: 1/1 received, 0% loss ..."
 
 Both read the kernel with ``snapshot()``; "Refresh" takes a new one. ipywidgets is imported
-only when a widget is made.
+only when a widget is made. In projector mode (``netlab.view.settings``) their text is bigger.
 """
 
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from netlab.view.settings import settings
 from netlab.view.snapshot import Namespace, Topology, snapshot
+from netlab.view.text import no_default_route
+
+if TYPE_CHECKING:
+    from netlab.reach import PingResult
 
 __all__ = ["NamespaceExplorer", "PingTester", "namespace_explorer", "ping_tester"]
 
 
 def _choices(topology: Topology) -> list[tuple[str, int]]:
     return [(f"{ns.title}  ·  {ns.label}", ns.inode) for ns in topology.namespaces]
+
+
+def _pre_style() -> str:
+    return ";".join(filter(None, ["margin:2px 0", settings.html_style()]))
 
 
 def _cell(text: object) -> str:
@@ -82,7 +91,10 @@ def describe(topology: Topology, ns: Namespace) -> str:
         f"<div style='margin-top:6px'>routes (table main):<ul style='margin:2px 0'>{routes or '<li>none</li>'}"
         "</ul></div>"
     )
-    return "".join(parts)
+    note = no_default_route(ns)
+    if note:
+        parts.append(f"<div style='color:#c92a2a'>{html.escape(note)}</div>")
+    return f"<div style='{settings.html_style()}'>" + "".join(parts) + "</div>"
 
 
 class NamespaceExplorer:
@@ -142,7 +154,7 @@ class PingTester:
         )
         self.button = widgets.Button(description="Ping", button_style="primary", icon="play")
         self.result = widgets.HTML()
-        self.last = None  # the last PingResult (or error text)
+        self.last: PingResult | Exception | None = None  # the last result, or what went wrong
         self.button.on_click(lambda _button: self.run())
         self.widget = widgets.VBox(
             [widgets.HBox([self.source, self.destination, self.count, self.button]), self.result]
@@ -161,7 +173,7 @@ class PingTester:
         """Pick the source namespace by title, name or inode."""
         self.source.value = self.topology.namespace(which).inode
 
-    def run(self) -> Any:
+    def run(self) -> PingResult | Exception | None:
         """Ping now (what the button does); the result also lands in ``.result``."""
         from netlab.reach import ping
 
@@ -172,13 +184,14 @@ class PingTester:
             return None
         self.button.disabled = True
         self.result.value = f"<i>pinging {html.escape(address)} from {html.escape(ns.title)}...</i>"
+        outcome: PingResult | Exception
         try:
             outcome = ping(ns.target, address, count=self.count.value, timeout=1.0)
             colour = "#2b8a3e" if outcome.ok else "#c92a2a"
-            self.result.value = f"<pre style='color:{colour};margin:2px 0'>{html.escape(str(outcome))}</pre>"
+            self.result.value = f"<pre style='color:{colour};{_pre_style()}'>{html.escape(str(outcome))}</pre>"
         except Exception as exc:  # a bad address or a vanished namespace: say so in the widget
             outcome = exc
-            self.result.value = f"<pre style='color:#c92a2a;margin:2px 0'>{html.escape(str(exc))}</pre>"
+            self.result.value = f"<pre style='color:#c92a2a;{_pre_style()}'>{html.escape(str(exc))}</pre>"
         finally:
             self.button.disabled = False
         self.last = outcome

@@ -1,0 +1,230 @@
+"""The compact layout, for big labs: busy namespaces as bands on top, the others as small tiles.
+
+A 100-namespace star does not fit as boxes and chips. Here a namespace wired to many others
+(the root of the star: a "hub") is a band across the top with its own interfaces listed; every
+other namespace is a tile on a grid: title, inode, one line per interface, its default route.
+Each hub has a colour; a bus of that colour runs from its band down the left margin and along
+each row, with a stub into every tile wired to it. Tiles wired to each other get a thin line.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from netlab.view.draw.detailed import name_key, namespace_links
+from netlab.view.draw.labels import header_lines, hub_lines, tile_lines
+from netlab.view.draw.measure import fit, text_width
+from netlab.view.draw.render import (
+    DIM_INK,
+    DOWN,
+    GREY_INK,
+    HUB_COLOURS,
+    INK,
+    MARK_COLOURS,
+    NO_CARRIER,
+    NS_BOX,
+    OUTSIDE_BOX,
+    ROOT_BOX,
+    RUNNING,
+    VETH_LINE,
+    badge,
+    caption,
+    new_figure,
+    round_box,
+    state_colours,
+    wire,
+    write,
+)
+from netlab.view.snapshot import Namespace, Topology, interface_key
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["TILE_W", "render_compact"]
+
+TILE_W = 1.95  # inches
+
+
+def hubs_of(topology: Topology, links: dict[int, set[int]]) -> list[Namespace]:
+    """Namespaces wired to many others: drawn as bands across the top."""
+    return [ns for ns in topology.namespaces if len(links[ns.inode]) >= 6 or (ns.root and len(links[ns.inode]) >= 3)]
+
+
+def columns_for(tiles: int, *, max_width: float | None) -> int:
+    """How many tiles per row: about 1.4 times wider than tall, 4 to 10, fewer if ``max_width``."""
+    columns = max(4, min(10, math.ceil(math.sqrt(max(tiles, 1) * 1.4))))
+    if max_width is not None:
+        columns = min(columns, max(2, int((max_width - 0.8 + 0.14) // (TILE_W + 0.14))))
+    return columns
+
+
+def render_compact(
+    topology: Topology, marks: dict[str, str], *, dpi: float, caption_line: str, max_width: float | None = None
+) -> Figure:
+    """Hubs as bands, tiles on a grid, buses between them; at most ``max_width`` inches wide if given."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.patches import Rectangle
+
+    links = namespace_links(topology)
+    hubs = hubs_of(topology, links)
+    hub_ids = {ns.inode: n for n, ns in enumerate(hubs)}
+    tiles = sorted(
+        (ns for ns in topology.namespaces if ns.inode not in hub_ids),
+        key=lambda n: (not n.root, n.outside, name_key(n)),
+    )
+    tile_text = {ns.inode: tile_lines(topology, ns) for ns in tiles}
+    lines_per_tile = max((len(t) for t in tile_text.values()), default=1)
+    tile_h = 0.42 + 0.15 * lines_per_tile
+    columns = columns_for(len(tiles), max_width=max_width)
+    rows = math.ceil(len(tiles) / columns) if tiles else 0
+    gap_x, gap_y, margin = 0.14, 0.3, 0.3
+    bus_room = 0.2 * max(len(hubs), 1)
+    grid_w = columns * TILE_W + (columns - 1) * gap_x
+    hub_text = {hub.inode: hub_lines(hub) for hub in hubs}
+    hub_heights = [0.5 + 0.19 * len(hub_text[hub.inode]) for hub in hubs]
+    width = max(grid_w + 2 * margin + bus_room, text_width(caption_line, 8.5, mono=False) + 2 * margin)
+    height = sum(hub_heights) + 0.22 * len(hubs) + rows * (tile_h + gap_y) + 2 * margin + 0.7
+    figure, ax = new_figure(width, height, dpi=dpi)
+    caption(ax, caption_line, x=margin, y=height - margin / 2 - 0.05)
+    left = margin + bus_room
+    wires: dict[str, list] = {}  # colour -> segments, drawn as one LineCollection each
+
+    # Hubs: full-width bands with a coloured stripe; their bus starts from the stripe.
+    y = height - margin - 0.3
+    trunk: dict[int, tuple[float, float]] = {}
+    for n, hub in enumerate(hubs):
+        h, colour = hub_heights[n], HUB_COLOURS[n % len(HUB_COLOURS)]
+        fill, edge = ROOT_BOX if hub.root else NS_BOX
+        mark = marks.get(hub.key)
+        round_box(
+            ax,
+            left,
+            y - h,
+            grid_w,
+            h,
+            fill=fill,
+            edge=MARK_COLOURS.get(mark or "", edge),
+            width=2.6 if hub.root or mark else 1.4,
+            radius=0.14,
+            z=1,
+        )
+        ax.add_artist(
+            Rectangle((left + 0.03, y - h + 0.12), 0.07, h - 0.24, facecolor=colour, edgecolor="none", zorder=2)
+        )
+        title_ink = ROOT_BOX[1] if hub.root else INK
+        write(ax, left + 0.22, y - 0.24, hub.title, size=11, fontweight="bold", va="center", color=title_ink, zorder=3)
+        facts = " · ".join(t for t, _, _ in header_lines(hub, routes=False)[1:])
+        facts_x = left + 0.22 + text_width(hub.title, 11, mono=False, bold=True) + 0.15
+        write(ax, facts_x, y - 0.24, facts, size=7.5, va="center", color=DIM_INK, zorder=3)
+        body = "\n".join(fit(line, 7.5, grid_w - 0.4) for line in hub_text[hub.inode])
+        write(ax, left + 0.22, y - 0.44, body, size=7.5, mono=True, va="top", color=INK, linespacing=1.45, zorder=3)
+        if mark:
+            badge(ax, left + grid_w - 0.05, y - 0.05, mark, z=8)
+        trunk[hub.inode] = (margin + 0.1 + 0.2 * n, y - h / 2)
+        wires.setdefault(colour, []).append([(margin + 0.1 + 0.2 * n, y - h / 2), (left, y - h / 2)])
+        y -= h + 0.22
+
+    # Tiles on a grid.
+    grid_top = y - 0.12
+    positions: dict[int, tuple[float, float]] = {}
+    for index, ns in enumerate(tiles):
+        r, c = divmod(index, columns)
+        positions[ns.inode] = (left + c * (TILE_W + gap_x), grid_top - (r + 1) * tile_h - r * gap_y)
+
+    # Buses: a trunk per hub down the left margin, a line above each row, a stub into each tile.
+    for hub in hubs:
+        n = hub_ids[hub.inode]
+        colour = HUB_COLOURS[n % len(HUB_COLOURS)]
+        members = [ns for ns in tiles if hub.inode in links[ns.inode]]
+        if not members:
+            continue
+        trunk_x, hub_y = trunk[hub.inode]
+        row_ends: dict[float, float] = {}
+        for ns in members:
+            x0, y0 = positions[ns.inode]
+            bus_y, stub_x = y0 + tile_h + 0.08 + 0.05 * n, x0 + 0.25 + 0.12 * n
+            row_ends[bus_y] = max(row_ends.get(bus_y, 0), stub_x)
+            wires[colour].append([(stub_x, bus_y), (stub_x, y0 + tile_h)])
+        wires[colour].append([(trunk_x, hub_y), (trunk_x, min(row_ends))])
+        wires[colour] += [[(trunk_x, bus_y), (end, bus_y)] for bus_y, end in row_ends.items()]
+    for colour, segments in wires.items():
+        ax.add_collection(LineCollection(segments, colors=colour, linewidths=1.3, zorder=0.5))
+
+    # Wires between tiles (a chain or a pair inside a big lab): thin lines behind the tiles.
+    done: set[frozenset[int]] = set()
+    between = []
+    for ns in tiles:
+        for other in links[ns.inode]:
+            if other in positions and frozenset((ns.inode, other)) not in done:
+                done.add(frozenset((ns.inode, other)))
+                (xa, ya), (xb, yb) = positions[ns.inode], positions[other]
+                between.append([(xa + TILE_W / 2, ya + tile_h / 2), (xb + TILE_W / 2, yb + tile_h / 2)])
+    if between:
+        ax.add_collection(LineCollection(between, colors=VETH_LINE, linewidths=1.6, alpha=0.7, zorder=0.4))
+
+    dots_x, dots_y, dots_c = [], [], []
+    for ns in tiles:
+        x0, y0 = positions[ns.inode]
+        mark = marks.get(ns.key) or next(
+            (marks[interface_key(ns, i.name)] for i in ns.interfaces if interface_key(ns, i.name) in marks), None
+        )
+        fill, edge = ROOT_BOX if ns.root else (OUTSIDE_BOX if ns.outside else NS_BOX)
+        round_box(
+            ax,
+            x0,
+            y0,
+            TILE_W,
+            tile_h,
+            fill=fill,
+            edge=MARK_COLOURS.get(mark or "", edge),
+            width=2.4 if (ns.root or mark) else 1.0,
+            radius=0.08,
+            dashed=mark == "removed" or ns.outside,
+            z=1,
+        )
+        top = y0 + tile_h - 0.15
+        title = fit(ns.title, 8.5, TILE_W * 0.5, mono=False)
+        title_ink = ROOT_BOX[1] if ns.root else INK
+        write(ax, x0 + 0.1, top, title, size=8.5, fontweight="bold", va="center", color=title_ink, zorder=3)
+        facts = ns.label + (" · fwd" if ns.ip_forward else "") + (" · NAT" if ns.nat else "")
+        write(ax, x0 + TILE_W - 0.08, top, facts, size=6, va="center", ha="right", color=DIM_INK, zorder=3)
+        texts = tile_text[ns.inode]
+        for k, (_, interface) in enumerate(texts):
+            if interface is not None:
+                dots_x.append(x0 + 0.13)
+                dots_y.append(top - 0.21 - 0.15 * k)
+                dots_c.append(state_colours(interface)[1])
+        dim = all(i is None or not i.up for _, i in texts)
+        write(
+            ax,
+            x0 + 0.22,
+            top - 0.13,
+            "\n".join(fit(t, 6.5, TILE_W - 0.3) for t, _ in texts),
+            size=6.5,
+            mono=True,
+            va="top",
+            color=DOWN[1] if dim else INK,
+            linespacing=1.5,
+            zorder=3,
+        )
+        if mark:
+            badge(ax, x0 + TILE_W - 0.04, y0 + tile_h - 0.04, mark, z=8)
+    if dots_x:
+        ax.scatter(dots_x, dots_y, s=14, c=dots_c, linewidths=0, zorder=4)
+    _legend(ax, x=margin, y=margin * 0.7, hubs=bool(hubs))
+    return figure
+
+
+def _legend(ax: Axes, *, x: float, y: float, hubs: bool) -> None:
+    entries = [("up", RUNNING[1]), ("up, no carrier", NO_CARRIER[1]), ("DOWN", DOWN[1])]
+    for label, colour in entries:
+        ax.scatter([x + 0.05], [y], s=20, c=[colour], linewidths=0)
+        write(ax, x + 0.15, y, label, size=7.5, va="center", color=GREY_INK)
+        x += 0.3 + text_width(label, 7.5, mono=False)
+    if hubs:
+        x += 0.1
+        wire(ax, (x, y), (x + 0.3, y), colour=HUB_COLOURS[0], width=1.4)
+        label = "veth pairs to a busy namespace (one colour per band at the top)"
+        write(ax, x + 0.38, y, label, size=7.5, va="center", color=GREY_INK)
