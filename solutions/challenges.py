@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import subprocess
 
-from netlab.teach.challenges import Challenge
 from netlab.inodes import namespaces
+from netlab.teach.challenges import Challenge
 
 
 def sh(*commands: str) -> None:

@@ -48,7 +48,7 @@ def test_veth_pair_hints_follow_what_failed():
         assert "create it" in check().hint
         sh("ip", "link", "add", "veth2", "type", "veth", "peer", "name", "veth3")
         result = check()
-        assert "veth3 exists in the root namespace but should be in netns3" in str(result)
+        assert "veth3 exists in the root namespace but should be in namespace 'netns3'" in str(result)
         assert result.hint == "move it: ip link set veth3 netns netns3"
         sh("ip", "link", "set", "veth3", "netns", "netns3")
         assert check().hint == "add it: ip addr add 10.1.2.2/24 dev veth2"
@@ -104,7 +104,7 @@ def test_isolated_bridge_rejects_a_way_out():
         sh("ip", "addr", "add", "10.0.0.1/24", "dev", "br0")
         sh("ip", "-n", "c1", "route", "add", "default", "via", "10.0.0.1")
         result = challenge.check()
-        assert not result and "c1 can still reach 203.0.113.1" in str(result)
+        assert not result and "namespace 'c1' can still reach 203.0.113.1" in str(result)
         assert "ip netns exec c1 ip route del default" in result.hint
     finally:
         challenge.close()

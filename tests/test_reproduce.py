@@ -14,18 +14,21 @@ from conftest import sh
 from netlab import inode, netns
 from netlab.teach import reproduce
 from netlab.teach.reproduce import Claim, Observation, Scene, Verdict
+from netlab.teach.reproduce.versions import detect, nsfs_lines_on_a_host
 
 NETLAB = str(Path(sys.executable).with_name("netlab"))
 ROWS = [f"A{n}" for n in range(1, 10)] + ["A10a", "A10b", "A10c", "A10d"] + [f"A{n}" for n in range(11, 17)]
-# Where the article is wrong, and words the report must use to say what really happens.
-INACCURATE = {
-    "A4": "Physical NICs can move",
-    "A7": "stray backtick",
-    "A9": "root prompt",
-    "A13": "mount propagation",
-    "A14": "one file with two names",
-    "A15": "one file with two names",
+# The rows that are not plain "holds": their verdict, and words the report must use to explain it.
+EXPLAINED = {
+    "A4": ("article inaccurate", "Physical NICs can move"),
+    "A7": ("article inaccurate", "stray backtick"),
+    "A9": ("cannot tell from the text", "exactly that prompt"),
+    "A13": ("depends on version", "82c8b9fe"),
+    "A15": ("article inaccurate", "one file with two names"),  # the slip of A13-A16, counted once
 }
+SUMMARY = (
+    "19 claims: 14 hold, 3 article inaccurate, 1 depends on version, 1 cannot tell from the text, 0 differ, 0 errors"
+)
 
 
 def _table(markdown: str) -> dict[str, list[str]]:
@@ -54,17 +57,29 @@ def test_reproduce_proves_every_claim_and_reports_it(tmp_path):
     assert "already uses netns1: running in a fresh sandbox" in result.stderr
     for number, row in enumerate(ROWS, 1):  # progress: one line per claim, as it runs
         assert re.search(rf"^\[\s*{number}/{len(ROWS)}\] {row} ", result.stderr, re.M), result.stderr
-    assert "19 claims: 13 hold, 6 article inaccurate, 0 differ, 0 errors" in result.stdout
+    assert SUMMARY in result.stdout
 
     text = md.read_text()
     table = _table(text)
     assert list(table) == ROWS
     for row, cells in table.items():
         verdict = cells[-1]
-        if row in INACCURATE:
-            assert verdict.startswith("**article inaccurate**: ") and INACCURATE[row] in verdict, (row, verdict)
+        if row in EXPLAINED:
+            kind, words = EXPLAINED[row]
+            assert verdict.startswith(f"**{kind}**: ") and words in verdict, (row, verdict)
         else:
             assert verdict == "**holds**", (row, verdict)
+    # A13: the versions found here decide how often `mount` lists the pin on a host-like /run.
+    lines = nsfs_lines_on_a_host(detect())
+    assert lines in (1, 2) and f"{lines} time(s) on a host-like /run" in table["A13"][4], table["A13"][4]
+    assert ("(< 7.0) predicts" if lines == 2 else "(7.0 or later) predicts") in table["A13"][4]
+    # A9: both readings of the second ping ran, and the prompt is the same in both places.
+    assert "looks the same in both places" in table["A9"][4]
+    assert (
+        "Read as the root: 10.1.1.2 replied" in table["A9"][4] and "Read as netns1: 10.1.1.2 replied" in table["A9"][4]
+    )
+    assert "taken literally, the first shell finds no ns1" in table["A15"][4]
+    assert "## Facts that depend on versions" in text and "82c8b9fe" in text
     assert "net:[4026531840]" in text and "`` ip netns exec netns1 ifconfig veth1 10.1.1.1/24 up` ``" in text
     assert "the internet saw 203.0.113.2 (masqueraded)" in table["A10d"][4]
     machine = dict(re.findall(r"^\| (kernel|iproute2|util-linux|nftables|Python|pyroute2) \| (.+) \|$", text, re.M))
@@ -106,7 +121,8 @@ def test_a_claim_that_does_not_hold_fails_the_run(tmp_path, capsys):
     assert "X1" in progress.getvalue() and "differs" in progress.getvalue() and "lo is DOWN" in progress.getvalue()
     cells = _table((tmp_path / "r.md").read_text().replace("| X1 |", "| A0 |"))["A0"]
     assert cells[-1] == "**differs**" and cells[-2] == "lo is DOWN"
-    assert "1 claim: 0 hold, 0 article inaccurate, 1 differ, 0 errors" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 claim: 0 hold, 0 article inaccurate, 0 depends on version, 0 cannot tell from the text, 1 differ" in out
 
 
 def test_an_experiment_that_breaks_is_an_error_and_still_cleans_up():
@@ -132,8 +148,22 @@ def test_what_an_experiment_leaves_behind_is_an_error():
 
 
 def test_a_verdict_needs_the_truth_not_the_article():
-    """An inaccurate claim whose truth was observed is fine; the same claim observed otherwise differs."""
-    claim = Claim("X4", "-", "-", "-", lambda scene: Observation("as expected", ok=True), inaccuracy="what is true")
-    report = reproduce.reproduce([claim], progress=None)
-    assert report.results[0].verdict is Verdict.INACCURATE and report.results[0].what_really_happens == "what is true"
-    assert report.exit_status == 0
+    """Inaccurate, version-bound and unclear claims whose truth was observed pass; observed otherwise, they differ."""
+
+    def seen(ok: bool):
+        return lambda scene: Observation("as expected" if ok else "something else", ok=ok)
+
+    claims = [
+        Claim("X4", "-", "-", "-", seen(True), inaccuracy="what is true"),
+        Claim("X5", "-", "-", "-", seen(True), versions="true on 1.x, not on 2.x"),
+        Claim("X6", "-", "-", "-", seen(True), unclear="the text does not show where"),
+    ]
+    report = reproduce.reproduce(claims, progress=None)
+    verdicts = [result.verdict for result in report.results]
+    assert verdicts == [Verdict.INACCURATE, Verdict.VERSION, Verdict.UNCLEAR]
+    assert [result.explanation for result in report.results] == [c.explanation for c in claims]
+    assert report.results[0].what_really_happens == "what is true" and report.exit_status == 0
+    assert report.facts and "82c8b9fe" in report.facts[0].rule
+
+    wrong = reproduce.reproduce([Claim("X7", "-", "-", "-", seen(False), versions="true on 1.x")], progress=None)
+    assert wrong.results[0].verdict is Verdict.DIFFERS and wrong.results[0].explanation == "" and wrong.exit_status == 1

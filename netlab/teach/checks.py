@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from netlab import links, netns, reach, sysctl
+from netlab import inodes, links, netns, reach, sysctl
 from netlab.commands import in_netns
-from netlab.targets import Target
+from netlab.enter import run
+from netlab.model import Interface
+from netlab.targets import Target, in_words
 
 __all__ = [
     "CheckResult",
@@ -75,7 +79,8 @@ class _Walk:
 
 
 def _where(ns: Target) -> str:
-    return "the root namespace" if ns is None else str(ns)
+    """``the root namespace`` (the lab's, where checks run) or ``namespace 'netns1'``."""
+    return "the root namespace" if ns is None else in_words(ns)
 
 
 def _exec(ns: Target, command: str) -> str:
@@ -83,7 +88,7 @@ def _exec(ns: Target, command: str) -> str:
     return shlex.join(in_netns(ns, shlex.split(command)))
 
 
-def _links(ns: Target) -> dict[str, links.Link]:
+def _links(ns: Target) -> dict[str, Interface]:
     return {link.name: link for link in links.list(ns)}
 
 
@@ -103,7 +108,7 @@ def _namespace(walk: _Walk, name: str) -> bool:
     )
 
 
-def _placed(walk: _Walk, ns: Target, dev: str, *, search: list[Target] = ()) -> bool:
+def _placed(walk: _Walk, ns: Target, dev: str, *, search: Sequence[Target] = ()) -> bool:
     """The device exists in ``ns`` (and if it is elsewhere, say where and how to move it)."""
     if dev in _links(ns):
         return walk.need(True, f"{dev} is in {_where(ns)}", "", "")
@@ -177,7 +182,7 @@ def veth_pair(ns: str, *, outside: str, inside: str, outside_address: str, insid
     if ok:
         peer = _links(None)[outside]
         ok = walk.need(
-            peer.kind == "veth" and peer.peer_netnsid is not None,
+            peer.kind == "veth" and peer.peer is not None and peer.peer.elsewhere,
             f"{outside} is a veth whose peer is in another namespace",
             f"{outside} is a {peer.kind or 'device'} without a peer in another namespace",
             f"create the pair: ip link add {outside} type veth peer name {inside} netns {ns}",
@@ -218,7 +223,7 @@ def bridge_isolated_from_internet(containers: dict[str, str], *, bridge: str, in
     ):
         return walk.result
     names = list(containers)
-    for a, b in zip(names, names[1:] + names[:1]):
+    for a, b in zip(names, names[1:] + names[:1], strict=True):
         if not _pings(
             walk,
             a,
@@ -283,10 +288,12 @@ def nat_to_internet(source: str, *, internet: str, address: str, port: int = 800
         f"check {source}'s default route, and that replies can come back: the internet "
         f"has no route to private addresses, so masquerade them (nft ... masquerade)",
     ):
+        saw = seen.seen_from[0] if seen.seen_from else "?"
+        sent = seen.local[0] if seen.local else "?"
         walk.need(
             seen.nat,
-            f"the server saw {seen.seen_from[0]}, not {seen.local[0]}: NAT at work",
-            f"the server saw {source}'s own address {seen.seen_from[0]}: no NAT",
+            f"the server saw {saw}, not {sent}: NAT at work",
+            f"the server saw {source}'s own address {saw}: no NAT",
             "masquerade the subnet out of the uplink: nft add table ip nat; nft 'add chain ip nat "
             "postrouting { type nat hook postrouting priority srcnat; }'; nft add rule ip nat postrouting "
             "ip saddr SUBNET oifname UPLINK masquerade",
@@ -294,50 +301,53 @@ def nat_to_internet(source: str, *, internet: str, address: str, port: int = 800
     return walk.result
 
 
+# An HTTP GET run with python -c in the client's namespace. No proxy, ever: the request must go
+# straight to the lab's address, whatever http_proxy says.
+_HTTP_GET = """
+import sys, urllib.request as u
+try:
+    print(u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2).read().decode(errors="replace"))
+except Exception as e:
+    print("ERROR", e)
+    sys.exit(1)
+"""
+
+
 def port_published(port: int, *, address: str, client: str, expect: str = "") -> CheckResult:
     """Challenge: an HTTP request from ``client`` to ``address:port`` is answered (``expect`` in the body)."""
-    import sys
-
-    from netlab.enter import run
-
     walk = _Walk(f"http://{address}:{port}/ answers from {client}")
     if not _namespace(walk, client):
         return walk.result
-    # No proxy, ever: the request must go straight to the lab's address, whatever http_proxy says.
-    code = (
-        "import sys, urllib.request as u\n"
-        "try:\n print(u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2).read().decode(errors='replace'))\n"
-        "except Exception as e:\n print('ERROR', e); sys.exit(1)"
-    )
-    result = run(client, [sys.executable, "-c", code, f"http://{address}:{port}/"], timeout=10)
-    if walk.need(
+    result = run(client, [sys.executable, "-c", _HTTP_GET, f"http://{address}:{port}/"], timeout=10)
+    answered = walk.need(
         result.returncode == 0,
         f"{client} got an answer from {address}:{port}",
         f"{client} got no answer from {address}:{port}: {result.stdout.strip()[:120]}",
         "is the server running in its namespace, and is the port published "
         "(nft ... dnat to CONTAINER:PORT in the prerouting nat chain)?",
-    ):
-        if expect:
-            walk.need(
-                expect in result.stdout,
-                f"the answer contains {expect!r}",
-                f"the answer lacks {expect!r}",
-                "is the right server published on that port?",
-            )
+    )
+    if answered and expect:
+        walk.need(
+            expect in result.stdout,
+            f"the answer contains {expect!r}",
+            f"the answer lacks {expect!r}",
+            "is the right server published on that port?",
+        )
     return walk.result
 
 
 def deleted_namespace_holder(answer: int, *, inode: int) -> CheckResult:
     """Challenge: ``answer`` is the pid of a process that keeps namespace ``inode`` alive."""
-    from netlab.inodes import namespaces
-
     walk = _Walk(f"pid {answer} keeps net:[{inode}] alive")
-    info = next((ns for ns in namespaces() if ns.inode == inode), None)
-    if not walk.need(
-        info is not None,
-        f"net:[{inode}] still exists",
-        f"net:[{inode}] no longer exists",
-        "the namespace is gone: set the challenge up again",
+    info = next((ns for ns in inodes.namespaces() if ns.inode == inode), None)
+    if (
+        not walk.need(
+            info is not None,
+            f"net:[{inode}] still exists",
+            f"net:[{inode}] no longer exists",
+            "the namespace is gone: set the challenge up again",
+        )
+        or info is None
     ):
         return walk.result
     walk.need(

@@ -8,84 +8,49 @@ Two formats, for two uses:
 * **Markdown**: plain text for a terminal, a CI log or an issue. GitHub does not show images
   from ``data:`` URIs, so here the diagrams are the text trees of ``netlab show``.
 
-``machine()`` says what the claims were observed on: the kernel, and the versions of the tools
-that did the work (iproute2, util-linux, nftables, iputils, net-tools, Python, pyroute2), and
-whether the sandbox ran as root or through a user namespace.
+Both start with the verdict counts, the machine (kernel and tool versions, read by
+``versions.machine()``) and the facts that depend on those versions, stated for this machine;
+then one row per claim, and its details: what was observed, why the verdict, the transcript.
+This module renders a ``model.Report`` and imports nothing else of ``netlab reproduce``.
 """
 
 from __future__ import annotations
 
 import base64
 import html as html_lib
-import importlib.metadata
 import os
-import platform
 import re
-import subprocess
-import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from netlab.teach.reproduce import Report, Result
+from netlab.teach.reproduce.model import Report, Result, Verdict
 
-__all__ = ["html", "machine", "markdown", "write"]
+__all__ = ["html", "markdown", "write"]
 
 ARTICLE = "从零开始创建一个容器之namespace 5.Network namespaces (2023-07-21)"
 FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 
 
-# -- the machine ----------------------------------------------------------------------------------
+# What the explanation of each passing verdict is called.
+EXPLAINED = {
+    Verdict.INACCURATE: "What really happens",
+    Verdict.VERSION: "Per version",
+    Verdict.UNCLEAR: "What the text can and cannot tell",
+}
+VERDICT_WORDS = {
+    Verdict.HOLDS: "the article is right",
+    Verdict.INACCURATE: "the article is wrong, and the report says what really happens",
+    Verdict.VERSION: "the article is right on some versions of its tools; the report says which",
+    Verdict.UNCLEAR: "the article's text does not show enough to decide; every reading was run",
+    Verdict.DIFFERS: "this machine did not behave as expected",
+    Verdict.ERROR: "the experiment could not run",
+}
 
 
-def _first_line(argv: Sequence[str]) -> str:
-    """The first line a ``--version`` style command prints (some print it on stderr)."""
-    try:
-        proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=10)
-    except (FileNotFoundError, subprocess.TimeoutExpired):
-        return "not installed"
-    lines = (proc.stdout + proc.stderr).strip().splitlines()
-    return lines[0].strip() if lines else "?"
-
-
-def _package(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _where() -> str:
-    from netlab.sandbox import in_sandbox
-
-    try:
-        uid_map = Path("/proc/self/uid_map").read_text().split()
-    except OSError:
-        uid_map = []
-    rootless = uid_map[:3] != ["0", "0", "4294967295"]
-    place = "netlab sandbox" if in_sandbox() else "NOT in a sandbox"
-    who = f"rootless (a user namespace; uid {uid_map[1]} outside)" if rootless and len(uid_map) > 1 else "root"
-    return f"{place}, {who}"
-
-
-def machine() -> list[tuple[str, str]]:
-    """(what, version) rows: the kernel, the tools and libraries, and where the claims ran."""
-    from netlab import __version__
-
-    return [
-        ("kernel", f"Linux {platform.release()} {platform.version()} ({platform.machine()})"),
-        ("iproute2", _first_line(["ip", "-V"])),
-        ("util-linux", _first_line(["unshare", "--version"])),
-        ("nftables", _first_line(["nft", "--version"])),
-        ("iputils", _first_line(["ping", "-V"])),
-        ("net-tools", _first_line(["ifconfig", "--version"])),
-        ("Python", sys.version.split()[0]),
-        ("pyroute2", _package("pyroute2")),
-        ("netlab", __version__),
-        ("ran in", _where()),
-    ]
+def _conclusion(report: Report) -> str:
+    if report.ok:
+        return "Every claim holds, or is explained: inaccurate, version-bound or unclear in a known way."
+    return "Some claims did not hold on this machine: see the rows marked differs or error."
 
 
 # -- Markdown -------------------------------------------------------------------------------------
@@ -122,17 +87,29 @@ def _md_header(report: Report) -> list[str]:
         'private sandbox: nothing reached this machine\'s own network; the "internet" is a namespace.',
         "",
         f"**{report.summary()}** ({when}, {report.seconds:.1f} s). "
-        + (
-            "Every claim holds, or is inaccurate in a known way the report explains."
-            if report.ok
-            else "**Some claims did not hold on this machine: see the rows marked differs or error.**"
-        ),
+        + (_conclusion(report) if report.ok else f"**{_conclusion(report)}**"),
+        "",
+        *(f"- **{verdict}** ({report.count(verdict)}): {words}" for verdict, words in VERDICT_WORDS.items()),
         "",
         "## Machine",
         "",
         "| | |",
         "|---|---|",
         *(f"| {what} | {_md_cell(value)} |" for what, value in report.machine),
+        "",
+        *_md_facts(report),
+    ]
+
+
+def _md_facts(report: Report) -> list[str]:
+    if not report.facts:
+        return []
+    return [
+        "## Facts that depend on versions",
+        "",
+        "| fact | per version | on this machine |",
+        "|---|---|---|",
+        *(f"| {_md_cell(f.topic)} | {_md_cell(f.rule)} | {_md_cell(f.here)} |" for f in report.facts),
         "",
     ]
 
@@ -147,8 +124,8 @@ def _md_table(report: Report) -> list[str]:
     for result in report.results:
         claim = result.claim
         verdict = f"**{result.verdict}**"
-        if result.what_really_happens:
-            verdict += ": " + result.what_really_happens
+        if result.explanation:
+            verdict += ": " + result.explanation
         lines.append(
             f"| {claim.id} | {_md_cell(_md_step(claim.step))} | {_md_cell(claim.says)} | "
             f"{_md_cell(claim.expected)} | {_md_cell(result.observed)} | {_md_cell(verdict)} |"
@@ -165,8 +142,8 @@ def _md_details(result: Result) -> list[str]:
         f"- **Expected:** {claim.expected}",
         f"- **Observed:** {result.observed}",
     ]
-    if result.what_really_happens:
-        lines.append(f"- **What really happens:** {result.what_really_happens}")
+    if result.explanation:
+        lines.append(f"- **{EXPLAINED[result.verdict]}:** {result.explanation}")
     if result.note:
         lines.append(f"- **Note:** {result.note}")
     lines += ["", f"Transcript ({result.seconds:.2f} s):", "", "```console", result.transcript, "```", ""]
@@ -189,7 +166,9 @@ def _tree(result: Result) -> str:
     if result.diagram is None:
         return ""
     try:
-        return result.diagram.tree(color=False)
+        from netlab.view.text import tree
+
+        return tree(result.diagram, color=False)
     except Exception as exc:
         return f"(no tree: {type(exc).__name__}: {exc})"
 
@@ -213,6 +192,7 @@ code, pre { font-family: ui-monospace, monospace; font-size: 13px; }
 pre { background: #f7f7f7; padding: .6em; overflow-x: auto; }
 .verdict { font-weight: bold; white-space: nowrap; padding: .1em .4em; border-radius: 4px; }
 .holds { background: #d9f2d9; } .article-inaccurate { background: #fff1c9; }
+.depends-on-version, .cannot-tell-from-the-text { background: #dde8f8; }
 .differs, .error { background: #f8d0d0; }
 .machine td:first-child { white-space: nowrap; font-weight: bold; }
 img { max-width: 100%; border: 1px solid #ddd; margin: .5em 0; }
@@ -254,8 +234,8 @@ def _png(result: Result) -> str:
 def _html_row(result: Result) -> str:
     claim = result.claim
     verdict = _badge(result)
-    if result.what_really_happens:
-        verdict += f"<br>{_prose(result.what_really_happens)}"
+    if result.explanation:
+        verdict += f"<br>{_prose(result.explanation)}"
     return (
         f'<tr id="row-{_e(claim.id)}"><td><a href="#{_e(claim.id)}">{_e(claim.id)}</a></td>'
         f"<td>{_html_step(claim.step)}</td><td>{_prose(claim.says)}</td><td>{_prose(claim.expected)}</td>"
@@ -266,8 +246,8 @@ def _html_row(result: Result) -> str:
 def _html_details(result: Result) -> str:
     claim = result.claim
     items = [("The article says", claim.says), ("Expected", claim.expected), ("Observed", result.observed)]
-    if result.what_really_happens:
-        items.append(("What really happens", result.what_really_happens))
+    if result.explanation:
+        items.append((EXPLAINED[result.verdict], result.explanation))
     if result.note:
         items.append(("Note", result.note))
     tree = _tree(result)
@@ -276,7 +256,8 @@ def _html_details(result: Result) -> str:
             f'<h3 id="{_e(claim.id)}">{_e(claim.id)} · {_html_step(claim.step)} · {_badge(result)}</h3>',
             "<ul>" + "".join(f"<li><b>{_e(k)}:</b> {_prose(v)}</li>" for k, v in items) + "</ul>",
             _png(result),
-            f"<details><summary>Transcript ({result.seconds:.2f} s)</summary><pre>{_e(result.transcript)}</pre></details>",
+            f"<details><summary>Transcript ({result.seconds:.2f} s)</summary>"
+            f"<pre>{_e(result.transcript)}</pre></details>",
             f"<details><summary>What the kernel held (netlab show)</summary><pre>{_e(tree)}</pre></details>"
             if tree
             else "",
@@ -287,10 +268,18 @@ def _html_details(result: Result) -> str:
 def html(report: Report) -> str:
     """The whole report as one self-contained HTML page (diagrams embedded as PNG)."""
     when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(report.started))
-    verdict = (
-        "Every claim holds, or is inaccurate in a known way the report explains."
-        if report.ok
-        else "<b>Some claims did not hold on this machine: see the rows marked differs or error.</b>"
+    verdict = _e(_conclusion(report)) if report.ok else f"<b>{_e(_conclusion(report))}</b>"
+    meanings = "".join(
+        f"<li><b>{_e(str(v))}</b> ({report.count(v)}): {_e(words)}</li>" for v, words in VERDICT_WORDS.items()
+    )
+    facts = "".join(
+        f"<tr><td>{_prose(f.topic)}</td><td>{_prose(f.rule)}</td><td>{_prose(f.here)}</td></tr>" for f in report.facts
+    )
+    facts_table = (
+        "<h2>Facts that depend on versions</h2>\n<table><tr><th>fact</th><th>per version</th>"
+        f"<th>on this machine</th></tr>{facts}</table>"
+        if facts
+        else ""
     )
     machine_rows = "".join(f"<tr><td>{_e(what)}</td><td>{_e(value)}</td></tr>" for what, value in report.machine)
     rows = "\n".join(_html_row(result) for result in report.results)
@@ -305,8 +294,10 @@ def html(report: Report) -> str:
 access it describes without commands (A10a-A10d). Every experiment ran for real, in a private sandbox: nothing
 reached this machine's own network; the "internet" is a namespace.</p>
 <p><b>{_e(report.summary())}</b> ({_e(when)}, {report.seconds:.1f} s). {verdict}</p>
+<ul>{meanings}</ul>
 <h2>Machine</h2>
 <table class="machine">{machine_rows}</table>
+{facts_table}
 <h2>Claims</h2>
 <table>
 <tr><th>id</th><th>article step</th><th>the article says</th><th>expected</th><th>observed</th><th>verdict</th></tr>

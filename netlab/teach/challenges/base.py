@@ -1,0 +1,86 @@
+"""What every challenge is made of: a starting state in a ``Lab``, a task, and a check.
+
+A ``Challenge`` holds the lab that built the starting world, the task in words, and the check
+(a function of ``netlab.teach.checks``) that looks at the kernel when you ask. ``close()`` takes
+the world down again, and the root-namespace devices the task asked you to create.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from netlab import links
+from netlab.enter import call
+from netlab.lab.lab import Lab
+from netlab.teach.checks import CheckResult
+
+__all__ = ["INTERNET", "UPLINK", "Challenge", "internet", "wait_for_listener"]
+
+INTERNET = "203.0.113.1"  # the simulated internet's server (a documentation address)
+UPLINK = "203.0.113.2"  # the root namespace's address towards it
+
+
+@dataclass
+class Challenge:
+    """A starting state (``lab``), a ``task`` in words, and the ``check`` of the goal."""
+
+    name: str
+    task: str
+    lab: Lab
+    checker: Callable[[], CheckResult]
+    leftovers: list[str] = field(default_factory=list)  # root-namespace devices the task creates
+    facts: dict[str, object] = field(default_factory=dict)
+    baseline: set[str] = field(default_factory=lambda: {link.name for link in links.list()})
+
+    def check(self) -> CheckResult:
+        """Look at the kernel now: done, or what is missing and a hint."""
+        return self.checker()
+
+    def answer(self, value: object) -> CheckResult:
+        """Give an answer (for challenges that ask a question) and check it."""
+        self.facts["answer"] = value
+        return self.check()
+
+    def close(self) -> None:
+        """Take the starting state down, and the root-namespace devices the task asked you to make."""
+        try:
+            self.lab.close()
+        finally:
+            present = {link.name for link in links.list()}
+            for name in self.leftovers:
+                if name in present and name not in self.baseline:  # made after the challenge began
+                    links.delete(name)
+            # Veths whose other end was in a deleted namespace go away too, a moment later: the
+            # kernel frees a namespace's devices in the background. Wait for that, briefly.
+            deadline = time.monotonic() + 3
+            while {link.name for link in links.list()} - self.baseline and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    def __repr__(self) -> str:
+        return f"Challenge {self.name!r}:\n{self.task}"
+
+
+def internet(lab: Lab) -> None:
+    """The simulated internet: namespace ``internet`` at 203.0.113.1, reached through ``uplink``."""
+    lab.netns("internet")
+    lab.connect("internet", address=f"{INTERNET}/24", host_ifname="uplink", host_address=f"{UPLINK}/24")
+
+
+def wait_for_listener(ns: str, port: int, seconds: float = 10.0) -> None:
+    """Wait until something in ``ns`` accepts TCP connections on ``port`` (a server has started)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        probe = call(ns, socket.socket)
+        try:
+            probe.settimeout(0.2)
+            probe.connect(("127.0.0.1", port))
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+        finally:
+            probe.close()

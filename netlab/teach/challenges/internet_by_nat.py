@@ -1,0 +1,32 @@
+"""Challenge: NAT, so that a container reaches the simulated internet.
+
+c1 sits on bridge br0 behind the root namespace; the internet namespace has no route back to
+10.0.0.0/24, so forwarding alone is not enough: the root must masquerade c1's address.
+"""
+
+from __future__ import annotations
+
+from netlab.lab.lab import Lab
+from netlab.teach import checks
+from netlab.teach.challenges.base import INTERNET, UPLINK, Challenge, internet
+
+__all__ = ["nat"]
+
+
+def nat() -> Challenge:
+    """NAT, so that a namespace reaches the simulated internet."""
+    lab = Lab("challenge_nat")
+    lab.bridge("br0")
+    lab.add_address("br0", "10.0.0.1/24")
+    lab.up("br0")
+    lab.netns("c1")
+    lab.connect("c1", address="10.0.0.2/24", gateway="10.0.0.1", bridge="br0")
+    internet(lab)
+    task = (
+        f"c1 (10.0.0.2) sits on bridge br0 with a default route via 10.0.0.1. Make it reach the\n"
+        f"internet server {INTERNET} (namespace internet, behind the root's uplink {UPLINK}), so that\n"
+        f"the server sees the root's address {UPLINK}, not 10.0.0.2."
+    )
+    return Challenge(
+        "nat", task, lab, lambda: checks.nat_to_internet("c1", internet="internet", address=INTERNET), leftovers=[]
+    )
