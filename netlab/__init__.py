@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 
-# name -> the module it lives in ("" when the name is that module itself, under netlab)
+# a name -> the module it lives in
 _EXPORTS = {
     "DeviceError": "netlab.errors",
     "DeviceExistsError": "netlab.errors",
@@ -58,15 +58,24 @@ _EXPORTS = {
     "snapshot": "netlab.view.snapshot",
     "TopologyDiff": "netlab.view.diff",
     "diff": "netlab.view.diff",
+    "draw": "netlab.view.draw",
+    "tree": "netlab.view.text",
     "namespace_explorer": "netlab.view.widgets",
     "ping_tester": "netlab.view.widgets",
-    "inodes": "",
-    "links": "",
-    "nat": "",
-    "netns": "",
-    "persist": "",
-    "reach": "",
-    "sysctl": "",
+}
+
+# a name -> the module it is (``from netlab import netns, checks``)
+_MODULES = {
+    "inodes": "netlab.inodes",
+    "links": "netlab.links",
+    "nat": "netlab.nat",
+    "netns": "netlab.netns",
+    "persist": "netlab.persist",
+    "reach": "netlab.reach",
+    "sysctl": "netlab.sysctl",
+    "capture": "netlab.capture",
+    "checks": "netlab.teach.checks",
+    "challenges": "netlab.teach.challenges",
 }
 
 __all__ = [
@@ -90,7 +99,11 @@ __all__ = [
     "Topology",
     "TopologyDiff",
     "call",
+    "capture",
+    "challenges",
+    "checks",
     "diff",
+    "draw",
     "inode",
     "inodes",
     "label",
@@ -109,25 +122,29 @@ __all__ = [
     "run",
     "snapshot",
     "sysctl",
+    "tree",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """Import what ``name`` needs the first time it is asked for (PEP 562)."""
-    where = _EXPORTS.get(name)
-    if where is None:
+    if name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+    elif name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    else:
         raise AttributeError(f"module 'netlab' has no attribute {name!r}")
-    value = importlib.import_module(f"netlab.{name}") if where == "" else getattr(importlib.import_module(where), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | set(_MODULES))
 
 
 if TYPE_CHECKING:  # what a type checker and an editor see: the same names, imported eagerly
-    from netlab import inodes, links, nat, netns, persist, reach, sysctl
+    from netlab import capture, inodes, links, nat, netns, persist, reach, sysctl
+    from netlab.teach import challenges, checks
     from netlab.commands import recording
     from netlab.enter import call, popen, run
     from netlab.errors import (
@@ -149,5 +166,7 @@ if TYPE_CHECKING:  # what a type checker and an editor see: the same names, impo
     from netlab.reach import PingResult, ProbeResult, ping, probe
     from netlab.targets import NEW
     from netlab.view.diff import TopologyDiff, diff
+    from netlab.view.draw import draw
     from netlab.view.snapshot import Topology, snapshot
+    from netlab.view.text import tree
     from netlab.view.widgets import namespace_explorer, ping_tester

@@ -17,11 +17,16 @@ so ``except FileExistsError`` keeps working::
     ├── LabExistsError            (FileExistsError)   a running Lab already has this name
     ├── NetlabPermissionError     (PermissionError)   not root / missing CAP_SYS_ADMIN or CAP_NET_ADMIN
     └── ToolMissingError          (FileNotFoundError) a system command is not installed
+
+Modules with errors of their own subclass ``NetlabError`` beside them: ``capture.CaptureError``
+and ``frames.FilterError`` (a capture or a filter that cannot work, both ``ValueError``).
 """
 
 from __future__ import annotations
 
 import errno as _errno
+
+from netlab.i18n import _
 
 __all__ = [
     "DeviceError",
@@ -50,11 +55,13 @@ class NetlabError(Exception):
         super().__init__(message)
         # OSError subclasses use .errno/.strerror; keep them meaningful.
         if isinstance(self, OSError):
-            self.errno = errno
-            self.strerror = message
+            os_error: OSError = self
+            os_error.errno = errno
+            os_error.strerror = message
 
     def __str__(self) -> str:
-        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+        label = _("hint:")
+        return f"{self.message}\n  {label} {self.hint}" if self.hint else self.message
 
 
 class InvalidNameError(NetlabError, ValueError):
@@ -104,8 +111,10 @@ class ToolMissingError(NetlabError, FileNotFoundError):
 def permission_error(action: str, err: OSError) -> NetlabPermissionError:
     """Wrap EPERM/EACCES from a syscall into an error a learner can act on."""
     return NetlabPermissionError(
-        f"not allowed to {action}: {_errno.errorcode.get(err.errno or 0, err.errno)} ({err.strerror})",
-        hint="run as root (sudo), or inside `netlab sandbox`, which gives you a private network world",
+        _("not allowed to {action}: {code} ({reason})").format(
+            action=action, code=_errno.errorcode.get(err.errno or 0, err.errno), reason=err.strerror
+        ),
+        hint=_("run as root (sudo), or inside `netlab sandbox`, which gives you a private network world"),
         subject=action,
         errno=err.errno,
     )

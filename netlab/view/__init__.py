@@ -8,5 +8,6 @@ text.py      the terminal tree (``netlab show``), Graphviz DOT and Mermaid
 notebook.py  how a notebook displays a snapshot or a diff
 live.py      ``%load_ext netlab.live``: redraw after every cell that changed the network
 widgets.py   the namespace explorer and the ping tester
+packets.py   captured packets: a table, a ladder diagram across capture points, a live view
 settings.py  projector mode: labels at least 14 px at 1080p, bigger tables
 """

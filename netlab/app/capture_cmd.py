@@ -1,0 +1,72 @@
+"""``netlab capture``: tcpdump for a namespace, where Debian's tcpdump cannot run (rootless).
+
+    netlab capture -n netns1 veth1                    ip netns exec netns1 tcpdump -ni veth1
+    netlab capture -n netns1 veth1 -c 4 icmp          ... -c 4 icmp
+    netlab capture -n netns1 veth1 -w ping.pcap       ... -w ping.pcap   (then Wireshark, tcpdump -r)
+    netlab capture -n 1234 eth0 'arp or icmp'         nsenter -t 1234 -n tcpdump -ni eth0 'arp or icmp'
+
+Options may come before or after the interface and the filter, as with tcpdump.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_arguments", "run"]
+
+USAGE = "netlab capture [-n NS] IFACE [-c N] [-w FILE] [FILTER ...]"
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-n", "--netns", metavar="NS", help="namespace: a name, a /path or a pid (default: here)")
+    parser.add_argument("-c", "--count", type=int, metavar="N", help="stop after N packets")
+    parser.add_argument("-w", "--write", metavar="FILE", help="write a pcap (or .pcapng) file instead of printing")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The subcommand's arguments; the words after the options are read again by ``run``."""
+    parser.usage = USAGE
+    _options(parser)
+    parser.add_argument(
+        "words", nargs=argparse.REMAINDER, metavar="IFACE [FILTER]", help="e.g. veth1 icmp, eth0 'tcp and port 80'"
+    )
+
+
+def _words(args: argparse.Namespace) -> argparse.Namespace:
+    """IFACE, FILTER and options in any order (argparse alone wants options before positionals)."""
+    parser = argparse.ArgumentParser(prog="netlab capture", usage=USAGE, add_help=False)
+    _options(parser)
+    parser.add_argument("iface", metavar="IFACE")
+    parser.add_argument("filter", nargs="*", metavar="FILTER")
+    return parser.parse_intermixed_args(args.words, namespace=argparse.Namespace(**vars(args)))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Capture until ``-c`` packets or Ctrl-C; print each packet, or write them to ``-w FILE``."""
+    from netlab.capture import capture, target_of
+
+    args = _words(args)
+
+    def show(packet) -> None:
+        print(packet.line(), flush=True)
+
+    cap = capture(
+        args.iface,
+        netns=target_of(args.netns),
+        count=args.count,
+        filter=" ".join(args.filter) or None,
+        on_packet=() if args.write else show,
+    )
+    print(f"netlab: capturing on {cap.points[0].label}; Ctrl-C stops", file=sys.stderr, flush=True)
+    try:
+        cap.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cap.stop()
+    if args.write:
+        cap.save(args.write)
+    stats = cap.stats[cap.points[0].label]
+    print(f"\n{len(cap)} packets captured, {stats.dropped} dropped by the kernel", file=sys.stderr)
+    return 0
