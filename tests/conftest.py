@@ -1,4 +1,11 @@
-"""Shared fixtures: every test runs in the private sandbox and must leave nothing behind."""
+"""Shared fixtures, and the line between the two kinds of test.
+
+tests/unit/ is the fast tier: pure code (parsers, validation, rendering from hand-built objects),
+no namespaces, no sandbox, any user: ``python -m pytest tests/unit``.
+
+Every other test is a kernel test: it changes network state, so it runs only inside the private
+sandbox (``./scripts/test`` runs pytest in ``netlab sandbox``), and it must leave nothing behind.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,22 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from netlab import inodes, netns
 from netlab.sandbox import in_sandbox
+
+UNIT = Path(__file__).resolve().parent / "unit"
+
+
+def is_unit(path: str | os.PathLike[str]) -> bool:
+    """Is this test file (or folder) in the unit tier, tests/unit/, which needs no sandbox?"""
+    resolved = Path(path).resolve()
+    return resolved == UNIT or UNIT in resolved.parents
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -22,10 +39,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     bin_dir = os.path.dirname(sys.executable)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
-    if not in_sandbox():
+    # Kernel tests only inside the sandbox; decided before any test module is even imported.
+    where = session.config.invocation_params.dir
+    asked = [where / arg.split("::", 1)[0] for arg in session.config.args]
+    if not in_sandbox() and not all(is_unit(path) for path in asked):
         pytest.exit(
-            "netlab's tests change network state: run them with ./scripts/test "
-            "(it runs pytest inside `netlab sandbox`)",
+            "these tests include kernel tests, which change network state: run them with ./scripts/test "
+            "(it runs pytest inside `netlab sandbox`); the unit tier alone runs anywhere: "
+            "python -m pytest tests/unit",
             returncode=2,
         )
 
@@ -64,8 +85,11 @@ def world_state() -> dict[str, object]:
 
 
 @pytest.fixture(autouse=True)
-def no_residue():
-    """Fail any test that leaves a namespace, link, mount, process or nft table behind."""
+def no_residue(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail any kernel test that leaves a namespace, link, mount, process or nft table behind."""
+    if is_unit(request.path):  # a unit test touches no kernel state, and may run outside the sandbox
+        yield
+        return
     before = world_state()
     yield
     # The kernel frees a deleted namespace's devices in the background: allow it a moment.
@@ -76,7 +100,7 @@ def no_residue():
 
 
 @pytest.fixture
-def kernel():
+def kernel() -> Iterator[Any]:
     """A real ipykernel (its own thread pool and a running asyncio loop), in this sandbox; its client."""
     import jupyter_client
 
@@ -91,7 +115,7 @@ def kernel():
 
 
 @pytest.fixture
-def ns_name():
+def ns_name() -> Iterator[str]:
     """A unique namespace name, removed after the test whatever happened."""
     name = f"t-{uuid.uuid4().hex[:8]}"
     yield name
@@ -100,7 +124,7 @@ def ns_name():
 
 
 @pytest.fixture
-def ns(ns_name):
+def ns(ns_name: str) -> str:
     """A named namespace made by netlab."""
     netns.add(ns_name)
     return ns_name

@@ -99,7 +99,7 @@ class RunningLab:
     token: str
     server: Path  # /proc/PID of the JupyterLab server (inside its sandbox)
     workdir: Path  # /tmp/netlab-lab-*: the server's Unix socket lives here
-    notebooks: Path  # the folder it serves
+    notebooks: Path | None  # the folder it was asked to serve (None: its own lessons)
 
     def url_for(self, path: str) -> str:
         """The printed URL, opening ``path`` (relative to the notebooks folder) instead of the first notebook."""
@@ -117,17 +117,31 @@ class RunningLab:
 
 
 @contextlib.contextmanager
-def netlab_lab(notebooks: Path, *, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[RunningLab]:
-    """Run ``netlab lab --notebooks NOTEBOOKS --port PORT`` (the README's command) until the block ends."""
+def netlab_lab(
+    notebooks: Path | None,
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    command: str = NETLAB,
+    cwd: Path | None = None,
+) -> Iterator[RunningLab]:
+    """Run ``netlab lab --notebooks NOTEBOOKS --port PORT`` (the README's command) until the block ends.
+
+    ``notebooks=None`` leaves ``--notebooks`` out (netlab finds its own lessons); ``command`` is the
+    ``netlab`` to run (another installation's), ``cwd`` where to run it.
+    """
     port = port or free_port()
+    where = ["--notebooks", str(notebooks)] if notebooks is not None else []
     proc = subprocess.Popen(
-        [NETLAB, "lab", "--notebooks", str(notebooks), "--port", str(port)],
+        [command, "lab", *where, "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         start_new_session=True,
         env=env,
+        cwd=cwd,
     )
+    assert proc.stdout is not None
     try:
         line = ""
         while "token=" not in line:

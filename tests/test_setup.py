@@ -1,7 +1,8 @@
-"""The learner's set-up: environment.yml, the Vagrantfile, the provisioning script and `netlab lab`."""
+"""The learner's set-up: environment.yml, the Vagrantfile, the provisioning script, `netlab lab`, the wheel."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -9,12 +10,17 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
-import tomllib
 import yaml
 from lab_server import cmdline, free_port, http_status, netlab_lab, stop, wait_for_url
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, from PyPI (the test extra installs it)
+    import tomli as tomllib
 
 REPO = Path(__file__).resolve().parent.parent
 VENV = Path(sys.executable).parent.parent
@@ -24,6 +30,7 @@ def _requirement_names(requirements: list[str]) -> dict[str, str]:
     found = {}
     for req in requirements:
         match = re.match(r"^([A-Za-z0-9_.-]+)\s*(.*)$", req.strip())
+        assert match, f"not a requirement: {req!r}"
         found[match.group(1).lower()] = match.group(2).replace(" ", "")
     return found
 
@@ -138,4 +145,120 @@ def test_netlab_lab_serves_from_a_sandbox_and_cleans_up():
         assert (lab.workdir / "jupyter.sock").is_socket()
         assert b"jupyter" in cmdline(lab.server)
         assert os.readlink(lab.server / "ns/net") != os.readlink("/proc/self/ns/net")
+    assert not lab.workdir.exists()
+
+
+# -- the package as pip installs it: a wheel, in a virtual environment far from this clone ------------
+
+# What a wheel is built from: the package, its lessons and its metadata (not this clone's caches).
+SOURCE = ["pyproject.toml", "setup.py", "README.md", "LICENSE", "netlab", "notebooks"]
+
+
+def _lessons(folder: Path) -> dict[str, list[str]]:
+    """The notebooks in ``folder`` and in each of its translation folders (zh-CN/ ...): folder -> names."""
+    found = {"": sorted(p.name for p in folder.glob("*.ipynb"))}
+    for sub in sorted(folder.iterdir()):
+        if sub.is_dir() and not sub.name.startswith("."):
+            found[sub.name] = sorted(p.name for p in sub.glob("*.ipynb"))
+    return found
+
+
+@pytest.fixture(scope="module")
+def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """netlab built as a wheel and installed into a fresh virtual environment outside the clone.
+
+    The sandbox has no network, so the wheel is built without build isolation (the test extra
+    brings setuptools), and the fresh environment takes netlab's dependencies from this one
+    through a ``.pth`` line: netlab itself comes only from the wheel.
+    """
+    top = tmp_path_factory.mktemp("wheel")
+    source = top / "source"
+    source.mkdir()
+    for name in SOURCE:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+        else:
+            shutil.copy2(REPO / name, source / name)
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q"]
+    result = subprocess.run([*build, "-w", str(top / "dist"), str(source)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (wheel,) = (top / "dist").glob("netlab-*.whl")
+
+    venv = top / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin/python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(purelib, "netlab-test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    install = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q"]
+    result = subprocess.run([*install, str(wheel)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    # The jupyter commands, as pip would have written them for this environment's Python.
+    for script in VENV.glob("bin/jupyter*"):
+        lines = script.read_text().splitlines(keepends=True)
+        if lines and lines[0].startswith("#!") and "python" in lines[0]:
+            copy = venv / "bin" / script.name
+            copy.write_text(f"#!{python}\n" + "".join(lines[1:]))
+            copy.chmod(0o755)
+    return venv
+
+
+def test_the_wheel_carries_the_version_the_license_and_the_lessons(wheel_venv):
+    python = str(wheel_venv / "bin/python")
+    code = (
+        "import importlib.metadata as m, json, netlab, pathlib\n"
+        "d = m.distribution('netlab')\n"
+        "print(json.dumps({'file': netlab.__file__, 'version': netlab.__version__, 'dist': d.version,\n"
+        "    'license': d.metadata['License-Expression'], 'files': [str(f) for f in d.files]}))"
+    )
+    # Run from elsewhere: `python -c` looks in the current directory first, and here that is the clone.
+    run = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True, cwd=wheel_venv)
+    info = json.loads(run.stdout)
+    package = Path(info["file"]).parent
+    assert package.is_relative_to(wheel_venv) and not package.is_relative_to(REPO)  # the wheel's copy, not this clone
+    assert info["version"] == info["dist"] == "0.2.0"
+    assert info["license"] == "MIT"
+    assert any(f.endswith("licenses/LICENSE") for f in info["files"])
+    assert (package / "py.typed").is_file()
+    # Every module of the clone is in the wheel (a folder without __init__.py would be left out).
+    modules = {str(p.relative_to(REPO / "netlab")) for p in (REPO / "netlab").rglob("*.py")}
+    assert modules == {str(p.relative_to(package)) for p in package.rglob("*.py")}
+    assert _lessons(package / "notebooks") == _lessons(REPO / "notebooks")
+
+
+def test_netlab_from_the_wheel_answers_help(wheel_venv, tmp_path):
+    result = subprocess.run([str(wheel_venv / "bin/netlab"), "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "lab" in result.stdout and "sandbox" in result.stdout
+
+
+def test_netlab_lab_from_the_wheel_serves_its_own_lessons(wheel_venv, tmp_path):
+    elsewhere = tmp_path / "far" / "from" / "the" / "clone"
+    elsewhere.mkdir(parents=True)
+    env = dict(
+        os.environ,
+        NETLAB_LANG="en",
+        # JupyterLab's own files (the page, its settings) from this environment, as if installed there too.
+        JUPYTER_PATH=str(VENV / "share/jupyter"),
+        JUPYTERLAB_DIR=str(VENV / "share/jupyter/lab"),
+    )
+    netlab = str(wheel_venv / "bin/netlab")
+    with netlab_lab(None, command=netlab, cwd=elsewhere, env=env) as lab:
+        root_dir = next(a for a in cmdline(lab.server).split(b"\0") if a.startswith(b"--ServerApp.root_dir="))
+        served = Path(os.fsdecode(root_dir.split(b"=", 1)[1]))
+        assert served.is_relative_to(wheel_venv) and served.name == "notebooks"
+        listing = lab.api("contents")
+        assert isinstance(listing, dict)
+        names = sorted(item["name"] for item in listing["content"] if item["type"] == "notebook")
+        assert names == _lessons(REPO / "notebooks")[""] and "00-start-here.ipynb" in names
+        for translation, notebooks in _lessons(REPO / "notebooks").items():
+            if translation:
+                inside = lab.api(f"contents/{translation}")
+                assert isinstance(inside, dict)
+                assert sorted(item["name"] for item in inside["content"]) == notebooks
+        assert http_status(f"{lab.base}/api/contents") == 403  # and nothing without the token
     assert not lab.workdir.exists()

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from netlab.i18n import N_, _
+
 __all__ = ["Check", "doctor", "environment_kind"]
 
 TOOLS = {
@@ -43,9 +45,10 @@ class Check:
     required: bool = True
 
     def __str__(self) -> str:
-        mark = "ok  " if self.ok else ("FAIL" if self.required else "note")
-        text = f"[{mark}] {self.name}: {self.detail}"
-        return f"{text}\n       fix: {self.fix}" if self.fix and not self.ok else text
+        mark = _("ok  ") if self.ok else (_("FAIL") if self.required else _("note"))
+        text = _("[{mark}] {name}: {detail}").format(mark=mark, name=self.name, detail=self.detail)
+        fix = _("fix:")
+        return f"{text}\n       {fix} {self.fix}" if self.fix and not self.ok else text
 
 
 def environment_kind() -> str:
@@ -59,19 +62,22 @@ def environment_kind() -> str:
     return "native Linux"
 
 
+_KINDS = (N_("sandbox"), N_("vagrant VM"), N_("native Linux"))  # its answers, marked for translation
+
+
 def _privileges() -> Check:
     from netlab import NEW, call
     from netlab.errors import NetlabError
 
     try:
         call(NEW, lambda: None)
-        return Check("privileges", True, f"uid {os.getuid()} may create network namespaces")
+        return Check(_("privileges"), True, _("uid {uid} may create network namespaces").format(uid=os.getuid()))
     except (NetlabError, OSError) as exc:
         return Check(
-            "privileges",
+            _("privileges"),
             False,
-            f"cannot create a network namespace ({exc})",
-            fix="run as root (sudo), or inside `netlab sandbox`, or in the Vagrant VM",
+            _("cannot create a network namespace ({error})").format(error=exc),
+            fix=_("run as root (sudo), or inside `netlab sandbox`, or in the Vagrant VM"),
         )
 
 
@@ -80,21 +86,21 @@ def _user_namespaces() -> Check:
     apparmor = Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
     if knob.exists() and knob.read_text().strip() == "0":
         return Check(
-            "user namespaces",
+            _("user namespaces"),
             False,
-            "unprivileged user namespaces are disabled",
-            fix="sudo sysctl kernel.unprivileged_userns_clone=1 (or run as root / use the VM)",
+            _("unprivileged user namespaces are disabled"),
+            fix=_("sudo sysctl kernel.unprivileged_userns_clone=1 (or run as root / use the VM)"),
             required=os.getuid() != 0,
         )
     if apparmor.exists() and apparmor.read_text().strip() == "1":
         return Check(
-            "user namespaces",
+            _("user namespaces"),
             False,
-            "AppArmor restricts unprivileged user namespaces",
-            fix="sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0 (or run as root / use the VM)",
+            _("AppArmor restricts unprivileged user namespaces"),
+            fix=_("sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0 (or run as root / use the VM)"),
             required=os.getuid() != 0,
         )
-    return Check("user namespaces", True, "available: `netlab sandbox` works without root")
+    return Check(_("user namespaces"), True, _("available: `netlab sandbox` works without root"))
 
 
 def _tools() -> list[Check]:
@@ -103,9 +109,9 @@ def _tools() -> list[Check]:
         found = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
         checks.append(
             Check(
-                f"tool {tool}",
+                _("tool {tool}").format(tool=tool),
                 bool(found),
-                found or "not installed",
+                found or _("not installed"),
                 fix=f"sudo apt-get install {package}",
                 required=tool not in ("iptables", "ifconfig"),
             )
@@ -128,21 +134,21 @@ def device_kinds() -> dict[str, bool]:
 
 
 def _kernel() -> list[Check]:
-    checks = [Check("kernel", True, f"Linux {platform.release()}, Python {sys.version.split()[0]}")]
+    checks = [Check(_("kernel"), True, f"Linux {platform.release()}, Python {sys.version.split()[0]}")]
     try:
         kinds = device_kinds()
     except Exception as exc:
-        return checks + [Check("device kinds", False, f"could not test ({exc})", fix="fix the privileges first")]
+        failed = _("could not test ({error})").format(error=exc)
+        return checks + [Check(_("device kinds"), False, failed, fix=_("fix the privileges first"))]
     missing = [k for k, ok in kinds.items() if not ok]
     needed = [k for k in ("veth", "bridge") if not kinds[k]]
     checks.append(
         Check(
-            "device kinds",
+            _("device kinds"),
             not needed,
-            "available: "
-            + ", ".join(k for k, ok in kinds.items() if ok)
-            + (f"; missing: {', '.join(missing)}" if missing else ""),
-            fix="load the modules (modprobe veth bridge) or use the Vagrant VM",
+            _("available: {kinds}").format(kinds=", ".join(k for k, ok in kinds.items() if ok))
+            + (_("; missing: {kinds}").format(kinds=", ".join(missing)) if missing else ""),
+            fix=_("load the modules (modprobe veth bridge) or use the Vagrant VM"),
         )
     )
     return checks
@@ -152,22 +158,22 @@ def _nat() -> Check:
     from netlab import NEW, run
 
     if not shutil.which("nft"):
-        return Check("nftables NAT", False, "nft is not installed", fix="sudo apt-get install nftables")
+        return Check(_("nftables NAT"), False, _("nft is not installed"), fix="sudo apt-get install nftables")
     rules = (
         "add table ip t; add chain ip t post { type nat hook postrouting priority 100; }; add rule ip t post masquerade"
     )
     result = run(NEW, ["nft", rules])
     return Check(
-        "nftables NAT",
+        _("nftables NAT"),
         result.returncode == 0,
-        "masquerade works" if result.returncode == 0 else result.stderr.strip(),
-        fix="load nf_tables and nft_masq (modprobe nft_masq) or use the VM",
+        _("masquerade works") if result.returncode == 0 else result.stderr.strip(),
+        fix=_("load nf_tables and nft_masq (modprobe nft_masq) or use the VM"),
     )
 
 
 def doctor() -> list[Check]:
     """Run every check; ``all(c.ok for c in doctor() if c.required)`` means the lab will work."""
-    checks = [Check("where", True, environment_kind()), _privileges(), _user_namespaces()]
+    checks = [Check(_("where"), True, _(environment_kind())), _privileges(), _user_namespaces()]
     checks += _tools()
     if checks[1].ok:
         checks += _kernel()

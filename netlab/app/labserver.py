@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -26,9 +27,57 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["serve_lab"]
+from netlab.i18n import _, language, normalize
+
+__all__ = ["find_notebooks", "lab_settings", "lesson_folder", "serve_lab"]
 
 FIRST_NOTEBOOK = "00-start-here.ipynb"
+LOCALE_SETTING = "@jupyterlab/translation-extension:plugin"  # JupyterLab's "Language" setting
+
+
+def find_notebooks() -> Path:
+    """The lessons ``netlab lab`` serves when no ``--notebooks`` is given.
+
+    From a clone of the repository (an editable install, or ``python -m netlab`` in the clone):
+    its top-level ``notebooks/``, where a learner edits them. From an installed package (a wheel,
+    the conda route): the copy shipped inside it, ``netlab/notebooks/``.
+    """
+    package = Path(__file__).resolve().parents[1]
+    checkout = package.parent / "notebooks"
+    if (package.parent / "pyproject.toml").is_file() and (checkout / FIRST_NOTEBOOK).is_file():
+        return checkout
+    installed = package / "notebooks"
+    if (installed / FIRST_NOTEBOOK).is_file():
+        return installed
+    missing = _("netlab: cannot find the notebooks ({checkout} or {installed})\n  hint: netlab lab --notebooks FOLDER")
+    raise SystemExit(missing.format(checkout=checkout, installed=installed))
+
+
+def lesson_folder(notebooks: Path, lang: str) -> Path:
+    """The lessons in ``lang``: ``notebooks/zh-CN`` for ``zh_CN`` when it exists, else ``notebooks`` (English)."""
+    folder = notebooks / lang.replace("_", "-")
+    return folder if lang != "en" and folder.is_dir() else notebooks
+
+
+def lab_settings(lang: str, workdir: Path) -> Path:
+    """An application settings folder for JupyterLab whose interface speaks ``lang``.
+
+    JupyterLab's supported way to change a setting's default for every user is an ``overrides.json``
+    in its application settings folder (``jupyter lab path``; ``--LabApp.app_settings_dir``). We copy
+    the installed one (if any) and set the language there, so this lab's choice changes nothing for
+    other Jupyter servers. A language the learner picks in Settings > Language still wins.
+    """
+    lab_dir = Path(os.environ.get("JUPYTERLAB_DIR") or Path(sys.prefix, "share", "jupyter", "lab"))
+    installed = Path(os.environ.get("JUPYTERLAB_SETTINGS_DIR") or lab_dir / "settings")
+    settings = workdir / "lab-settings"
+    if installed.is_dir():
+        shutil.copytree(installed, settings)
+    settings.mkdir(parents=True, exist_ok=True)
+    path = settings / "overrides.json"
+    overrides = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    overrides.setdefault(LOCALE_SETTING, {})["locale"] = lang
+    path.write_text(json.dumps(overrides, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return settings
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -66,6 +115,29 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+# Waits for end-of-file on its stdin, which comes when every process holding the other end has
+# ended (this one, even killed by SIGKILL), then removes the lab's folder and its socket.
+_JANITOR = "import shutil, sys; sys.stdin.buffer.read(); shutil.rmtree(sys.argv[1], ignore_errors=True)"
+
+
+def _remove_when_gone(workdir: Path) -> None:
+    """Remove ``workdir`` when this process ends, however it ends (``finally`` does not run on SIGKILL)."""
+    read_end, write_end = os.pipe()
+    subprocess.Popen(
+        [sys.executable, "-c", _JANITOR, str(workdir)],
+        stdin=read_end,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # not in our process group: a kill of the group spares it
+    )
+    os.close(read_end)
+    os.set_inheritable(write_end, False)  # only this process holds it (os.pipe fds are not inherited)
+    _janitor_pipes.append(write_end)
+
+
+_janitor_pipes: list[int] = []
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -74,9 +146,10 @@ def _wait_for_socket(socket_path: Path, proc: subprocess.Popen, timeout: float =
     deadline = time.monotonic() + timeout
     while not socket_path.exists():
         if proc.poll() is not None:
-            raise SystemExit(f"netlab: JupyterLab exited with status {proc.returncode} before it was ready")
+            failed = _("netlab: JupyterLab exited with status {status} before it was ready")
+            raise SystemExit(failed.format(status=proc.returncode))
         if time.monotonic() > deadline:
-            raise SystemExit("netlab: JupyterLab did not start in time")
+            raise SystemExit(_("netlab: JupyterLab did not start in time"))
         time.sleep(0.2)
 
 
@@ -88,35 +161,59 @@ def _listen(host: str, port: int) -> socket.socket:
         listener.bind((host, port))
     except OSError as exc:
         listener.close()
-        raise SystemExit(
-            f"netlab: cannot listen on {host}:{port}: {exc.strerror} "
-            f"(another lab or Jupyter is running?)\n  hint: stop it, or pick another port: "
-            f"netlab lab --port {port + 1}"
-        ) from None
+        busy = _(
+            "netlab: cannot listen on {host}:{port}: {reason} (another lab or Jupyter is running?)\n"
+            "  hint: stop it, or pick another port: netlab lab --port {next}"
+        )
+        raise SystemExit(busy.format(host=host, port=port, reason=exc.strerror, next=port + 1)) from None
     listener.listen()
     return listener
 
 
 def serve_lab(
-    *, notebooks: Path, port: int = 8888, host: str = "127.0.0.1", token: str | None = None, host_network: bool = False
+    *,
+    notebooks: Path,
+    port: int = 8888,
+    host: str = "127.0.0.1",
+    token: str | None = None,
+    host_network: bool = False,
+    lang: str | None = None,
 ) -> int:
-    """Run JupyterLab on ``notebooks``; print its URL; return its exit status when it stops."""
+    """Run JupyterLab on ``notebooks``; print its URL; return its exit status when it stops.
+
+    ``lang`` (``zh-CN``; default: the learner's language, see :mod:`netlab.i18n`) picks the lessons'
+    folder (``notebooks/zh-CN``), JupyterLab's interface language and netlab's messages in the kernels.
+    """
+    lang = normalize(lang) if lang else language()
+    os.environ["NETLAB_LANG"] = lang  # this process's own messages too
+    notebooks = lesson_folder(notebooks, lang)
     listener = _listen(host, port)
     token = token or secrets.token_urlsafe(32)
     jupyter = str(Path(sys.executable).with_name("jupyter"))
     # Kernels and terminals find `netlab`, `jupyter` and friends even when the venv is not activated.
     bin_dir = str(Path(sys.executable).parent)
     env = dict(os.environ, JUPYTER_TOKEN=token, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
+    workdir = Path(tempfile.mkdtemp(prefix="netlab-lab-"))
+    _remove_when_gone(workdir)
+    settings = lab_settings(lang, workdir)
     common = ["lab", "--no-browser", "--allow-root", f"--ServerApp.root_dir={notebooks}"]
+    common.append(f"--LabApp.app_settings_dir={settings}")
     url = f"http://{host}:{port}/lab/tree/{FIRST_NOTEBOOK}?token={token}"
     if host_network:
         # The VM's way: the lab's root namespace is this machine's, and JupyterLab takes the port itself.
         listener.close()
-        print(f"netlab: starting JupyterLab in this machine's own network namespace\n  {url}", flush=True)
-        return subprocess.call([jupyter, *common, f"--ip={host}", f"--port={port}"], env=env)
+        starting = _("netlab: starting JupyterLab in this machine's own network namespace\n  {url}")
+        print(starting.format(url=url), flush=True)
+        try:
+            return subprocess.call([jupyter, *common, f"--ip={host}", f"--port={port}"], env=env)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
-    workdir = Path(tempfile.mkdtemp(prefix="netlab-lab-"))
     socket_path = workdir / "jupyter.sock"
+    # The sandbox's /tmp is its own: keep visible our socket's directory, the lessons and this Python
+    # environment (either may live under /tmp too), and whatever the caller asked to keep.
+    kept = [str(workdir), str(notebooks), sys.prefix, os.environ.get("NETLAB_SANDBOX_KEEP", "")]
+    env["NETLAB_SANDBOX_KEEP"] = ":".join(filter(None, kept))
     netlab_cmd = str(Path(sys.executable).with_name("netlab"))
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     proc = subprocess.Popen(
@@ -127,11 +224,11 @@ def serve_lab(
     )
     try:
         _wait_for_socket(socket_path, proc)
-        print(
-            f"netlab: the lab is running in a private network world (netlab sandbox).\n"
-            f"  open {url}\n  stop it with Ctrl-C",
-            flush=True,
+        running = _(
+            "netlab: the lab is running in a private network world (netlab sandbox).\n"
+            "  open {url}\n  stop it with Ctrl-C"
         )
+        print(running.format(url=url), flush=True)
         asyncio.run(_forward(listener, socket_path, proc))
     except KeyboardInterrupt:
         pass

@@ -1,0 +1,14 @@
+"""Where the files go in a wheel; everything else about the package is in pyproject.toml.
+
+The lessons live at the top of the repository (``notebooks/``, where a learner looks for them),
+and ship inside the package as ``netlab/notebooks/`` (translations such as ``zh-CN/`` included),
+so that ``netlab lab`` from an installed package finds them. pyproject.toml cannot map a folder
+outside the package into it; this ``package_dir`` entry does.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    packages=[*find_packages(include=["netlab", "netlab.*"]), "netlab.notebooks"],
+    package_dir={"netlab.notebooks": "notebooks"},
+)
