@@ -144,7 +144,6 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what a type checker and an editor see: the same names, imported eagerly
     from netlab import capture, inodes, links, nat, netns, persist, reach, sysctl
-    from netlab.teach import challenges, checks
     from netlab.commands import recording
     from netlab.enter import call, popen, run
     from netlab.errors import (
@@ -165,6 +164,7 @@ if TYPE_CHECKING:  # what a type checker and an editor see: the same names, impo
     from netlab.lab import Lab
     from netlab.reach import PingResult, ProbeResult, ping, probe
     from netlab.targets import NEW
+    from netlab.teach import challenges, checks
     from netlab.view.diff import TopologyDiff, diff
     from netlab.view.draw import draw
     from netlab.view.snapshot import Topology, snapshot

@@ -9,7 +9,8 @@
 
 ``run``/``popen`` do the same in a short-lived thread and start the command from there: a child
 process inherits the namespaces of the thread that started it. ``call`` runs a Python function
-with step 1 only, in netlab's worker thread, which switches back afterwards. ``nsenter --net=FILE`` and ``unshare -n`` are the same with other targets:
+with step 1 only, in netlab's worker thread, which switches back afterwards.
+``nsenter --net=FILE`` and ``unshare -n`` are the same with other targets (see ``netlab.targets``):
 
     target                 means                          shell equivalent
     "netns1" (str)         the named namespace            ip netns exec netns1 ...

@@ -30,6 +30,7 @@ In this module a ``str`` is always a *name* in the run directory, never a path.
 
 from __future__ import annotations
 
+import builtins
 import errno
 import fcntl
 import os
@@ -83,10 +84,32 @@ def nsfs_device() -> int:
 
 
 def is_namespace(file: Path) -> bool:
-    """True if ``file`` shows a namespace (a bind mount of nsfs), False for a plain file."""
+    """True if ``file`` shows a *network* namespace (a bind mount of nsfs), False for a plain file.
+
+    A bind mount of another kind of namespace (``/proc/PID/ns/uts``) is on nsfs too: the
+    ``NS_GET_NSTYPE`` ioctl tells them apart.
+    """
+    if not _on_nsfs(file):
+        return False
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return fcntl.ioctl(fd, NS_GET_NSTYPE) == syscalls.CLONE_NEWNET
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+NS_GET_NSTYPE = 0xB703  # ioctl on a namespace file: which kind of namespace is it? (linux/nsfs.h)
+
+
+def _on_nsfs(file: Path) -> bool:
     try:
         return os.stat(file).st_dev == nsfs_device()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return False
 
 
@@ -95,21 +118,21 @@ def exists(name: str) -> bool:
     return is_namespace(path(name))
 
 
-def list() -> list[str]:
+def list() -> builtins.list[str]:
     """Names of the live named namespaces, sorted (like ``ip netns list``, without stale files)."""
     return sorted(entry.name for entry in _entries() if is_namespace(entry))
 
 
-def stale() -> list[str]:
+def stale() -> builtins.list[str]:
     """Names whose file is not a namespace: left by a crash between steps 4 and 6 of ``add``.
 
     ``ip netns list`` shows them as if they were namespaces; ``ip netns exec`` then fails with
     "Invalid argument". ``delete(name)`` removes them.
     """
-    return sorted(entry.name for entry in _entries() if not is_namespace(entry))
+    return sorted(entry.name for entry in _entries() if not _on_nsfs(entry))
 
 
-def _entries() -> list[Path]:
+def _entries() -> builtins.list[Path]:
     try:
         return [entry for entry in run_dir().iterdir() if not entry.is_dir()]
     except FileNotFoundError:
@@ -188,6 +211,13 @@ def _add(name: str, pin, *args) -> Path:
         file.unlink(missing_ok=True)  # step 7: roll back
         if isinstance(exc, PermissionError):
             raise permission_error(f"create namespace {name!r}", exc) from exc
+        if isinstance(exc, FileNotFoundError):  # `ip netns delete NAME` ran between steps 4 and 6
+            raise NamespaceNotFoundError(
+                f"namespace {name!r} was deleted while it was being created",
+                hint="another program deleted it at the same moment: add it again",
+                subject=name,
+                errno=errno.ENOENT,
+            ) from None
         raise
     return file
 
@@ -232,17 +262,24 @@ def delete(name: str) -> None:
         # EINVAL: not a mount point, i.e. a stale plain file. ip ignores this too.
     try:
         file.unlink()
+    except FileNotFoundError:
+        raise NamespaceNotFoundError(
+            f"namespace {name!r} was deleted by someone else at the same moment",
+            hint="nothing left to do: it is gone",
+            subject=name,
+            errno=errno.ENOENT,
+        ) from None
     except PermissionError as exc:
         raise permission_error(f"remove {file}", exc) from exc
 
 
-def identify(pid: int | str = "self") -> list[str]:
+def identify(pid: int | str = "self") -> builtins.list[str]:
     """``ip netns identify PID``: the names of the namespace ``pid`` is in (often none)."""
     target = _proc_ns(pid)
     return sorted(entry.name for entry in _entries() if _same_file(entry, target))
 
 
-def pids(name: str) -> list[int]:
+def pids(name: str) -> builtins.list[int]:
     """``ip netns pids NAME``: the processes whose network namespace is ``name``."""
     file = path(name)
     if not is_namespace(file):

@@ -13,7 +13,6 @@ Every function that works "in a namespace" takes one, the way every ``ip`` comma
 from __future__ import annotations
 
 import os
-from typing import Union
 
 __all__ = ["NEW", "Target", "in_words", "keyword"]
 
@@ -26,7 +25,7 @@ class _NewNamespace:
 NEW = _NewNamespace()
 """Target meaning "a new, empty network namespace", like ``unshare -n``."""
 
-Target = Union[str, os.PathLike, int, _NewNamespace, None]
+Target = str | os.PathLike | int | _NewNamespace | None
 
 
 def in_words(target: Target) -> str:

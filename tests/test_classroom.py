@@ -309,7 +309,7 @@ def test_two_students_build_the_same_scene_at_once_each_in_their_own_world(hub, 
 
     outputs = asyncio.run(both())
     record_processes()
-    worlds = {s.name: json.loads(out.splitlines()[-1]) for s, out in zip(students, outputs)}
+    worlds = {s.name: json.loads(out.splitlines()[-1]) for s, out in zip(students, outputs, strict=True)}
     alice, bob = worlds["alice"], worlds["bob"]
     assert alice["together"] and bob["together"], "the two scenes did not overlap in time"
     assert len({alice["kernel_net"], bob["kernel_net"], os.readlink("/proc/self/ns/net")}) == 3

@@ -58,11 +58,12 @@ def test_rootless_sandbox_runs_the_article_as_nobody():
         "ip netns exec netns1 ip link set veth1 up && ip addr add 10.1.1.2/24 dev veth0 && "
         "ip link set veth0 up && id -u && ip netns exec netns1 ip -br addr show veth1"
     )
+    # scripts/as-user: nobody reaches the repository and .venv wherever they are (a clone in /root).
     result = sh(
-        "setpriv",
-        f"--reuid={nobody.pw_uid}",
-        f"--regid={nobody.pw_gid}",
-        "--clear-groups",
+        str(Path(__file__).resolve().parents[1] / "scripts" / "as-user"),
+        "--user",
+        nobody.pw_name,
+        "--",
         NETLAB,
         "sandbox",
         "--",
@@ -102,3 +103,50 @@ def test_a_killed_sandbox_leaves_nothing_behind():
         assert time.monotonic() < deadline, "the killed sandbox's namespaces are still alive"
         time.sleep(0.05)
     # The autouse fixture then checks that namespaces, links, mounts and children here are as before.
+
+
+def test_cli_error_paths_are_one_line_each(tmp_path):
+    """Bad input on the command line: a usage error or one `netlab: ...` line (and its hint), never a traceback."""
+    cases = [
+        (["netns", "exec", "nowhere"], "which command?"),
+        (["netns", "exec", "nowhere", "--"], "which command?"),
+        (["show", "--png", str(tmp_path / "missing" / "x.png")], "no directory"),
+        (["lab", "--port", "99999"], "is not a TCP port"),
+        (["lab", "--port", "http"], "is not a TCP port"),
+        (["reproduce", "--output", str(tmp_path)], "is a directory"),
+        (["reproduce", "--output", str(tmp_path / "no" / "r.html")], "no directory"),
+        (["kernelspec", "install", "--prefix", "/proc/no/such/dir"], "netlab: "),
+        (["netns", "attach", "x", "999999999"], "no process"),
+        (["netns", "add", "a/b"], "invalid namespace name"),
+    ]
+    for argv, said in cases:
+        result = sh(NETLAB, *argv, check=False)
+        assert result.returncode in (1, 2), (argv, result)
+        assert "Traceback" not in result.stderr and said in result.stderr, (argv, result.stderr)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("netlab")]
+        assert len(errors) == 1, (argv, result.stderr)
+
+
+def test_a_killed_lab_server_leaves_no_folder_or_socket(tmp_path):
+    """`netlab lab` killed with SIGKILL: its folder (with JupyterLab's socket) goes all the same."""
+    import subprocess
+    import time
+
+    code = (
+        "import os, signal, socket, sys, tempfile\n"
+        "from pathlib import Path\n"
+        "from netlab.app.labserver import _remove_when_gone\n"
+        "workdir = Path(tempfile.mkdtemp(prefix='netlab-lab-', dir=sys.argv[1]))\n"
+        "socket.socket(socket.AF_UNIX).bind(str(workdir / 'jupyter.sock'))\n"
+        "_remove_when_gone(workdir)\n"
+        "print(workdir, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == -9
+    workdir = Path(proc.stdout.strip())
+    assert workdir.parent == tmp_path
+    deadline = time.monotonic() + 10
+    while workdir.exists():  # the janitor runs on its own; give it the time a busy machine needs
+        assert time.monotonic() < deadline, f"{workdir} is still there"
+        time.sleep(0.05)

@@ -82,3 +82,30 @@ def test_lab_cells_build_ping_and_nat_then_a_restart_cleans_up(manager):
     """,
     )
     client.stop_channels()
+
+
+def test_a_rerun_setup_cell_closes_the_previous_runs_lab_and_a_killed_kernels_leftovers(manager):
+    client = connect(manager)
+    build = """
+        from netlab.teach import lesson; lesson.start("03")
+        from netlab import Lab
+        lab = Lab("internet_access")
+        lab.netns("c1")
+        lab.sysctl("net.ipv4.ip_forward", 1)
+        lab.masquerade("10.0.0.0/24", out="lo")
+        print("built")
+    """
+    assert execute(client, build).splitlines() == ["netlab: lesson 03: clean start", "built"]
+    # The learner runs the setup cell again (the `lab` of the first run is still open in this kernel).
+    out = execute(client, build).splitlines()
+    assert out[0].startswith("netlab: lesson 03: removed lab internet_access (") and out[1] == "built"
+    client.stop_channels()
+    # The kernel is killed outright (SIGKILL, no atexit): the new kernel's lesson start clears what it left.
+    manager.restart_kernel(now=True)
+    assert netns.list() == ["c1"] and sh("sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "1"
+    client = connect(manager)
+    out = execute(client, 'from netlab.teach import lesson; lesson.start("04")')
+    assert out.startswith("netlab: lesson 04: removed lab internet_access (")
+    assert netns.list() == [] and journal.lab_ids() == [] and sh("nft", "list", "tables").stdout == ""
+    assert sh("sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "0"
+    client.stop_channels()

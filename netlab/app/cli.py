@@ -1,6 +1,6 @@
 """The ``netlab`` command.
 
-netlab lab [--port N]           JupyterLab on the notebooks, in a private network world
+netlab lab [--port N] [--lesson NN]   JupyterLab on the notebooks, in a private network world
 netlab sandbox [CMD ...]        run CMD (default: a shell) in a private network world
 netlab netns add|delete|list|exec|identify|pids|attach ...   same as `ip netns ...`
 netlab lsns                     every network namespace and what keeps it alive
@@ -78,7 +78,9 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     from netlab.app.labserver import find_notebooks, serve_lab
 
     notebooks = Path(args.notebooks).resolve() if args.notebooks else find_notebooks()
-    return serve_lab(notebooks=notebooks, port=args.port, host_network=args.host_network, lang=args.lang)
+    return serve_lab(
+        notebooks=notebooks, port=args.port, host_network=args.host_network, lang=args.lang, lesson=args.lesson
+    )
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -206,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang",
         metavar="LANG",
         help="the lessons and JupyterLab in this language, e.g. zh-CN (default: from NETLAB_LANG or LANG; English)",
+    )
+    p.add_argument(
+        "--lesson",
+        metavar="NN",
+        help="open lesson NN (e.g. 04) with its notebook and two terminals side by side",
     )
     p.set_defaults(func=_cmd_lab)
 

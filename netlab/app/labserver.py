@@ -178,11 +178,14 @@ def serve_lab(
     token: str | None = None,
     host_network: bool = False,
     lang: str | None = None,
+    lesson: str | None = None,
 ) -> int:
     """Run JupyterLab on ``notebooks``; print its URL; return its exit status when it stops.
 
     ``lang`` (``zh-CN``; default: the learner's language, see :mod:`netlab.i18n`) picks the lessons'
     folder (``notebooks/zh-CN``), JupyterLab's interface language and netlab's messages in the kernels.
+    ``lesson`` (``04``) opens that lesson with its notebook and two terminals side by side (see
+    :mod:`netlab.app.workspace`).
     """
     lang = normalize(lang) if lang else language()
     os.environ["NETLAB_LANG"] = lang  # this process's own messages too
@@ -199,6 +202,12 @@ def serve_lab(
     common = ["lab", "--no-browser", "--allow-root", f"--ServerApp.root_dir={notebooks}"]
     common.append(f"--LabApp.app_settings_dir={settings}")
     url = f"http://{host}:{port}/lab/tree/{FIRST_NOTEBOOK}?token={token}"
+    if lesson:
+        from netlab.app.workspace import lesson_workspace
+
+        where = lesson_workspace(notebooks, lesson, workdir / "workspaces")
+        common.append(f"--LabApp.workspaces_dir={workdir / 'workspaces'}")
+        url = f"http://{host}:{port}{where}?token={token}"
     if host_network:
         # The VM's way: the lab's root namespace is this machine's, and JupyterLab takes the port itself.
         listener.close()

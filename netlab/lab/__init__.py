@@ -1,6 +1,8 @@
 """Labs that clean up after themselves.
 
 lab.py      ``Lab``: build namespaces, links, addresses, routes, NAT; remember the ``ip`` commands
+wiring.py   ``Lab.connect`` and ``Lab.star``: the bigger steps, in few trips to the kernel
+processes.py ``Lab.popen``: processes written down before they can run, stopped at close
 journal.py  what a lab is about to build, written down *before* each step (``/run/netlab``)
 cleanup.py  ``netlab cleanup``: remove what a crashed lab left, and nothing else
 """

@@ -14,7 +14,9 @@ users' own devices; this does not):
 
     what                      removed when                                          by hand
     process                   same pid and same start time                          kill PID
-    nft table netlab_LAB      the table exists in the recorded namespace            nft delete table inet netlab_LAB
+    nft table netlab_LAB      the table exists in the recorded namespace, with the  nft delete table inet netlab_LAB
+                              handle it had when the lab created it
+    your device, borrowed     found by its MAC inside a lab namespace: moved back   ip link set NAME netns HOME
     sysctl                    it still holds the lab's value, and no running lab    sysctl -w KEY=OLD
                               set the same one
     link                      same namespace (inode) and same MAC address           ip link delete NAME
@@ -31,6 +33,7 @@ run finds nothing that still matches.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import time
@@ -39,7 +42,7 @@ from typing import Any
 
 from netlab import inodes, links, nat, netns, sysctl
 from netlab.commands import emit
-from netlab.errors import NetlabError
+from netlab.errors import NamespaceNotFoundError, NetlabError
 from netlab.lab import journal
 from netlab.rtnl import rtnl
 from netlab.targets import Target, in_words
@@ -110,7 +113,7 @@ def _kill(obj: dict[str, Any], report: Report, dry_run: bool) -> None:
 
 def _links_by_mac(ipr: Any) -> dict[tuple[str, str], tuple[int, str]]:
     """(MAC, kind) -> (index, name). The kind matters: a bridge takes its first port's MAC."""
-    return {(msg.get("address"), links._kind(msg)): (msg["index"], msg.get("ifname")) for msg in ipr.link("dump")}
+    return {(msg.get("address"), links.kind_of(msg)): (msg["index"], msg.get("ifname")) for msg in ipr.link("dump")}
 
 
 def _delete_links(target: Target, objs: list[dict[str, Any]], report: Report, dry_run: bool) -> list[dict]:
@@ -158,109 +161,226 @@ def _sysctl_holder(obj: dict[str, Any], current: str, record: journal.Record) ->
     return None
 
 
-def remove(record: journal.Record, *, dry_run: bool = False, wait: float = 2.0, keep_journal: bool = False) -> Report:
-    """Take down everything ``record`` owns that can be proven to be its own; then drop the journal."""
-    report = Report(record.lab, f"owner pid {record.pid}, {'running' if record.alive else 'gone'}")
-    entries = _run_dir()
-    nsfs = netns.nsfs_device()
-    reach = _reachable(entries)
-    objects = list(record.objects.values())
-    lab_ns = {obj["inode"] for obj in objects if obj["ev"] == "netns"}
+@dataclass
+class _Pass:
+    """One cleanup pass over one lab: what the world looks like now, and what was done."""
 
-    def target_of(obj: dict[str, Any], what: str) -> tuple[bool, Target]:
+    record: journal.Record
+    report: Report
+    dry_run: bool
+    entries: dict[str, os.stat_result]  # /run/netns, looked at once
+    nsfs: int
+    reach: dict[int, Target]  # namespaces this process can reach, by inode
+    lab_ns: set[int]  # the lab's own namespaces: what is inside goes with them
+
+    def objects(self, ev: str) -> list[dict[str, Any]]:
+        """The lab's objects of one kind, newest first (undone in reverse order of creation)."""
+        return [obj for obj in reversed(self.record.objects.values()) if obj["ev"] == ev]
+
+    def target_of(self, obj: dict[str, Any], what: str) -> tuple[bool, Target]:
+        """Where ``obj`` lives, if it must be handled on its own (False: it goes with a lab namespace)."""
         ino = obj["netns"]
-        if ino in lab_ns:
-            return False, None  # goes with the lab's namespace
-        if ino not in reach:
-            report.left.append(f"{what}: its namespace net:[{ino}] is out of reach (gone, or in another world)")
+        if ino in self.lab_ns:
             return False, None
-        return True, reach[ino]
+        if ino not in self.reach:
+            self.report.left.append(f"{what}: its namespace net:[{ino}] is out of reach (gone, or in another world)")
+            return False, None
+        return True, self.reach[ino]
 
-    for obj in reversed(objects):
-        if obj["ev"] == "process":
-            _kill(obj, report, dry_run)
 
-    for obj in reversed(objects):
-        if obj["ev"] != "nft":
+def remove(record: journal.Record, *, dry_run: bool = False, wait: float = 2.0, keep_journal: bool = False) -> Report:
+    """Take down everything ``record`` owns that can be proven to be its own; then drop the journal.
+
+    In this order: processes, nft tables, sysctls, borrowed devices (given back), namespaces,
+    then the links outside them. Holds the record directory's lock, so two cleanups (or a cleanup
+    and a closing lab) take turns; the second finds nothing left that still matches.
+    """
+    with journal.locked():
+        entries = _run_dir()
+        work = _Pass(
+            record=record,
+            report=Report(record.lab, f"owner pid {record.pid}, {'running' if record.alive else 'gone'}"),
+            dry_run=dry_run,
+            entries=entries,
+            nsfs=netns.nsfs_device(),
+            reach=_reachable(entries),
+            lab_ns={obj["inode"] for obj in record.objects.values() if obj["ev"] == "netns"},
+        )
+        for obj in work.objects("process"):
+            _kill(obj, work.report, dry_run)
+        _remove_tables(work)
+        _restore_sysctls(work)
+        _return_borrowed(work)
+        to_delete, to_wait = _sort_links(work)
+        _delete_namespaces(work)
+        if to_wait and not dry_run:
+            _wait_then_delete(to_wait, work.report, wait)
+        elif to_wait:
+            for target, objs in to_wait.items():
+                work.report.removed += [
+                    f"link {obj['name']} in {in_words(target)} (freed with its namespace)" for obj in objs
+                ]
+        # Last, the links outside: a bridge whose ports went with the namespaces is quick to delete.
+        for target, objs in to_delete.items():
+            _delete_links(target, objs, work.report, dry_run)
+        if not dry_run and not work.report.errors and not keep_journal:
+            record.path.unlink(missing_ok=True)
+        return work.report
+
+
+def _remove_tables(work: _Pass) -> None:
+    """``nft delete table inet netlab_LAB``: only if it is still the table the lab created (same handle)."""
+    for obj in work.objects("nft"):
+        ok, target = work.target_of(obj, f"nft table {obj['table']}")
+        if not ok:
             continue
-        ok, target = target_of(obj, f"nft table {obj['table']}")
-        if ok:
-            try:
-                if f"{nat.FAMILY} {obj['table']}" in nat.tables(target):
-                    report.removed.append(f"nft table {nat.FAMILY} {obj['table']} in {in_words(target)}")
-                    if not dry_run:
-                        nat.remove_table(obj["table"], netns=target, missing_ok=True)
-            except NetlabError as exc:
-                report.errors.append(f"nft table {obj['table']}: {exc.message}")
+        try:
+            handle = nat_table_handle(obj["table"], target)
+            if handle is None:
+                continue  # gone already
+            if obj.get("handle") is not None and handle != obj["handle"]:
+                work.report.left.append(
+                    f"nft table {nat.FAMILY} {obj['table']} in {in_words(target)}: another table now "
+                    f"(handle {handle}, the lab's was {obj['handle']})"
+                )
+                continue
+            work.report.removed.append(f"nft table {nat.FAMILY} {obj['table']} in {in_words(target)}")
+            if not work.dry_run:
+                nat.remove_table(obj["table"], netns=target, missing_ok=True)
+        except NetlabError as exc:
+            work.report.errors.append(f"nft table {obj['table']}: {exc.message}")
 
-    for obj in reversed(objects):
-        if obj["ev"] != "sysctl":
-            continue
-        ok, target = target_of(obj, f"sysctl {obj['key']}")
+
+def nat_table_handle(table: str, target: Target) -> int | None:
+    """The handle of nft table ``inet TABLE`` in ``target`` (None if there is none): its identity.
+
+    A table deleted and made again under the same name gets a new handle, so the handle proves
+    that a table is still the one a lab created.
+    """
+    from netlab.enter import run
+
+    proc = run(target, ["nft", "-j", "list", "tables", nat.FAMILY])
+    if proc.returncode != 0:
+        raise NetlabError(
+            f"cannot list the nft tables in {in_words(target)}: {proc.stderr.strip()}",
+            hint="is nftables installed (`nft --version`)?",
+        )
+    for item in json.loads(proc.stdout or "{}").get("nftables", []):
+        found = item.get("table")
+        if found and found.get("name") == table and found.get("family") == nat.FAMILY:
+            return int(found["handle"])
+    return None
+
+
+def _restore_sysctls(work: _Pass) -> None:
+    """Put each sysctl back, if it still holds the lab's value and no running lab relies on it."""
+    for obj in work.objects("sysctl"):
+        ok, target = work.target_of(obj, f"sysctl {obj['key']}")
         if not ok:
             continue
         try:
             current = sysctl.get(obj["key"], netns=target)
         except NetlabError:
             continue
+        where = in_words(target)
         if current != obj["new"]:
-            report.left.append(
-                f"sysctl {obj['key']}={current} in {in_words(target)}: changed since the lab set {obj['new']}"
-            )
+            work.report.left.append(f"sysctl {obj['key']}={current} in {where}: changed since the lab set {obj['new']}")
             continue
-        holder = _sysctl_holder(obj, current, record)
+        holder = _sysctl_holder(obj, current, work.record)
         if holder:
-            report.left.append(f"sysctl {obj['key']}={current} in {in_words(target)}: still used by lab {holder!r}")
+            work.report.left.append(f"sysctl {obj['key']}={current} in {where}: still used by lab {holder!r}")
             continue
-        report.removed.append(f"sysctl {obj['key']}={current} in {in_words(target)} (back to {obj['old']})")
-        if not dry_run and current != obj["old"]:
-            sysctl.set(obj["key"], obj["old"], netns=target)
+        work.report.removed.append(f"sysctl {obj['key']}={current} in {where} (back to {obj['old']})")
+        if not work.dry_run and current != obj["old"]:
+            try:
+                sysctl.set(obj["key"], obj["old"], netns=target)
+            except NetlabError as exc:
+                work.report.errors.append(f"sysctl {obj['key']}: {exc.message}")
 
-    # Links outside the lab's namespaces: delete, unless the other end of a veth is inside one
-    # (then deleting the namespace frees the pair; we only wait for it below).
-    links = [obj for obj in objects if obj["ev"] == "link"]
-    by_seq = {obj["seq"]: obj for obj in links}
+
+def _return_borrowed(work: _Pass) -> None:
+    """Devices of yours the lab moved into its namespaces go back home (by MAC), under their own name.
+
+    Deleting the namespace would otherwise destroy a veth, or send a physical card back to the
+    machine's first namespace rather than to where it came from.
+    """
+    for obj in work.objects("borrowed"):
+        if obj["netns"] not in work.lab_ns or obj["netns"] not in work.reach:
+            continue  # not inside a lab namespace (any more): deleting namespaces cannot hurt it
+        if obj["home"] not in work.reach:
+            work.report.left.append(f"device {obj['name']}: its home net:[{obj['home']}] is out of reach")
+            continue
+        where, home = work.reach[obj["netns"]], work.reach[obj["home"]]
+        name = _name_by_mac(where, obj["mac"], obj.get("kind"))
+        if name is None:
+            continue  # moved on, or deleted by hand
+        work.report.removed.append(f"device {name}: given back to {in_words(home)} as {obj['home_name']}")
+        if work.dry_run:
+            continue
+        taken = obj["home_name"] in {link.name for link in links.list(home)}
+        new_name = None if taken or name == obj["home_name"] else obj["home_name"]
+        try:
+            links.move(name, home, netns=where, new_name=new_name)
+        except NetlabError as exc:
+            work.report.errors.append(f"device {name}: could not give it back: {exc.message}")
+
+
+def _name_by_mac(target: Target, mac: str, kind: str | None) -> str | None:
+    def work(ipr: Any) -> str | None:
+        for (found_mac, found_kind), (_, name) in _links_by_mac(ipr).items():
+            if found_mac == mac and (kind is None or found_kind == kind):
+                return name
+        return None
+
+    return rtnl(target, work)
+
+
+def _sort_links(work: _Pass) -> tuple[dict[Target, list[dict]], dict[Target, list[dict]]]:
+    """Links outside the lab's namespaces: delete them, unless the other end of a veth is inside one
+    (then deleting the namespace frees the pair; only wait for it)."""
+    objs = [obj for obj in work.record.objects.values() if obj["ev"] == "link"]
+    by_seq = {obj["seq"]: obj for obj in objs}
     to_delete: dict[Target, list[dict]] = {}
     to_wait: dict[Target, list[dict]] = {}
-    for obj in reversed(links):
-        ok, target = target_of(obj, f"link {obj['name']}")
+    for obj in reversed(objs):
+        ok, target = work.target_of(obj, f"link {obj['name']}")
         if not ok:
             continue
         peer = by_seq.get(obj.get("pair"))
-        freed_by_namespace = peer is not None and peer["netns"] in lab_ns
+        freed_by_namespace = peer is not None and peer["netns"] in work.lab_ns
         (to_wait if freed_by_namespace else to_delete).setdefault(target, []).append(obj)
+    return to_delete, to_wait
 
-    for obj in reversed(objects):
-        if obj["ev"] != "netns":
-            continue
+
+def _delete_namespaces(work: _Pass) -> None:
+    """``ip netns delete NAME`` for each lab namespace still under its name with its inode."""
+    for obj in work.objects("netns"):
         name = obj["name"]
-        st = entries.get(name)
+        st = work.entries.get(name)
         if st is None:
             continue  # already gone
-        if st.st_dev == nsfs and st.st_ino == obj["inode"]:
-            report.removed.append(f"namespace {name} (net:[{obj['inode']}])")
-            if not dry_run:
-                netns.delete(name)
-                emit(["ip", "netns", "delete", name])
-        elif st.st_dev != nsfs and st.st_ctime >= obj.get("time", 0) - 1:
-            report.removed.append(f"stale namespace file {netns.run_dir() / name} (a crash between create and mount)")
-            if not dry_run:
-                netns.delete(name)
+        if st.st_dev == work.nsfs and st.st_ino == obj["inode"]:
+            work.report.removed.append(f"namespace {name} (net:[{obj['inode']}])")
+            if not work.dry_run:
+                _delete_netns(name, work.report)
+        elif st.st_dev != work.nsfs and st.st_ctime >= obj.get("time", 0) - 1:
+            work.report.removed.append(
+                f"stale namespace file {netns.run_dir() / name} (a crash between create and mount)"
+            )
+            if not work.dry_run:
+                _delete_netns(name, work.report)
         else:
-            report.left.append(f"namespace {name}: it is another namespace now (not net:[{obj['inode']}])")
+            work.report.left.append(f"namespace {name}: it is another namespace now (not net:[{obj['inode']}])")
 
-    if to_wait and not dry_run:
-        _wait_then_delete(to_wait, report, wait)
-    elif to_wait:
-        for target, objs in to_wait.items():
-            report.removed += [f"link {obj['name']} in {in_words(target)} (freed with its namespace)" for obj in objs]
-    # Last, the links outside: a bridge whose ports went with the namespaces is quick to delete.
-    for target, objs in to_delete.items():
-        _delete_links(target, objs, report, dry_run)
 
-    if not dry_run and not report.errors and not keep_journal:
-        record.path.unlink(missing_ok=True)
-    return report
+def _delete_netns(name: str, report: Report) -> None:
+    try:
+        netns.delete(name)
+        emit(["ip", "netns", "delete", name])
+    except NamespaceNotFoundError:
+        pass  # someone else deleted it meanwhile: what we wanted
+    except NetlabError as exc:
+        report.errors.append(f"namespace {name}: {exc.message}")
 
 
 def _wait_then_delete(to_wait: dict[Target, list[dict]], report: Report, wait: float) -> None:
@@ -287,7 +407,16 @@ def _wait_then_delete(to_wait: dict[Target, list[dict]], report: Report, wait: f
 
 
 def cleanup(*, all: bool = False, dry_run: bool = False, lab: str | None = None) -> list[Report]:
-    """Remove the labs whose owner process is gone (``all=True``: every lab). Returns one report per lab."""
+    """Remove the labs whose owner process is gone (``all=True``: every lab). Returns one report per lab.
+
+    Journals that cannot be trusted (``journal.problems()``) are left alone; ``netlab cleanup``
+    names them.
+    """
+    with journal.locked():
+        return _cleanup(all=all, dry_run=dry_run, lab=lab)
+
+
+def _cleanup(*, all: bool, dry_run: bool, lab: str | None) -> list[Report]:
     reports = []
     for record in journal.all_records():
         if lab is not None and record.lab != lab:

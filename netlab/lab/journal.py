@@ -25,26 +25,55 @@ How each thing is recognised, so that cleanup removes exactly what the lab made:
 
 The namespace of a recorded object is stored as an inode: ``/run/netns`` names can be reused.
 Each line is one ``write()`` on an ``O_APPEND`` file, so a crash never leaves half a line.
+
+Never trust a file only because of its name. A journal appears whole: its header is written to a
+hidden temporary file which is then *linked* to ``LAB.jsonl`` (``link()`` fails if the name exists,
+so two labs of one name never share it, and no reader ever sees a journal without its owner).
+Reading one opens it with ``O_NOFOLLOW|O_NONBLOCK`` and checks it with ``fstat``: a symlink, a
+FIFO, a file of another user or lines of another shape are ignored and reported (``problems()``),
+never acted upon. Who may change the record directory at a time is settled by ``flock`` on
+``.lock`` in it (``locked()``): opening a lab and running cleanup take turns.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import re
+import stat
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netlab.errors import InvalidNameError, NetlabError, permission_error
+from netlab.errors import InvalidNameError, LabExistsError, NetlabError, permission_error
 
-__all__ = ["Journal", "Record", "all_records", "lab_ids", "process_start", "read", "record_dir"]
+__all__ = [
+    "Journal",
+    "Record",
+    "UntrustedJournalError",
+    "all_records",
+    "lab_ids",
+    "locked",
+    "problems",
+    "process_start",
+    "read",
+    "record_dir",
+]
 
 DEFAULT_DIR = "/run/netlab"
 DIR_ENV = "NETLAB_RECORD_DIR"
 _LAB_ID = re.compile(r"^[A-Za-z0-9_]{1,32}$")
+MAX_BYTES = 64 << 20  # a journal of 100 000 objects is ~15 MB; anything bigger is not one of ours
+
+
+class UntrustedJournalError(NetlabError):
+    """A file in the record directory that cannot be proven to be a lab's journal."""
 
 
 def record_dir() -> Path:
@@ -65,10 +94,10 @@ def check_lab_id(lab: object) -> str:
 def process_start(pid: int) -> int | None:
     """When process ``pid`` started (clock ticks since boot), or None if there is no such process."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        text = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    return int(text.rsplit(")", 1)[1].split()[19])
 
 
 @dataclass
@@ -109,6 +138,8 @@ class Record:
             self.objects[line["of"]]["name"] = line.get("name", self.objects[line["of"]]["name"])
         elif ev == "renamed" and line["of"] in self.objects:
             self.objects[line["of"]]["name"] = line["name"]
+        elif ev == "set" and line["of"] in self.objects:  # learned after creation (an nft table's handle)
+            self.objects[line["of"]].update({k: v for k, v in line.items() if k not in ("ev", "of")})
 
     def __str__(self) -> str:
         state = "running" if self.alive else "gone"
@@ -119,22 +150,104 @@ class Record:
         return f"lab {self.lab!r}: owner pid {self.pid} ({state}); owns {owned}"
 
 
-def _lines(path: Path) -> Iterator[dict[str, Any]]:
-    for raw in path.read_bytes().split(b"\n"):
-        if raw.strip():
-            try:
-                yield json.loads(raw)
-            except ValueError:
-                continue  # a torn last line cannot happen with single writes, but never trust a file
+# What each line must hold, field -> accepted types (None: the field may be missing).
+_INT, _STR, _NUM = (int,), (str,), (int, float)
+_HEAD = {"lab": _STR, "pid": _INT, "root": _INT, "start": (int, type(None)), "time": (*_NUM, type(None))}
+_SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "netns": {"seq": _INT, "name": _STR, "inode": _INT},
+    "link": {"seq": _INT, "name": _STR, "netns": _INT, "mac": _STR},
+    "borrowed": {"seq": _INT, "name": _STR, "netns": _INT, "mac": _STR, "home": _INT, "home_name": _STR},
+    "sysctl": {"seq": _INT, "key": _STR, "netns": _INT, "old": _STR, "new": _STR},
+    "nft": {"seq": _INT, "table": _STR, "netns": _INT},
+    "process": {"seq": _INT, "pid": _INT, "start": (int, type(None))},
+    "gone": {"of": _INT},
+    "moved": {"of": _INT, "netns": _INT},
+    "renamed": {"of": _INT, "name": _STR},
+    "set": {"of": _INT},
+}
 
 
-def read(path: Path) -> Record | None:
-    """Replay one journal (None if it vanished or has no header)."""
+def _check_shape(line: object, first: bool) -> str | None:
+    """Why ``line`` is not a journal line of the expected shape (None if it is)."""
+    if not isinstance(line, dict):
+        return f"a line is {type(line).__name__}, not an object"
+    ev = line.get("ev")
+    shape = _HEAD if first else _SHAPES.get(ev) if isinstance(ev, str) else None
+    if first and ev != "lab":
+        return "its first line is not a lab header"
+    if shape is None:
+        return f"unknown event {ev!r}"
+    for key, types in shape.items():
+        if not isinstance(line.get(key), types) or isinstance(line.get(key), bool):
+            if key in ("start", "time") and key not in line:
+                continue
+            return f"event {ev!r}: field {key!r} is {line.get(key)!r}"
+    if first and not _LAB_ID.match(line["lab"]):
+        return f"invalid lab name {line['lab']!r}"
+    return None
+
+
+def _open_trusted(path: Path) -> int:
+    """Open ``path`` only if it is a regular file of ours (no symlink, FIFO, device, other owner)."""
     try:
-        lines = list(_lines(path))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):
+            raise UntrustedJournalError(f"{path} is a symlink", subject=str(path)) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UntrustedJournalError(f"{path} is not a regular file", subject=str(path))
+        if st.st_uid != os.geteuid():
+            raise UntrustedJournalError(f"{path} belongs to uid {st.st_uid}, not to you", subject=str(path))
+        if st.st_size > MAX_BYTES:
+            raise UntrustedJournalError(f"{path} is too big for a journal ({st.st_size} bytes)", subject=str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    fd = _open_trusted(path)
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    lines: list[dict[str, Any]] = []
+    raws = data.split(b"\n")
+    for number, raw in enumerate(raws):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            if number == len(raws) - 1:
+                continue  # a torn last line cannot happen with single writes, but never trust a file
+            raise UntrustedJournalError(f"{path}: line {number + 1} is not JSON", subject=str(path)) from None
+        why = _check_shape(line, not lines)
+        if why is not None:
+            raise UntrustedJournalError(f"{path}: {why}", subject=str(path))
+        lines.append(line)
+    return lines
+
+
+def read(path: Path, *, strict: bool = False) -> Record | None:
+    """Replay one journal (None if it vanished, has no header, or cannot be trusted).
+
+    ``strict=True`` raises ``UntrustedJournalError`` for a file that is there but not a journal
+    of ours, instead of returning None.
+    """
+    try:
+        lines = _lines(path)
     except FileNotFoundError:
         return None
-    if not lines or lines[0].get("ev") != "lab":
+    except (UntrustedJournalError, OSError):
+        if strict:
+            raise
+        return None
+    if not lines:
+        if strict:
+            raise UntrustedJournalError(f"{path} is empty", subject=str(path))
         return None
     head = lines[0]
     record = Record(
@@ -143,24 +256,82 @@ def read(path: Path) -> Record | None:
         pid=head["pid"],
         start=head.get("start"),
         root=head["root"],
-        created=head.get("time", 0.0),
+        created=head.get("time") or 0.0,
     )
     for line in lines[1:]:
         record.apply(line)
     return record
 
 
-def all_records() -> list[Record]:
-    """Every lab journal in the record directory, oldest first."""
+def _scan() -> tuple[list[Record], list[str]]:
     directory = record_dir()
-    if not directory.is_dir():
-        return []
-    found = [read(path) for path in sorted(directory.glob("*.jsonl"))]
-    return sorted((r for r in found if r is not None), key=lambda r: r.created)
+    records, bad = [], []
+    try:
+        paths = sorted(directory.glob("*.jsonl"))
+    except OSError:
+        return [], []
+    for path in paths:
+        try:
+            record = read(path, strict=True)
+        except UntrustedJournalError as exc:
+            bad.append(exc.message)
+            continue
+        except OSError as exc:
+            bad.append(f"{path}: {exc.strerror or exc}")
+            continue
+        if record is not None:
+            records.append(record)
+    return sorted(records, key=lambda r: r.created), bad
+
+
+def all_records() -> list[Record]:
+    """Every lab journal in the record directory that can be trusted, oldest first."""
+    return _scan()[0]
+
+
+def problems() -> list[str]:
+    """The files in the record directory that look like journals but cannot be trusted, and why."""
+    return _scan()[1]
 
 
 def lab_ids() -> list[str]:
     return [r.lab for r in all_records()]
+
+
+_lock = threading.RLock()
+_lock_depth = 0
+_lock_fd = -1
+
+
+@contextmanager
+def locked() -> Iterator[None]:
+    """Hold the record directory's lock (``flock`` on ``.lock``): one opener or cleaner at a time.
+
+    Re-entrant inside one process (cleanup called by ``Lab.close`` called by cleanup ...).
+    """
+    global _lock_depth, _lock_fd
+    with _lock:
+        if _lock_depth == 0:
+            directory = record_dir()
+            try:
+                directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+                fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            except PermissionError as exc:
+                raise permission_error(f"lock the lab records in {directory}", exc) from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(fd)
+                raise
+            _lock_fd = fd
+        _lock_depth += 1
+        try:
+            yield
+        finally:
+            _lock_depth -= 1
+            if _lock_depth == 0:
+                os.close(_lock_fd)  # closing drops the flock
+                _lock_fd = -1
 
 
 class Journal:
@@ -170,16 +341,38 @@ class Journal:
         check_lab_id(lab)
         directory = record_dir()
         self.path = directory / f"{lab}.jsonl"
+        pid = os.getpid()
+        start, created = process_start(pid), time.time()
+        head = {"ev": "lab", "lab": lab, "pid": pid, "start": start, "root": root, "time": created}
+        self.record = Record(lab=lab, path=self.path, pid=pid, start=start, root=root, created=created)
+        self._seq = 0
+        self._fd = self._create(directory, json.dumps(head, separators=(",", ":")) + "\n")
+
+    def _create(self, directory: Path, head: str) -> int:
+        """Write the header into a hidden file, then ``link()`` it to its name: it appears whole, once."""
+        tmp = directory / f".{self.path.stem}.{os.getpid()}.{threading.get_native_id()}.tmp"
         try:
             directory.mkdir(mode=0o755, parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            tmp.unlink(missing_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         except PermissionError as exc:
             raise permission_error(f"write the lab record {self.path}", exc) from exc
-        pid = os.getpid()
-        head = {"ev": "lab", "lab": lab, "pid": pid, "start": process_start(pid), "root": root, "time": time.time()}
-        self.record = Record(lab=lab, path=self.path, pid=pid, start=head["start"], root=root, created=head["time"])
-        self._seq = 0
-        self._write([head])
+        try:
+            os.write(fd, head.encode())
+            os.link(tmp, self.path)  # EEXIST if another lab of that name got there first
+        except FileExistsError:
+            os.close(fd)
+            raise LabExistsError(
+                f"lab {self.record.lab!r} has a journal already ({self.path})",
+                hint="two labs never share a name: pick another name, or close the other lab first",
+                subject=self.record.lab,
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        finally:
+            tmp.unlink(missing_ok=True)
+        return fd
 
     def _write(self, lines: list[dict[str, Any]]) -> None:
         if self._fd < 0:

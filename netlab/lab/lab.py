@@ -34,41 +34,41 @@ from __future__ import annotations
 
 import atexit
 import hashlib
-import ipaddress
 import os
 import secrets
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from netlab import inodes, links, nat, reach, sysctl
 from netlab import netns as netns_module
-from netlab.commands import History, emit, in_netns, ip, quiet, recording
-from netlab.enter import call, popen
+from netlab.commands import History, emit, ip, quiet, recording
+from netlab.enter import call
 from netlab.errors import (
     DeviceExistsError,
-    InvalidAddressError,
     LabExistsError,
     NamespaceExistsError,
     NamespaceNotFoundError,
     NetlabError,
 )
 from netlab.lab import cleanup, journal
+from netlab.lab.processes import Processes
+from netlab.lab.wiring import Wiring
 from netlab.names import check_ifname, check_netns_name
-from netlab.rtnl import Rtnl, ifindex, kernel_call, rtnl
+from netlab.rtnl import ifindex, rtnl
 from netlab.targets import NEW, Target, in_words
 
-__all__ = ["Lab"]
+__all__ = ["Lab", "open_labs"]
 
 _open_labs: set[Lab] = set()
 _open_lock = threading.Lock()
 
 
-class Lab:
+class Lab(Processes, Wiring):
     """Owns what it builds; ``close()`` (or the end of ``with``) removes all of it.
 
     ``name`` names the lab's journal (``/run/netlab/NAME.jsonl``) and its nft table
@@ -96,31 +96,40 @@ class Lab:
     # -- the journal -------------------------------------------------------------------------
 
     def _open_journal(self) -> journal.Journal:
-        path = journal.record_dir() / f"{self.id}.jsonl"
-        old = journal.read(path) if path.exists() else None
-        if old is not None and old.alive:
-            here = old.pid == os.getpid()
-            raise LabExistsError(
-                f"lab {self.id!r} is already running (pid {old.pid}{', this very process' if here else ''})",
-                hint=(
-                    "close the earlier one first (lab.close()), or write `with Lab(...) as lab:` so a re-run cell "
-                    "closes it by itself"
-                    if here
-                    else "two labs never share a name: pick another name, or close the other lab first"
-                ),
-                subject=self.id,
-            )
-        if old is not None:  # its owner died without cleaning up: do it now
-            self.recovered = cleanup.remove(old)
-            print(
-                f"netlab: cleaned up what lab {self.id!r} left behind (pid {old.pid} is gone): "
-                f"{len(self.recovered.removed)} object(s)",
-                file=sys.stderr,
-            )
-            path.unlink(missing_ok=True)
-        elif path.exists():
-            path.unlink()  # an empty or unreadable journal: nothing in it can be proven
-        return journal.Journal(self.id, root=self._root)
+        # Under the record directory's lock: a second Lab of this name, or a cleanup, waits its
+        # turn, so the journal read here is still the one on disk when it is replaced.
+        with journal.locked():
+            path = journal.record_dir() / f"{self.id}.jsonl"
+            try:
+                old = journal.read(path, strict=True)
+            except journal.UntrustedJournalError as exc:
+                raise LabExistsError(
+                    f"lab {self.id!r} cannot start: {exc.message}",
+                    hint=f"netlab never uses or deletes a file it cannot trust: remove it yourself (rm {path}), "
+                    "or pick another lab name",
+                    subject=self.id,
+                ) from None
+            if old is not None and old.alive:
+                here = old.pid == os.getpid()
+                raise LabExistsError(
+                    f"lab {self.id!r} is already running (pid {old.pid}{', this very process' if here else ''})",
+                    hint=(
+                        "close the earlier one first (lab.close()), or write `with Lab(...) as lab:` so a re-run "
+                        "cell closes it by itself"
+                        if here
+                        else "two labs never share a name: pick another name, or close the other lab first"
+                    ),
+                    subject=self.id,
+                )
+            if old is not None:  # its owner died without cleaning up: do it now
+                self.recovered = cleanup.remove(old)
+                print(
+                    f"netlab: cleaned up what lab {self.id!r} left behind (pid {old.pid} is gone): "
+                    f"{len(self.recovered.removed)} object(s)",
+                    file=sys.stderr,
+                )
+                path.unlink(missing_ok=True)
+            return journal.Journal(self.id, root=self._root)
 
     @property
     def record(self) -> journal.Record:
@@ -170,7 +179,7 @@ class Lab:
             if outer:
                 undo, self._undo = self._undo, None
                 with quiet():
-                    for fn in reversed(undo):
+                    for fn in reversed(undo or []):
                         try:
                             fn()
                         except Exception:  # best effort: cleanup/close catches what is left
@@ -206,7 +215,8 @@ class Lab:
                 )
         return type(exc)(
             f"{exc.message}; no lab made it (`ip` or netlab's plain functions did)",
-            hint="a lab never takes over what it did not create: pick another name",
+            hint="a lab never takes over what it did not create: pick another name, or, if an earlier lesson "
+            "left it, start from a clean world: `netlab reset` (lesson.reset() in a notebook)",
             subject=name,
             errno=exc.errno_code,
         )
@@ -340,12 +350,30 @@ class Lab:
             self._delete_link(name, netns)
 
     def move(self, name: str, to: Target, *, netns: Target = None, new_name: str | None = None) -> None:
-        """``ip link set NAME netns TO [name NEW]``; the lab keeps track of where its devices are."""
+        """``ip link set NAME netns TO [name NEW]``; the lab keeps track of where its devices are.
+
+        A device of yours moved into one of the lab's namespaces is only borrowed: when the lab
+        closes (or cleanup runs after a crash) it goes back where it came from, under its name.
+        """
         with self._step():
+            here, there = self._inode(netns), self._inode(to)
             obj = self._owned_link(name, netns)
+            lent = self.record.find("borrowed", name=name, netns=here)
+            mac = kind = None
+            if obj is None and lent is None and self.record.find("netns", inode=there) is not None:
+                mac, kind = rtnl(netns, lambda ipr: _mac_and_kind(ipr, name, netns))
             links.move(name, to, netns=netns, new_name=new_name)
             if obj is not None:
-                self._journal.note("moved", obj["seq"], netns=self._inode(to), name=new_name or name)
+                self._journal.note("moved", obj["seq"], netns=there, name=new_name or name)
+            elif lent is not None:
+                if there == lent["home"]:
+                    self._journal.gone(lent["seq"])  # back home: no longer borrowed
+                else:
+                    self._journal.note("moved", lent["seq"], netns=there, name=new_name or name)
+            elif mac is not None:
+                self._journal.add(
+                    "borrowed", name=new_name or name, netns=there, mac=mac, kind=kind, home=here, home_name=name
+                )
             self._on_undo(lambda: links.move(new_name or name, netns, netns=to, new_name=name if new_name else None))
 
     def rename(self, name: str, new_name: str, *, netns: Target = None) -> None:
@@ -414,49 +442,50 @@ class Lab:
                 raise
             if mine is not None:
                 self._journal.gone(mine["seq"])
-            self._on_undo(lambda: sysctl.set(key, old, netns=netns))
+            self._on_undo(lambda: None if sysctl.set(key, old, netns=netns) else None)
             return old
 
-    def _nft_table(self, netns: Target) -> None:
+    def _nft_table(self, netns: Target) -> Callable[[], None]:
+        """Make sure the lab's table is the lab's own; returns what to call once nft has made it."""
         ino = self._inode(netns)
-        if self.record.find("nft", table=self.table, netns=ino) is None:
-            self._journal.add("nft", table=self.table, netns=ino)
+        if self.record.find("nft", table=self.table, netns=ino) is not None:
+            return lambda: None
+        if cleanup.nat_table_handle(self.table, netns) is not None:
+            raise LabExistsError(
+                f"an nft table {nat.FAMILY} {self.table} already exists in {in_words(netns)}, and lab "
+                f"{self.id!r} did not create it",
+                hint=f"a lab never adopts a table it did not make: pick another lab name, or delete yours "
+                f"(nft delete table {nat.FAMILY} {self.table})",
+                subject=self.table,
+            )
+        seq = self._journal.add("nft", table=self.table, netns=ino, handle=None)
+
+        def made() -> None:  # write down its handle: a table made again under this name has another
+            handle = cleanup.nat_table_handle(self.table, netns)
+            if handle is None:
+                self._journal.gone(seq)
+            else:
+                self._journal.note("set", seq, handle=handle)
+
+        return made
 
     def masquerade(self, subnet: str, *, out: str, netns: Target = None) -> None:
         """Source NAT out of ``out`` (``nft ... masquerade``), in the lab's table ``netlab_LAB``."""
         with self._step():
-            self._nft_table(netns)
-            nat.masquerade(subnet, out=out, netns=netns, table=self.table)
+            made = self._nft_table(netns)
+            try:
+                nat.masquerade(subnet, out=out, netns=netns, table=self.table)
+            finally:
+                made()
 
     def publish(self, port: int, *, to: str | tuple[str, int], proto: str = "tcp", netns: Target = None) -> None:
         """Port publishing (DNAT, ``docker -p PORT:...``), in the lab's table ``netlab_LAB``."""
         with self._step():
-            self._nft_table(netns)
-            nat.publish(port, to=to, proto=proto, netns=netns, table=self.table)
-
-    # -- processes ---------------------------------------------------------------------------
-
-    def popen(self, target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen:
-        """``ip netns exec TARGET ARGV &``: a process the lab stops when it closes."""
-        with self._step():
-            proc = popen(target, argv, **popen_kwargs)
-            start = journal.process_start(proc.pid)
-            seq = self._journal.add("process", pid=proc.pid, start=start, argv=[str(a) for a in argv])
-            self._processes.append((seq, proc))
-            emit(in_netns(target, argv), note="runs in the background until the lab closes")
-            self._on_undo(lambda: self._stop(seq, proc))
-            return proc
-
-    def _stop(self, seq: int, proc: subprocess.Popen) -> None:
-        if proc.poll() is None:
-            proc.terminate()
+            made = self._nft_table(netns)
             try:
-                proc.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        emit(["kill", str(proc.pid)])
-        self._journal.gone(seq)
+                nat.publish(port, to=to, proto=proto, netns=netns, table=self.table)
+            finally:
+                made()
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -469,210 +498,6 @@ class Lab:
         """``reach.probe``, recorded in the lab's history."""
         with recording(self.history):
             return reach.probe(source, address, port, **options)
-
-    # -- bigger steps ------------------------------------------------------------------------
-
-    def connect(
-        self,
-        ns: str,
-        *,
-        address: str | None = None,
-        gateway: str | None = None,
-        bridge: str | None = None,
-        ifname: str = "eth0",
-        host_ifname: str | None = None,
-        host_address: str | None = None,
-        netns: Target = None,
-    ) -> None:
-        """Wire namespace ``ns`` to the lab's root namespace (or ``netns``) with a veth pair.
-
-        The end inside ``ns`` is ``ifname`` with ``address``; the other end, ``host_ifname``
-        (default ``v-NS``), is plugged into ``bridge`` or gets ``host_address``. Both ends and
-        ``lo`` come up; ``gateway`` becomes the default route of ``ns``. One step: if any part
-        fails, the pair is removed again.
-        """
-        host = host_ifname or f"v-{ns}"
-        check_ifname(host), check_ifname(ifname)
-        value = links.interface(address) if address is not None else None
-        gw = links.address(gateway) if gateway is not None else None
-        with self._step(), Rtnl(netns) as root:
-            self._wire(root, ns, host=host, ifname=ifname, bridge=bridge, address=value, gateway=gw, netns=netns)
-            if host_address is not None:
-                links.add_address(host, host_address, netns=netns)
-
-    def _wire(
-        self,
-        root: Rtnl,
-        ns: str,
-        *,
-        host: str,
-        ifname: str,
-        bridge: str | None,
-        address: links.Interface | None,
-        gateway: Any,
-        netns: Target,
-        bridge_index: int | None = None,
-    ) -> None:
-        """veth HOST<->IFNAME, IFNAME born inside ``ns``: all of it in one trip to the worker thread.
-
-        In the worker, inside ``ns``: one RTM_NEWLINK on the root socket creates the pair with
-        HOST already on the bridge and up, and IFNAME already in ``ns`` (no move: moving a device
-        waits for an RCU grace period); then a socket made inside ``ns`` adds the address, brings
-        IFNAME and lo up and adds the default route. Checks that cannot fail in a namespace the
-        lab has just made (names, addresses taken there) are skipped for it.
-        """
-        mac, peer_mac = self._mac(), self._mac()
-        mine = self.record.find("netns", name=ns)  # the lab's own namespace: reached by path, no run-dir scan
-        inside_target: Target = netns_module.path(ns) if mine else ns
-        ino = self._root if netns is None else self._inode(netns)
-        ns_ino = mine["inode"] if mine else self._inode(ns)
-        seqs = self._journal.add_pair(
-            {"name": host, "netns": ino, "mac": mac, "kind": "veth"},
-            {"name": ifname, "netns": ns_ino, "mac": peer_mac, "kind": "veth"},
-        )
-        alias = f"netlab:{self.id}"
-        made: list[bool] = []
-
-        def outside(ipr: Any, ns_fd: int) -> int:
-            """On the root socket: create the pair; return IFNAME's index inside ``ns`` (IFLA_LINK)."""
-            master = bridge_index
-            if bridge is not None and master is None:
-                master = ifindex(ipr, bridge, netns)
-            spec: dict[str, Any] = {
-                "ifname": host,
-                "kind": "veth",
-                "address": mac,
-                "state": "up",
-                "peer": {"ifname": ifname, "net_ns_fd": ns_fd, "address": peer_mac},
-            }
-            if master is not None:
-                spec["master"] = master
-            if mine is None:
-                links._must_be_free(ipr, host, netns)
-            kernel_call(
-                f"create veth pair {host!r}/{ifname!r} into {in_words(ns)}", host, lambda: ipr.link("add", **spec)
-            )
-            made.append(True)
-            msg = ipr.link("get", ifname=host)[0]
-            ipr.link("set", index=msg["index"], ifalias=alias)
-            return msg.get("link")
-
-        def inside(ipr: Any, index: int) -> None:
-            if address is not None:
-                if mine is None:  # a namespace the lab did not make may hold the address already
-                    links._add_address(ipr, ifname, address, ns)
-                else:
-                    attrs: dict[str, Any] = {
-                        "index": index,
-                        "address": str(address.ip),
-                        "prefixlen": address.network.prefixlen,
-                    }
-                    if address.version == 6:
-                        attrs["flags"] = links.IFA_F_NODAD
-                    kernel_call(
-                        f"add {address} to {ifname!r} in {in_words(ns)}", str(address), lambda: ipr.addr("add", **attrs)
-                    )
-            kernel_call(
-                f"bring {ifname!r} up in {in_words(ns)}", ifname, lambda: ipr.link("set", index=index, state="up")
-            )
-            kernel_call(f"bring 'lo' up in {in_words(ns)}", "lo", lambda: ipr.link("set", index=1, state="up"))
-            if gateway is not None:
-                links._add_route(
-                    ipr, links.network("default6" if gateway.version == 6 else "default"), gateway, None, ns
-                )
-
-        def work() -> None:  # in the worker thread, switched into ``ns``
-            if mine is None:
-                rtnl(None, lambda ipr: links._must_be_free(ipr, ifname, ns))
-            ns_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                index = outside(root.ipr, ns_fd)
-            finally:
-                os.close(ns_fd)
-            rtnl(None, lambda ipr: inside(ipr, index))
-
-        try:
-            call(inside_target, work)
-        except NetlabError as exc:
-            if not made:
-                self._journal.gone(*seqs)
-            else:
-                self._on_undo(lambda: self._delete_link(host, netns))
-            raise self._taken(exc, "link", host, netns) if isinstance(exc, DeviceExistsError) and not made else exc
-        except BaseException:
-            if not made:
-                self._journal.gone(*seqs)
-            else:
-                self._on_undo(lambda: self._delete_link(host, netns))
-            raise
-        self._on_undo(lambda: self._delete_link(host, netns))
-        emit(ip(netns, "link", "add", host, "type", "veth", "peer", "name", ifname, "netns", ns))
-        emit(ip(netns, "link", "set", host, *(["master", bridge] if bridge else []), "up"))
-        if address is not None:
-            emit(ip(ns, "addr", "add", str(address), "dev", ifname, *(["nodad"] if address.version == 6 else [])))
-        emit(ip(ns, "link", "set", ifname, "up"))
-        emit(ip(ns, "link", "set", "lo", "up"))
-        if gateway is not None:
-            emit(ip(ns, "route", "add", "default", "via", str(gateway)))
-
-    def star(
-        self,
-        namespaces: int | Sequence[str],
-        *,
-        bridge: str = "br0",
-        subnet: str = "10.0.0.0/24",
-        prefix: str = "ns",
-        ifname: str = "eth0",
-        netns: Target = None,
-    ) -> list[str]:
-        """A bridge with ``namespaces`` around it, each wired, addressed and routed through it.
-
-        ``star(100)`` makes ns1..ns100; the bridge gets the first address of ``subnet`` and
-        is every namespace's default gateway, the namespaces get the next ones. Returns the
-        namespace names. The classroom-sized build: one netlink socket for the whole root side,
-        one short batch inside each namespace, a progress bar for big ones.
-        """
-        names = [f"{prefix}{i}" for i in range(1, namespaces + 1)] if isinstance(namespaces, int) else list(namespaces)
-        for name in names:
-            check_netns_name(name), check_ifname(f"v-{name}")
-        check_ifname(bridge), check_ifname(ifname)
-        net = links.network(subnet)
-        hosts = net.hosts()
-        gateway = next(hosts, None)
-        addresses = [next(hosts, None) for _ in names]
-        if gateway is None or (addresses and addresses[-1] is None):
-            raise InvalidAddressError(
-                f"{net} has room for {max(net.num_addresses - 3, 0)} namespaces, not {len(names)}",
-                hint="use a bigger subnet, e.g. '10.0.0.0/16'",
-                subject=subnet,
-            )
-        show = self.progress if self.progress is not None else len(names) >= 50
-        with self._step():
-            if bridge not in [link.name for link in links.list(netns)]:
-                self.bridge(bridge, netns=netns)
-                self.add_address(bridge, f"{gateway}/{net.prefixlen}", netns=netns)
-                self.up(bridge, netns=netns)
-            bar = _progress(len(names), f"lab {self.id}: star", show)
-            try:
-                with Rtnl(netns) as root:
-                    bridge_index = root(lambda ipr: ifindex(ipr, bridge, netns))
-                    for name, host_ip in zip(names, addresses):
-                        self.netns(name)
-                        self._wire(
-                            root,
-                            name,
-                            host=f"v-{name}",
-                            ifname=ifname,
-                            bridge=bridge,
-                            address=ipaddress.ip_interface(f"{host_ip}/{net.prefixlen}"),
-                            gateway=gateway,
-                            netns=netns,
-                            bridge_index=bridge_index,
-                        )
-                        bar.update(1)
-            finally:
-                bar.close()
-        return names
 
     # -- the end -----------------------------------------------------------------------------
 
@@ -707,22 +532,16 @@ class Lab:
         return f"<Lab {self.id!r} ({state}): {self.record}>"
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+def _mac_and_kind(ipr: Any, name: str, target: Target) -> tuple[str, str]:
+    """A device's MAC and kind (as cleanup's ``_links_by_mac`` sees them): how it is found again."""
+    msg = ipr.link("get", index=ifindex(ipr, name, target))[0]
+    return msg.get("address"), msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND") or ""
 
 
-def _progress(total: int, desc: str, show: bool) -> Any:
-    if not show:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _NoBar()
-    return tqdm(total=total, desc=desc, unit="ns", leave=False)
+def open_labs() -> list[Lab]:
+    """The labs this process has open, oldest first (what a re-run notebook left open)."""
+    with _open_lock:
+        return sorted(_open_labs, key=lambda lab: lab.record.created)
 
 
 @atexit.register

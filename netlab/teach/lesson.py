@@ -184,16 +184,18 @@ def _kit_table(table: str) -> bool:
 # -- the two front doors ----------------------------------------------------------------------
 
 
-def start(lesson: str | None = None, *, sandbox: bool | None = None, quiet_: bool = False) -> Cleaned:
+def start(lesson: str | None = None, *, sandbox: bool | None = None, quiet: bool = False) -> Cleaned:
     """Begin lesson ``lesson`` from a clean world; print in one sentence what was removed.
 
     In a sandbox the world is emptied; on a machine's own namespace only what the kit's lessons
-    make is removed, and the kit's sysctls go back to the baseline.
+    make is removed, and the kit's sysctls go back to the baseline. Labs still open in this
+    process (a re-run notebook's ``lab``) are closed, and so are the labs of other notebooks
+    running in the same world: a lesson starts clean. ``sandbox`` overrides the detection.
     """
     sandboxed = in_sandbox() if sandbox is None else sandbox
     clean = _World.empty() if sandboxed else baseline()
     done = _clean(lesson, clean, everything=sandboxed)
-    if not quiet_:
+    if not quiet:
         print(done)
     return done
 
@@ -292,9 +294,9 @@ def _clean(lesson: str | None, clean: _World, *, everything: bool, dry_run: bool
 def _close_labs(done: Cleaned) -> None:
     """Labs of this process (a re-run notebook's ``lab``) close; what dead labs left goes too."""
     from netlab.lab import cleanup
-    from netlab.lab.lab import _open_labs
+    from netlab.lab.lab import open_labs
 
-    for lab in list(_open_labs):
+    for lab in open_labs():
         try:
             report = lab.close()
         except NetlabError as exc:

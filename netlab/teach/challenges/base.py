@@ -16,6 +16,7 @@ from netlab import links
 from netlab.enter import call
 from netlab.lab.lab import Lab
 from netlab.teach.checks import CheckResult
+from netlab.teach.lesson import Snapshot
 
 __all__ = ["INTERNET", "UPLINK", "Challenge", "internet", "wait_for_listener"]
 
@@ -34,6 +35,7 @@ class Challenge:
     leftovers: list[str] = field(default_factory=list)  # root-namespace devices the task creates
     facts: dict[str, object] = field(default_factory=dict)
     baseline: set[str] = field(default_factory=lambda: {link.name for link in links.list()})
+    before: Snapshot = field(default_factory=Snapshot.capture)  # sysctls, nft tables, iptables rules
 
     def check(self) -> CheckResult:
         """Look at the kernel now: done, or what is missing and a hint."""
@@ -47,7 +49,8 @@ class Challenge:
     def close(self) -> None:
         """Take the starting state down, and the root-namespace devices the task asked you to make."""
         try:
-            self.lab.close()
+            self.before.restore()  # first what you typed by hand: sysctl -w, iptables -A, nft add table
+            self.lab.close()  # then the starting state, and the sysctls the lab itself changed
         finally:
             present = {link.name for link in links.list()}
             for name in self.leftovers:

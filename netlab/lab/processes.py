@@ -1,0 +1,123 @@
+"""A lab's processes: written down before they can run, stopped when the lab closes.
+
+``Lab.popen`` is ``ip netns exec NS CMD &``, with one more step in between: the child stops
+right after ``fork`` and waits until the lab has written its pid (and start time) into the
+journal. A lab killed at that moment leaves a child that reads end-of-file and exits, never a
+process that runs with nobody to stop it (and that keeps its namespace alive).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from netlab.commands import emit, in_netns
+from netlab.enter import popen
+from netlab.lab import journal
+from netlab.targets import Target
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+__all__ = ["Processes"]
+
+
+class Processes:
+    """The process steps of ``Lab`` (a mixin: ``self`` is the Lab)."""
+
+    if TYPE_CHECKING:  # what it uses of the Lab
+        _journal: journal.Journal
+        _processes: list[tuple[int, subprocess.Popen]]
+
+        @property
+        def record(self) -> journal.Record: ...
+        def _step(self) -> AbstractContextManager[None]: ...
+        def _on_undo(self, fn: Callable[[], None]) -> None: ...
+
+    def popen(self, target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen:
+        """``ip netns exec TARGET ARGV &``: a process the lab stops when it closes.
+
+        The process is written down *before* it can run: the child stops right after ``fork``
+        (``preexec_fn``), sends its pid, and waits; the lab journals that pid with its start time,
+        then lets it go on to ``exec``. Killed in between, the lab leaves a child that reads
+        end-of-file and exits instead of running unrecorded.
+        """
+        with self._step():
+            proc = self._start_journaled(target, argv, popen_kwargs)
+            seq = self.record.find("process", pid=proc.pid)["seq"]  # type: ignore[index]
+            self._processes.append((seq, proc))
+            emit(in_netns(target, argv), note="runs in the background until the lab closes")
+            self._on_undo(lambda: self._stop(seq, proc))
+            return proc
+
+    def _start_journaled(self, target: Target, argv: Sequence[str], kwargs: dict[str, Any]) -> subprocess.Popen:
+        pid_r, pid_w = os.pipe()  # child -> lab: "my pid is ..."
+        go_r, go_w = os.pipe()  # lab -> child: "you are on record: exec"
+        theirs = kwargs.pop("preexec_fn", None)
+        ours = go_w
+
+        def in_child() -> None:  # after fork, before exec: only plain system calls here
+            os.close(ours)  # else the child's own copy of the write end would keep end-of-file away
+            os.write(pid_w, str(os.getpid()).encode())
+            if os.read(go_r, 2) != b"go":
+                os._exit(125)  # the lab died before writing us down: do not run
+            if theirs is not None:
+                theirs()
+
+        outcome: dict[str, Any] = {}
+
+        def start() -> None:
+            try:
+                outcome["proc"] = popen(target, argv, preexec_fn=in_child, **kwargs)
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        starter = threading.Thread(target=start, name="netlab-popen", daemon=True)
+        seq = None
+        try:
+            starter.start()
+            pid = _read_pid(pid_r, starter)
+            if pid is not None:
+                seq = self._journal.add(
+                    "process", pid=pid, start=journal.process_start(pid), argv=[str(a) for a in argv]
+                )
+                os.write(go_w, b"go")
+            os.close(go_w)
+            go_w = -1
+            starter.join()
+        finally:
+            for fd in (pid_r, pid_w, go_r, go_w):
+                if fd >= 0:
+                    os.close(fd)
+        if "error" in outcome:
+            if seq is not None:
+                self._journal.gone(seq)
+            raise outcome["error"]
+        return outcome["proc"]
+
+    def _stop(self, seq: int, proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        emit(["kill", str(proc.pid)])
+        self._journal.gone(seq)
+
+
+def _read_pid(fd: int, starter: threading.Thread) -> int | None:
+    """The pid the child sends once forked; None if the start failed before (the thread ended)."""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            return int(os.read(fd, 32))
+        if not starter.is_alive():
+            ready, _, _ = select.select([fd], [], [], 0)
+            return int(os.read(fd, 32)) if ready else None
