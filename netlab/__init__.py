@@ -76,6 +76,7 @@ _MODULES = {
     "capture": "netlab.capture",
     "checks": "netlab.teach.checks",
     "challenges": "netlab.teach.challenges",
+    "lesson": "netlab.teach.lesson",
 }
 
 __all__ = [
@@ -107,6 +108,7 @@ __all__ = [
     "inode",
     "inodes",
     "label",
+    "lesson",
     "links",
     "namespace_explorer",
     "namespaces",
@@ -164,7 +166,7 @@ if TYPE_CHECKING:  # what a type checker and an editor see: the same names, impo
     from netlab.lab import Lab
     from netlab.reach import PingResult, ProbeResult, ping, probe
     from netlab.targets import NEW
-    from netlab.teach import challenges, checks
+    from netlab.teach import challenges, checks, lesson
     from netlab.view.diff import TopologyDiff, diff
     from netlab.view.draw import draw
     from netlab.view.snapshot import Topology, snapshot

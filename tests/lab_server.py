@@ -124,16 +124,18 @@ def netlab_lab(
     env: dict[str, str] | None = None,
     command: str = NETLAB,
     cwd: Path | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[RunningLab]:
     """Run ``netlab lab --notebooks NOTEBOOKS --port PORT`` (the README's command) until the block ends.
 
     ``notebooks=None`` leaves ``--notebooks`` out (netlab finds its own lessons); ``command`` is the
-    ``netlab`` to run (another installation's), ``cwd`` where to run it.
+    ``netlab`` to run (another installation's), ``cwd`` where to run it; ``args`` more options
+    (``("--lesson", "04")``).
     """
     port = port or free_port()
     where = ["--notebooks", str(notebooks)] if notebooks is not None else []
     proc = subprocess.Popen(
-        [command, "lab", *where, "--port", str(port)],
+        [command, "lab", *where, "--port", str(port), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

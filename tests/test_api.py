@@ -56,6 +56,7 @@ def test_public_api_is_pinned():
         # the lessons' exercises, by their old short names (issue 12)
         "checks",
         "challenges",
+        "lesson",
         # packets (issue 16)
         "capture",
     }

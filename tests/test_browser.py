@@ -34,6 +34,7 @@ from learner_browser import (
     shut_down_kernels,
     visit_notebook,
 )
+from learner_terminals import STEPS, walk_two_shells
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -99,7 +100,8 @@ SELFTEST_GOOD = _notebook(
             "button = widgets.Button(description='Ping', button_style='primary')\n"
             "result = widgets.HTML()\n"
             "def on_ping(button):\n"
-            "    result.value = f'<pre>ping {address.value} from {source.value}: 1 packets transmitted, 1 received</pre>'\n"
+            "    text = f'ping {address.value} from {source.value}: 1 packets transmitted, 1 received'\n"
+            "    result.value = f'<pre>{text}</pre>'\n"
             "button.on_click(on_ping)\n"
             "widgets.VBox([widgets.HBox([source, address, button]), result])",
         ),
@@ -150,6 +152,35 @@ BROKEN_FAULTS = [
 ]
 
 
+def _scratch_jupyter(jupyter: Path) -> dict[str, str]:
+    """The environment of a lab whose Jupyter and IPython state lives in ``jupyter``, a scratch directory.
+
+    Nothing from this machine's ~/.jupyter or ~/.ipython changes what the test sees (nor does the test write
+    there). Three settings differ from a fresh install: no autosave (nothing is written back), no "get Jupyter
+    news?" toast over the notebook (the lab is offline anyway), and the terminals' screen reader mode, which
+    puts their text in the page (learner_terminals.py reads it).
+    """
+    settings = jupyter / "lab-settings/@jupyterlab"
+    for plugin, text in [
+        ("docmanager-extension/plugin", '{"autosave": false}'),
+        ("apputils-extension/notification", '{"fetchNews": "false", "checkForUpdates": false}'),
+        ("terminal-extension/plugin", '{"screenReaderMode": true}'),
+    ]:
+        (settings / plugin).parent.mkdir(parents=True, exist_ok=True)
+        (settings / f"{plugin}.jupyterlab-settings").write_text(text)
+    return dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(jupyter / "config"),
+        JUPYTER_DATA_DIR=str(jupyter / "data"),
+        JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(jupyter / "lab-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"),
+        IPYTHONDIR=str(jupyter / "ipython"),
+        # The lab's sandbox has a /tmp of its own: keep this directory visible in it, or none of this applies.
+        NETLAB_SANDBOX_KEEP=":".join(filter(None, [str(jupyter), os.environ.get("NETLAB_SANDBOX_KEEP", "")])),
+    )
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """`netlab lab` on a copy of notebooks/ and the self-tests, as the README starts it; gone afterwards."""
@@ -160,27 +191,20 @@ def lab(tmp_path_factory):
     (served / "selftest").mkdir()
     (served / "selftest/good.ipynb").write_text(SELFTEST_GOOD)
     (served / "selftest/broken.ipynb").write_text(_selftest_broken())
-    # Jupyter's and IPython's own state goes to a scratch directory, so nothing from this machine's ~/.jupyter
-    # or ~/.ipython changes what the test sees (nor does the test write there). Two settings differ from a fresh install: no autosave (nothing is written back),
-    # and no "get Jupyter news?" toast over the notebook (the lab is offline anyway).
-    jupyter = root / "jupyter"
-    settings = jupyter / "lab-settings/@jupyterlab"
-    (settings / "docmanager-extension").mkdir(parents=True)
-    (settings / "docmanager-extension/plugin.jupyterlab-settings").write_text('{"autosave": false}')
-    (settings / "apputils-extension").mkdir(parents=True)
-    (settings / "apputils-extension/notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false", "checkForUpdates": false}'
-    )
-    env = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(jupyter / "config"),
-        JUPYTER_DATA_DIR=str(jupyter / "data"),
-        JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
-        JUPYTERLAB_SETTINGS_DIR=str(jupyter / "lab-settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"),
-        IPYTHONDIR=str(jupyter / "ipython"),
-    )
-    with netlab_lab(served, env=env) as running:
+    with netlab_lab(served, env=_scratch_jupyter(root / "jupyter")) as running:
+        yield running
+    assert not running.workdir.exists(), "netlab lab left its directory behind"
+    assert world_state()["children"] == before, "netlab lab left processes behind"
+
+
+@pytest.fixture(scope="module")
+def lesson_lab(tmp_path_factory):
+    """`netlab lab --lesson 04`: the notebook and two terminals side by side; gone afterwards."""
+    before = world_state()["children"]
+    root = tmp_path_factory.mktemp("lesson")
+    served = root / "notebooks"
+    shutil.copytree(REPO / "notebooks", served, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    with netlab_lab(served, env=_scratch_jupyter(root / "jupyter"), args=("--lesson", "04")) as running:
         yield running
     assert not running.workdir.exists(), "netlab lab left its directory behind"
     assert world_state()["children"] == before, "netlab lab left processes behind"
@@ -268,6 +292,9 @@ def _report(visit) -> str:
 def test_notebook_runs_in_jupyterlab_as_a_learner_sees_it(lab, context, artifacts, name):
     visit = visit_notebook(context, lab, name, artifacts)
     print(_report(visit))  # shown with -s or -rA: what was seen, and how long each step took
+    timings = artifacts / "timings.json"  # Run All's seconds per notebook, for scripts/agenda
+    seen = json.loads(timings.read_text()) if timings.exists() else {}
+    timings.write_text(json.dumps({**seen, Path(name).stem: visit.seconds}, indent=1, sort_keys=True))
     assert not visit.problems, _report(visit)
     assert visit.executed == visit.code_cells
     assert (artifacts / f"{Path(name).stem}.png").is_file()
@@ -315,3 +342,24 @@ def test_a_wrong_token_gets_the_login_page_not_the_lab(lab, context, artifacts):
     assert "/lab" in page.url
     page.close()
     shut_down_kernels(lab)  # had the lab reopened a notebook
+
+
+def test_lesson_04_opens_with_two_shells_and_the_article_flow_passes_its_check(lesson_lab, context, artifacts):
+    """`netlab lab --lesson 04`: type the article's commands into both terminals; the check cell passes."""
+    walk = walk_two_shells(context, lesson_lab, "04-how-ip-netns-works.ipynb", artifacts)
+    print(walk)
+    assert not walk.problems, walk
+    notebook, first, second = walk.layout["notebook"], walk.layout["terminal 1"], walk.layout["terminal 2"]
+    assert notebook["x"] + notebook["width"] <= first["x"] + 1 and first["x"] == second["x"]  # side by side
+    assert first["y"] + first["height"] <= second["y"] + 1  # shell 1 above shell 2
+    typed = [command for _n, command in walk.typed]
+    assert typed[:3] == ["unshare -n bash", "readlink /proc/$$/ns/net", "echo $$"]
+    assert f"mount --bind /proc/{walk.pid}/ns/net /var/run/netns/netns1" in typed
+    assert walk.pid.isdigit() and walk.inode.startswith("net:[")
+    final = walk.outputs["04-shells-4"]
+    assert "✔ done: the article's two shells" in final and "✘" not in final, final
+    assert f"pid {walk.pid} (bash)" in final and walk.inode in final  # shell 1's own bash and namespace
+    assert "(bash) is in" in final  # entered by nsenter's bash, in shell 2
+    assert walk.terminals[1].count(walk.inode) == 1  # shell 2's readlink inside nsenter: the same namespace
+    assert f"{walk.inode[5:-1]} /var/run/netns/netns1" in walk.terminals[1]  # ls -i: the same inode
+    assert set(STEPS) <= set(walk.outputs)

@@ -32,7 +32,7 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def _cmd_netns(args: argparse.Namespace) -> int:
-    from netlab import enter, netns
+    from netlab import netns
 
     action = args.action
     if action == "add":
@@ -55,6 +55,8 @@ def _cmd_netns(args: argparse.Namespace) -> int:
         argv = args.command[1:] if args.command[:1] == ["--"] else args.command
         if not argv:
             raise NetlabError("netns exec: which command?", hint=f"e.g. netlab netns exec {args.name} ip -br link")
+        from netlab import enter
+
         proc = enter.popen(args.name, argv)
         return proc.wait()
     return 0

@@ -189,6 +189,10 @@ def serve_lab(
     """
     lang = normalize(lang) if lang else language()
     os.environ["NETLAB_LANG"] = lang  # this process's own messages too
+    from netlab.sandbox import POD_MODE_ENV
+
+    if os.environ.get(POD_MODE_ENV) == "1":
+        host_network = True  # a pod is already a private world: the server runs in its network, kernels in their own
     notebooks = lesson_folder(notebooks, lang)
     listener = _listen(host, port)
     token = token or secrets.token_urlsafe(32)

@@ -1,0 +1,156 @@
+"""The workshop kit: slides and cheat sheet built by scripts/slides, rendered offline in headless Chromium.
+
+The build runs the script as a teacher does (`scripts/slides --out DIR`), from the JavaScript that
+`scripts/slides --fetch` put in build/vendor/ once. The browser may load only files: every request to
+the network is refused and recorded, so a slide deck that still needs a CDN fails here, as it would in a
+classroom without internet. Screenshots land in test-artifacts/workshop/ (git-ignored).
+
+Also checked: every exercise and question of the notebooks has its answer in solutions/answers/.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from learner_browser import looks_blank, picture_stats
+from test_browser import browser, context  # noqa: F401  (the same headless Chromium fixtures)
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts" / "workshop"
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+ANSWERS = REPO / "solutions" / "answers"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    if not (REPO / "build/vendor/reveal.js/package.json").is_file():
+        pytest.fail("reveal.js is not vendored yet: run scripts/slides --fetch once (it needs the npm registry)")
+    out = tmp_path_factory.mktemp("workshop")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts/slides"), "--out", str(out)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _offline_page(context):  # noqa: F811
+    """A page that may load files only; what it tried to fetch from the network is in ``page.asked``."""
+    page = context.new_page()
+    asked: list[str] = []
+
+    def only_files(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            asked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_files)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page, asked, errors
+
+
+def test_slides_build_and_render_offline_with_reveal_js(built, context):  # noqa: F811
+    decks = sorted(built.glob("*.slides.html"))
+    assert [d.name.split(".")[0] for d in decks] == [p.stem for p in NOTEBOOKS]
+    page, asked, errors = _offline_page(context)
+    page.goto((built / "02-veth-pair.slides.html").as_uri())
+    # reveal.js marks its root `.ready` once it has laid out the slides (it is an AMD module: no window.Reveal).
+    page.wait_for_function("() => document.querySelector('.reveal.ready') !== null", timeout=30_000)
+    slides = page.locator(".reveal .slides > section").count()
+    title = page.locator(".reveal .slides > section.present").first.inner_text()
+    first = picture_stats(page.screenshot(path=ARTIFACTS / "slides-02-title.png"))
+    for _ in range(3):  # on to a step's slide, with the keyboard as a teacher does
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => location.hash.startsWith('#/3')")
+    present = page.locator(".reveal .slides > section.present").first
+    box = present.bounding_box()
+    step = picture_stats(page.screenshot(path=ARTIFACTS / "slides-02-step.png", clip=box))  # the slide itself
+    shown = present.inner_text()
+    page.close()
+    assert not asked, f"the slides tried to load from the network: {asked}"
+    assert not errors, errors
+    assert slides >= 6 and "02 · a veth pair" in title.lower(), (slides, title)
+    assert not looks_blank(first) and not looks_blank(step), (first, step)
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 1280 + 1, box  # on screen, not sliding in
+    assert "ip " in shown, shown  # a step's slide shows its commands
+    # The two-hour path: optional cells are not on the slides.
+    text = (built / "02-veth-pair.slides.html").read_text()
+    assert "ip link add br-try type bridge" not in text and "ip link add veth0 type veth peer name veth1" in text
+
+
+def test_the_cheat_sheet_has_every_lesson_on_one_printable_page(built, context):  # noqa: F811
+    sheet = built / "cheatsheet.html"
+    page, asked, errors = _offline_page(context)
+    page.goto(sheet.as_uri())
+    stats = picture_stats(page.screenshot(path=ARTIFACTS / "cheatsheet.png", full_page=True))
+    pdf = page.pdf(format="A4", landscape=True, prefer_css_page_size=True)
+    (ARTIFACTS / "cheatsheet.pdf").write_bytes(pdf)
+    sections = page.locator("section h2").all_inner_texts()
+    commands = page.locator("section code").all_inner_texts()
+    page.close()
+    assert not asked and not errors, (asked, errors)
+    assert not looks_blank(stats), stats
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1, "the cheat sheet does not fit on one page"
+    assert [s[:2] for s in sections] == [p.stem[:2] for p in NOTEBOOKS if p.stem != "05-challenges"]  # 05: no commands
+    for command in [
+        "ip netns add netns1",
+        "ip link add veth0 type veth peer name veth1",
+        "nft add rule ip demo postrouting ip saddr 10.0.0.0/24 oifname uplink masquerade",
+        "unshare -n bash",
+        "mount --bind /proc/PID/ns/net /var/run/netns/netns1",
+        "nsenter --net=/var/run/netns/netns1 bash",
+        "umount /var/run/netns/netns1",
+    ]:
+        assert command in commands, command
+    assert len(commands) == len(set(commands))
+
+
+def _numbered_exercises(nb) -> list[str]:
+    """The numbers of the exercises under a notebook's "Exercises" heading (1, 2, ...)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and re.match(r"#+ (Exercises|练习)", cell.source):
+            return re.findall(r"^(\d+)\. ", cell.source, flags=re.M)
+    return []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_exercise_has_an_answer_kept_apart_from_the_notebooks(path):
+    answers = (ANSWERS / f"{path.stem}.md").read_text()
+    nb = nbformat.read(path, as_version=4)
+    for number in _numbered_exercises(nb):
+        assert re.search(rf"^## Exercise {number}\b", answers, flags=re.M), f"{path.stem}: exercise {number}"
+    if path.stem.startswith("05"):  # challenges: one answer each, and the reference solutions
+        tasks = [c for c in nb.cells if c.cell_type == "markdown" and re.match(r"## \d · ", c.source)]
+        assert len(re.findall(r"^\d\. \*\*", answers, flags=re.M)) == len(tasks) == 5
+        assert (REPO / "solutions/challenges.py").is_file()
+    questions = [c for c in nb.cells if c.cell_type == "markdown" and "?" in c.source and "Exercises" not in c.source]
+    if questions:  # open questions in the lesson's prose have a section of their own
+        assert "## Questions in the lesson" in answers or path.stem.startswith(("00", "01", "05")), path.stem
+    assert not list((REPO / "notebooks").rglob("*answers*")), "answer keys must stay out of notebooks/"
+
+
+def test_a_lesson_layout_is_a_jupyterlab_workspace_with_the_notebook_and_two_terminals(tmp_path):
+    """`netlab lab --lesson 04` writes this file; test_browser.py opens it in a real JupyterLab."""
+    import json
+
+    from jupyterlab_server.workspaces_handler import WorkspacesManager
+
+    from netlab.app.workspace import lesson_workspace
+
+    assert lesson_workspace(REPO / "notebooks", "4", tmp_path) == "/lab/workspaces/lesson-04"
+    saved = WorkspacesManager(str(tmp_path)).load("lesson-04")  # found where JupyterLab looks for it
+    layout = saved["data"]["layout-restorer:data"]["main"]["dock"]
+    assert [child["type"] for child in layout["children"]] == ["tab-area", "split-area"]
+    assert layout["children"][0]["widgets"] == ["notebook:04-how-ip-netns-works.ipynb"]
+    assert [t["widgets"] for t in layout["children"][1]["children"]] == [["terminal:1"], ["terminal:2"]]
+    assert json.loads(json.dumps(saved))["metadata"]["id"] == "lesson-04"
+    with pytest.raises(SystemExit, match="(?s)no lesson 09 .*hint: one of: 00-start-here"):
+        lesson_workspace(REPO / "notebooks", "09", tmp_path)
