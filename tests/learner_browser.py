@@ -111,9 +111,8 @@ _ANSWERED_JS = """([w, before, sel]) => {
 _CHANGED_JS = "([w, before]) => w.innerText !== before && w.innerText.trim() !== ''"
 
 # True when the notebook is in the state named by `want` (see _wait_for).
-_READY_JS = (
-    """([sel, want, cells]) => {
-    const state = (%s)(sel);
+_READY_JS = """([sel, want, cells]) => {
+    const state = (__STATE__)(sel);
     if (!state) return false;
     if (want.dialog && state.dialogs.length) return true;
     const idle = state.status === 'idle' && state.kernel && state.kernel !== 'No Kernel';
@@ -126,9 +125,7 @@ _READY_JS = (
     if (want.mode === 'ran-cell') return !busy && cells.every(ran);
     if (want.mode === 'cleared') return !busy && !state.cells.some(c => /\\d/.test(c.prompt));
     return false;
-}"""
-    % _STATE_JS
-)
+}""".replace("__STATE__", _STATE_JS)
 
 
 @dataclass
