@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from netlab.targets import NEW, Target
+from netlab.targets import Target
 
 __all__ = ["Command", "History", "echo", "emit", "in_netns", "ip", "quiet", "recording"]
 
@@ -122,13 +122,13 @@ def ip(target: Target, *args: object) -> list[str]:
 
 def in_netns(target: Target, argv: Sequence[object]) -> list[str]:
     """``argv`` as it would be typed to run inside ``target`` (``ip netns exec``, ``nsenter``)."""
-    argv = [str(a) for a in argv]
+    words = [str(a) for a in argv]
     if target is None:
-        return argv
+        return words
     if isinstance(target, str):
-        return ["ip", "netns", "exec", target, *argv]
-    if target is NEW:
-        return ["unshare", "-n", *argv]
+        return ["ip", "netns", "exec", target, *words]
     if isinstance(target, int) and not isinstance(target, bool):
-        return ["nsenter", "-t", str(target), "-n", *argv]
-    return ["nsenter", f"--net={os.fspath(target)}", *argv]
+        return ["nsenter", "-t", str(target), "-n", *words]
+    if isinstance(target, os.PathLike):
+        return ["nsenter", f"--net={os.fspath(target)}", *words]
+    return ["unshare", "-n", *words]  # NEW
