@@ -16,7 +16,7 @@ How the pieces fit (docs/classroom.md says how to set it up, step by step)::
 - Each server gets ``jupyter_server_config.py`` from this folder: kernels of the "netlab" kernelspec
   only, spoken to over Unix sockets, each in a fresh ``netlab sandbox`` (rootless, through a user
   namespace: the kernel must allow unprivileged user namespaces, see ``netlab doctor``).
-- At a first start, the notebooks are copied into the student's home (``~/netlab``), so each
+- At a first start, the notebooks are copied into the student's home (``~/netlab-lessons``), so each
   student edits a copy of their own.
 
 Names, ports and groups below are the ones to adapt.
@@ -33,7 +33,7 @@ c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = HERE.parent / "notebooks"
-COPY_NAME = "netlab"
+COPY_NAME = "netlab-lessons"  # not "netlab": a folder of that name in the home would shadow the package
 
 # Where students connect. Put it behind HTTPS (a reverse proxy, or ssl_cert/ssl_key) on a real network.
 c.JupyterHub.bind_url = "http://:8000"

@@ -295,7 +295,7 @@ def test_two_students_build_the_same_scene_at_once_each_in_their_own_world(hub, 
         kernels[student.name] = made.json()["id"]
     # Each student got a copy of the notebooks, in their own home.
     for name in STUDENTS:
-        copied = sorted(p.name for p in (homes / name / "netlab").glob("*.ipynb"))
+        copied = sorted(p.name for p in (homes / name / "netlab-lessons").glob("*.ipynb"))
         assert copied and copied == sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
     record_processes()
 
