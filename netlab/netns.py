@@ -35,7 +35,9 @@ import errno
 import fcntl
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from netlab import syscalls
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, StaleNamespaceError, permission_error
@@ -44,15 +46,19 @@ from netlab.threads import run_in_worker
 
 __all__ = [
     "add",
+    "add_many",
     "attach",
+    "attach_fd",
     "delete",
     "exists",
     "identify",
     "is_namespace",
     "list",
+    "make_run_dir",
     "nsfs_device",
     "path",
     "pids",
+    "unnamed",
     "run_dir",
     "stale",
 ]
@@ -60,6 +66,7 @@ __all__ = [
 DEFAULT_RUN_DIR = "/run/netns"
 RUN_DIR_ENV = "NETLAB_NETNS_RUN_DIR"
 
+T = TypeVar("T")
 _builtin_list = list
 _setup_lock = threading.Lock()
 
@@ -225,6 +232,103 @@ def _add(name: str, pin, *args) -> Path:
 def add(name: str) -> Path:
     """``ip netns add NAME``: create a network namespace and pin it to ``/run/netns/NAME``."""
     return _add(name, lambda file: run_in_worker(_pin_new_namespace, file))
+
+
+def add_many(names: builtins.list[str]) -> builtins.list[Path]:
+    """``ip netns add`` for each of ``names``, all in one trip to the worker thread.
+
+    The same steps as ``add``, with two shortcuts ``ip -batch`` cannot take: the run directory
+    is set up once, and the worker does not switch back between namespaces (each ``unshare``
+    simply replaces the one it is in; the bind mount keeps the previous one alive), only once
+    at the end. All or nothing: if one name fails, the namespaces made so far are deleted.
+    """
+    files = [path(name) for name in names]
+    if len(set(files)) != len(files):
+        raise NamespaceExistsError(
+            f"add_many({names!r}): a name appears twice", hint="give each namespace its own name", subject=names
+        )
+    if not files:
+        return []
+    _make_run_dir_shared(files[0].parent)
+
+    def work() -> builtins.list[Path]:
+        made: builtins.list[tuple[str, Path]] = []
+        try:
+            for name, file in zip(names, files, strict=True):
+                _create_file(file, name)
+                made.append((name, file))
+                _pin_new_namespace(file)
+        except BaseException as exc:
+            name, file = made[-1] if made else (names[0], files[0])
+            if made and not _on_nsfs(file):
+                file.unlink(missing_ok=True)
+                made.pop()
+            for earlier, _ in reversed(made):
+                delete(earlier)
+            if isinstance(exc, PermissionError):
+                raise permission_error(f"create namespace {name!r}", exc) from exc
+            raise
+        return files
+
+    return run_in_worker(work)
+
+
+def unnamed(count: int, inside: Callable[[], T]) -> builtins.list[tuple[int, T]]:
+    """``count`` new namespaces, each held only by an open file descriptor, in one worker trip.
+
+    For each: ``unshare(CLONE_NEWNET)``, open ``/proc/thread-self/ns/net`` (the descriptor is
+    what keeps it alive), and call ``inside()`` there: a socket ``inside`` opens belongs to
+    that namespace for its whole life. Returns ``(fd, inside())`` pairs; closing an fd frees
+    its namespace, unless ``attach_fd`` named it first. A crash frees them all: nothing is
+    named yet, so nothing is left behind.
+    """
+
+    def work() -> builtins.list[tuple[int, T]]:
+        made: builtins.list[tuple[int, T]] = []
+        try:
+            for _ in range(count):
+                syscalls.unshare(syscalls.CLONE_NEWNET)
+                fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    made.append((fd, inside()))
+                except BaseException:
+                    os.close(fd)
+                    raise
+        except BaseException as exc:
+            for fd, _ in made:
+                os.close(fd)
+            if isinstance(exc, PermissionError):
+                raise permission_error("create a network namespace", exc) from exc
+            raise
+        return made
+
+    return run_in_worker(work)
+
+
+def attach_fd(name: str, fd: int, *, setup: bool = True) -> Path:
+    """Name the namespace open as ``fd`` (from ``unnamed``): steps 4 and 6 of ``add``.
+
+    ``setup=False`` skips steps 1-3, for callers that named many in a row and did them once.
+    """
+    file = path(name)
+    if setup:
+        _make_run_dir_shared(file.parent)
+    _create_file(file, name)
+    try:
+        _pin_existing_namespace(f"/proc/self/fd/{fd}", file)
+    except BaseException as exc:
+        file.unlink(missing_ok=True)
+        if isinstance(exc, PermissionError):
+            raise permission_error(f"name namespace {name!r}", exc) from exc
+        raise
+    return file
+
+
+def make_run_dir() -> Path:
+    """Steps 1-3 of ``add`` on their own: the run directory, ready for names (``attach_fd(setup=False)``)."""
+    directory = run_dir()
+    _make_run_dir_shared(directory)
+    return directory
 
 
 def attach(name: str, pid: int) -> Path:

@@ -15,7 +15,6 @@ ctypes. Each wrapper raises ``OSError`` with the real errno, exactly as the kern
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 # Namespace kinds (linux/sched.h).
@@ -39,7 +38,7 @@ MS_SHARED = 1 << 20
 # umount2(2) flags.
 MNT_DETACH = 2
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_libc = ctypes.CDLL(None, use_errno=True)  # libc, already loaded: find_library("c") would run ldconfig
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.unshare.argtypes = [ctypes.c_int]

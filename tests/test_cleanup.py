@@ -212,3 +212,79 @@ def test_a_dead_owner_is_told_apart_from_a_reused_pid():
         assert not fake.alive  # same pid, other start time: another process
     finally:
         lab.close()
+
+
+# Lab.star builds in batches: the whole batch is journaled, then named, wired and configured.
+# The child dies (os._exit: no finally, no atexit) at a chosen point of the build, or is killed.
+STAR_CRASH = textwrap.dedent("""
+    import os, sys
+    from netlab import Lab, netns
+    from netlab.lab import wiring
+
+    where, after = sys.argv[1], int(sys.argv[2])
+    calls = [0]
+
+    def dying(real):
+        def wrapper(*args, **kwargs):
+            calls[0] += 1
+            if calls[0] > after:
+                os._exit(9)
+            return real(*args, **kwargs)
+        return wrapper
+
+    if where == "name":        # naming the namespaces (bind mounts): after AFTER of them
+        netns.attach_fd = dying(netns.attach_fd)
+    elif where == "send":      # netlink batches: 1 finds the bridge, 1 per chunk makes the pairs, then 2 per namespace
+        wiring.send_batch = dying(wiring.send_batch)
+    lab = Lab("starcrash")
+    print("MARK", flush=True)
+    lab.star(250, bridge="br-sc", prefix="sc", subnet="10.66.0.0/16")
+    input()
+""")
+
+
+def assert_star_crash_cleaned_up() -> None:
+    crashed = journal.read(journal.record_dir() / "starcrash.jsonl")
+    assert crashed is not None and not crashed.alive
+    result = run_cli("cleanup")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "lab 'starcrash'" in result.stdout and "error" not in result.stdout
+    assert netns.list() == [] and netns.stale() == []
+    assert not {name for name in root_links() if name.startswith("v-sc") or name == "br-sc"}
+    assert journal.lab_ids() == []
+
+
+@pytest.mark.parametrize(
+    "where, after",
+    [
+        ("name", 0),  # the first batch journaled (200 namespaces, 400 veth ends), nothing named: nothing exists
+        ("name", 120),  # 120 named, 80 only held by the dead process, no veth yet
+        ("send", 1),  # 200 named and wired to the bridge, not configured inside
+        ("send", 403),  # the first batch done, the second named and wired, not configured
+    ],
+)
+def test_a_crash_inside_a_batched_star_is_cleaned_up(where, after):
+    child = subprocess.run(
+        [sys.executable, "-c", STAR_CRASH, where, str(after)], capture_output=True, text=True, check=False
+    )
+    assert child.returncode == 9 and child.stdout == "MARK\n", child.stderr
+    made = [name for name in netns.list() if name.startswith("sc")]
+    assert len(made) == {("name", 0): 0, ("name", 120): 120, ("send", 1): 200, ("send", 403): 250}[(where, after)]
+    assert_star_crash_cleaned_up()
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3])
+def test_kill_9_during_a_batched_star_then_cleanup(delay):
+    child = subprocess.Popen(
+        [sys.executable, "-c", STAR_CRASH, "none", "0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline() == "MARK\n", child.stderr.read()
+    time.sleep(delay)  # not a synchronisation: where the kill lands does not matter, every point must be safe
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child.stdout.close(), child.stderr.close(), child.stdin.close()
+    assert_star_crash_cleaned_up()

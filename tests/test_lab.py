@@ -225,3 +225,51 @@ def test_links_view_shows_lab_marks():
         lab.bridge("br-m")
         (bridge,) = [lk for lk in links.list() if lk.name == "br-m"]
         assert bridge.alias == "netlab:marks" and bridge.kind == "bridge" and bridge.mac.startswith("02:")
+
+
+def test_star_marks_and_journals_every_pair_and_replays_as_ip_commands():
+    with Lab("starred") as lab:
+        names = lab.star(4, bridge="br-j", subnet="10.21.0.0/24")
+        root = ip_links()
+        record = lab.record
+        for name in names:
+            host = root[f"v-{name}"]
+            assert host["ifalias"] == "netlab:starred" and host["master"] == "br-j" and "UP" in host["flags"]
+            inside = ip_links(name)
+            assert inside["lo"]["operstate"] == "UNKNOWN" and "UP" in inside["eth0"]["flags"]
+            # the journal knows each namespace by inode, and each end by namespace and MAC
+            assert record.find("netns", name=name)["inode"] == netns.path(name).stat().st_ino
+            ends = [record.find("link", name=f"v-{name}", mac=host["address"])]
+            ends.append(record.find("link", name="eth0", mac=inside["eth0"]["address"]))
+            assert None not in ends and ends[0]["pair"] == ends[1]["seq"] and ends[1]["pair"] == ends[0]["seq"]
+        script = lab.history.script()
+        assert "ip netns add ns4" in script and "ip -n ns4 route add default via 10.21.0.1" in script
+        assert "ip -n ns2 addr add 10.21.0.3/24 dev eth0" in script
+    assert netns.list() == [] and "br-j" not in ip_links()
+
+
+def test_star_of_a_namespace_name_taken_by_hand_builds_nothing():
+    sh("ip", "netns", "add", "s2")
+    try:
+        with Lab() as lab:
+            with pytest.raises(NamespaceExistsError) as err:
+                lab.star(["s1", "s2", "s3"], bridge="br-t")
+            assert "'s2'" in str(err.value) and "no lab made it" in str(err.value)
+            assert netns.list() == ["s2"] and "br-t" not in ip_links() and "v-s1" not in ip_links()
+            assert lab.namespaces == [] and not lab.record.of("link")
+    finally:
+        sh("ip", "netns", "delete", "s2")
+
+
+def test_star_bigger_than_one_batch_is_wired_throughout():
+    from netlab.lab.wiring import _CHUNK
+
+    with Lab() as lab:
+        count = _CHUNK + 3
+        lab.star(count, subnet="10.22.0.0/16")
+        ports = json.loads(sh("ip", "-j", "link", "show", "master", "br0").stdout)
+        assert len(ports) == count and len(netns.list()) == count
+        last = json.loads(sh("ip", "-n", f"ns{count}", "-j", "addr", "show", "eth0").stdout)
+        assert last[0]["addr_info"][0]["local"] == f"10.22.0.{count + 1}"
+        assert lab.ping(f"ns{count}", "10.22.0.2").ok and lab.ping(f"ns{_CHUNK}", f"10.22.0.{count + 1}").ok
+    assert netns.list() == []

@@ -382,12 +382,17 @@ class Journal:
             if line.get("ev") != "lab":
                 self.record.apply(line)
 
+    @property
+    def last_seq(self) -> int:
+        """The number of the last object written down: ``add_many`` numbers the next ones from here."""
+        return self._seq
+
     def add(self, ev: str, **fields: Any) -> int:
         """Write down an object about to be created; returns its number (``seq``)."""
         return self.add_many([(ev, fields)])[0]
 
     def add_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[int]:
-        """Several objects in one write (both ends of a veth pair)."""
+        """Several objects in one write (both ends of a veth pair, or a whole batch of a star)."""
         lines = []
         for ev, fields in items:
             self._seq += 1

@@ -59,7 +59,7 @@ from netlab.lab import cleanup, journal
 from netlab.lab.processes import Processes
 from netlab.lab.wiring import Wiring
 from netlab.names import check_ifname, check_netns_name
-from netlab.rtnl import ifindex, rtnl
+from netlab.rtnl import error, ifindex, open_socket, rtnl, send_batch, set_link_request
 from netlab.targets import NEW, Target, in_words
 
 __all__ = ["Lab", "open_labs"]
@@ -332,9 +332,19 @@ class Lab(Processes, Wiring):
             emit(ip(netns, "link", "add", name, "type", "bridge"))
 
     def _mark(self, name: str, target: Target) -> None:
-        """``ip link set NAME alias netlab:LAB``: visible in ``ip link``; not part of the lesson's history."""
-        alias = f"netlab:{self.id}"
-        rtnl(target, lambda ipr: ipr.link("set", index=ifindex(ipr, name, target), ifalias=alias))
+        """``ip link set NAME alias netlab:LAB``: visible in ``ip link``; not part of the lesson's history.
+
+        One request, the device named in it (the kernel does not take an alias in the request
+        that creates a device: it would ignore it).
+        """
+
+        def mark() -> None:
+            with open_socket() as sock:
+                (answer,) = send_batch(sock, [set_link_request(name=name, alias=f"netlab:{self.id}")])
+            if isinstance(answer, OSError):
+                raise error(answer, action=f"mark {name!r} in {in_words(target)} as lab {self.id!r}'s", subject=name)
+
+        call(target, mark)
 
     def _delete_link(self, name: str, target: Target) -> None:
         obj = self._owned_link(name, target)
