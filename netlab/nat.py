@@ -285,49 +285,11 @@ def publish(
     target = f"[{host}]:{dport}" if host.version == 6 else f"{host}:{dport}"
     nat_family = "ip" if host.version == 4 else "ip6"
     comment = ["comment", _quoted(f"netlab publish {proto}/{port} -> {target}")]
-    pre = [
-        "add",
-        "rule",
-        FAMILY,
-        table,
-        "prerouting",
-        "fib",
-        "daddr",
-        "type",
-        "local",
-        proto,
-        "dport",
-        str(port),
-        "dnat",
-        nat_family,
-        "to",
-        target,
-        *comment,
-    ]
+    local = ["fib", "daddr", "type", "local", proto, "dport", str(port)]  # packets for this host's own port
+    to = ["dnat", nat_family, "to", target, *comment]
+    pre = ["add", "rule", FAMILY, table, "prerouting", *local, *to]
     loopback = "127.0.0.0/8" if host.version == 4 else "::1"
-    out = [
-        "add",
-        "rule",
-        FAMILY,
-        table,
-        "output",
-        nat_family,
-        "daddr",
-        "!=",
-        loopback,
-        "fib",
-        "daddr",
-        "type",
-        "local",
-        proto,
-        "dport",
-        str(port),
-        "dnat",
-        nat_family,
-        "to",
-        target,
-        *comment,
-    ]
+    out = ["add", "rule", FAMILY, table, "output", nat_family, "daddr", "!=", loopback, *local, *to]
     tool = "iptables" if host.version == 4 else "ip6tables"
     dnat = f"-p {proto} --dport {port} -m addrtype --dst-type LOCAL -j DNAT --to-destination {target}"
     _apply(
