@@ -46,11 +46,12 @@ import builtins
 import errno
 import ipaddress
 import os
-import re
 import socket
-from typing import Any, TypeAlias
+from typing import Any
 
 from netlab import netlink
+from netlab.addresses import IPInterface, IPNetwork, address, interface, network
+from netlab.addresses import mac as _check_mac
 from netlab.commands import emit, ip
 from netlab.enter import call
 from netlab.errors import DeviceError, DeviceExistsError, InvalidAddressError
@@ -89,88 +90,10 @@ __all__ = [
     "veth",
 ]
 
-IPInterface: TypeAlias = ipaddress.IPv4Interface | ipaddress.IPv6Interface  # an address with its prefix
-IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network  # a route's destination
-
 IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
 IFA_F_NODAD = 0x02
 RTPROT_BOOT = 3  # "proto boot": the default of `ip route add`
-_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-
-
-# -- checking input before touching the kernel ------------------------------------------------
-
-
-def interface(cidr: object) -> IPInterface:
-    """``"10.1.1.1/24"`` as an address *with* its prefix; refuse what ``ip addr add`` would regret.
-
-    The prefix is required: without it ``ip`` silently uses /32, and then nothing else is on
-    the "subnet". For IPv4, the network and broadcast addresses of the prefix are refused too.
-    """
-    if isinstance(cidr, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
-        value = cidr
-    else:
-        text = str(cidr).strip() if isinstance(cidr, str) else None
-        if text is None or "/" not in text:
-            raise InvalidAddressError(
-                f"{cidr!r} has no prefix length",
-                hint="write the address with its prefix, as the article does: '10.1.1.1/24' (or '/32' on purpose)",
-                subject=cidr,
-            )
-        try:
-            value = ipaddress.ip_interface(text)
-        except ValueError as exc:
-            raise InvalidAddressError(
-                f"{cidr!r} is not an IP address with a prefix: {exc}",
-                hint="e.g. '10.1.1.1/24' or 'fd00::1/64'",
-                subject=cidr,
-            ) from None
-    net = value.network
-    if value.version == 4 and net.prefixlen < 31 and value.ip in (net.network_address, net.broadcast_address):
-        which = "network" if value.ip == net.network_address else "broadcast"
-        hosts = f"{net.network_address + 1} to {net.broadcast_address - 1}"
-        raise InvalidAddressError(
-            f"{value} is the {which} address of {net}, not a host address",
-            hint=f"pick a host address from {hosts}, e.g. '{net.network_address + 1}/{net.prefixlen}'",
-            subject=cidr,
-        )
-    return value
-
-
-def network(dst: object) -> IPNetwork:
-    """A route destination: ``"default"``, ``"default6"`` or a network such as ``"10.0.0.0/24"``."""
-    if dst in ("default", "0/0"):
-        return ipaddress.ip_network("0.0.0.0/0")
-    if dst == "default6":
-        return ipaddress.ip_network("::/0")
-    if isinstance(dst, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
-        return dst
-    try:
-        return ipaddress.ip_network(str(dst))
-    except ValueError as exc:
-        hint = "write a network such as '10.0.0.0/24', or 'default'"
-        if "host bits set" in str(exc):
-            hint = f"a route goes to a whole network: use '{ipaddress.ip_interface(str(dst)).network}'"
-        raise InvalidAddressError(f"{dst!r} is not a route destination: {exc}", hint=hint, subject=dst) from None
-
-
-def address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """A single IP address (a gateway, a ping target); names are refused: nothing goes to DNS."""
-    try:
-        return ipaddress.ip_address(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
-    except ValueError:
-        raise InvalidAddressError(
-            f"{value!r} is not an IP address",
-            hint="write a literal address such as '10.1.1.1' (no prefix, no host name)",
-            subject=value,
-        ) from None
-
-
-def _check_mac(mac: str | None) -> str | None:
-    if mac is not None and not (isinstance(mac, str) and _MAC.match(mac.lower())):
-        raise InvalidAddressError(f"{mac!r} is not a MAC address", hint="e.g. '02:00:00:00:00:01'", subject=mac)
-    return mac.lower() if mac else None
 
 
 def must_be_free(ipr: Any, name: str, target: Target) -> None:

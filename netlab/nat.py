@@ -286,10 +286,10 @@ def publish(
     nat_family = "ip" if host.version == 4 else "ip6"
     comment = ["comment", _quoted(f"netlab publish {proto}/{port} -> {target}")]
     local = ["fib", "daddr", "type", "local", proto, "dport", str(port)]  # packets for this host's own port
-    to = ["dnat", nat_family, "to", target, *comment]
-    pre = ["add", "rule", FAMILY, table, "prerouting", *local, *to]
+    rewrite = ["dnat", nat_family, "to", target, *comment]
+    pre = ["add", "rule", FAMILY, table, "prerouting", *local, *rewrite]
     loopback = "127.0.0.0/8" if host.version == 4 else "::1"
-    out = ["add", "rule", FAMILY, table, "output", nat_family, "daddr", "!=", loopback, *local, *to]
+    out = ["add", "rule", FAMILY, table, "output", nat_family, "daddr", "!=", loopback, *local, *rewrite]
     tool = "iptables" if host.version == 4 else "ip6tables"
     dnat = f"-p {proto} --dport {port} -m addrtype --dst-type LOCAL -j DNAT --to-destination {target}"
     _apply(
