@@ -161,9 +161,9 @@ def namespaces() -> list[NetnsInfo]:
     for ino, mount_point in nsfs_mounts():
         entry(ino).mounts.append(mount_point)
     for name in netns.list():
-        ino = _ino_or_none(netns.path(name))  # None: deleted since it was listed
-        if ino is not None:
-            entry(ino).names.append(name)
+        named = _ino_or_none(netns.path(name))  # None: deleted since it was listed
+        if named is not None:
+            entry(named).names.append(name)
 
     here = inode()
     try:

@@ -1,14 +1,23 @@
-"""A private network world: a new network + mount namespace with its own ``/run/netns``.
+"""A private world: new network, mount and PID namespaces, with their own ``/run/netns``, ``/proc`` and ``/tmp``.
 
 Everything netlab's tests and notebooks build lives in here, so the machine's own network is
-never touched, and it all disappears when the last process of the sandbox exits::
+never touched, and it all disappears when the last process of the sandbox exits. It is what
+``unshare --net --mount --pid --fork --mount-proc`` does, plus a few private directories::
 
-    unshare --net --mount          a new, empty network namespace (only lo) and a private mount table
-    mount --make-rprivate /        nothing we mount leaks back to the host
+    unshare --net --mount           a new, empty network namespace (only lo) and a private mount table
+    mount --make-rprivate /         nothing we mount leaks back to the host
     mount -t tmpfs tmpfs /run/netns   our own, empty run directory for named namespaces
     mount -t tmpfs tmpfs /run/netlab  our own record of what labs built (see ``netlab cleanup``)
-    mount -t sysfs sysfs /sys      /sys/class/net shows the sandbox's devices
+    mount -t sysfs sysfs /sys       /sys/class/net shows the sandbox's devices
+    mount -t tmpfs tmpfs /tmp       a /tmp of our own (the directory you work in stays visible)
     ip link set lo up
+    unshare --pid --fork            the next process is PID 1 of a new PID namespace...
+    mount -t proc proc /proc        ...and a fresh /proc lists only the processes in it
+
+So ``ps -e``, ``lsns`` and ``netlab.namespaces()`` show the sandbox's world only, as in a container.
+PID 1 is ``netlab-init``: it starts your command, reaps orphaned processes (the job of any PID 1),
+passes on SIGTERM, SIGHUP and friends, and exits with your command's status; when it exits, the
+kernel ends every process left in the sandbox. Ctrl-C goes straight to your command, as usual.
 
 As an ordinary user it first creates a user namespace in which you are uid 0 (``unshare
 --user --map-root-user``), so all of the above, and ``ip netns add``, veths, bridges and NAT,
@@ -17,26 +26,50 @@ work without sudo, yet stay powerless outside the sandbox.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
+import select
+import signal
 import subprocess
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from netlab import syscalls
-from netlab.errors import NetlabPermissionError
+from netlab.errors import NetlabError, NetlabPermissionError
 
-__all__ = ["SANDBOX_ENV", "enter", "exec_in_sandbox", "in_sandbox"]
+__all__ = ["INIT_NAME", "KEEP_ENV", "POD_MODE_ENV", "SANDBOX_ENV", "SandboxError", "exec_in_sandbox", "in_sandbox"]
 
 SANDBOX_ENV = "NETLAB_SANDBOX"
+KEEP_ENV = "NETLAB_SANDBOX_KEEP"  # more directories under /tmp that stay visible, separated by ':'
+# "1" in netlab's container image: the pod is already a private world, root only in its own user
+# namespace, so a sandbox never nests another user namespace in there (docs/classroom.md, Kubernetes).
+POD_MODE_ENV = "NETLAB_POD_MODE"
+INIT_NAME = "netlab-init"  # what `ps` shows for PID 1 of a sandbox
+PRIVATE_DIRS = ("/run/netns", "/run/netlab")
+CLONE_NEWPID = 0x20000000
+PR_SET_NAME, PR_SET_PDEATHSIG = 15, 1
+# What PID 1 passes on to the command. Not SIGINT: Ctrl-C and Jupyter's "interrupt" already reach the
+# command directly (they signal the whole process group); passing it on too would interrupt it twice.
+FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+class SandboxError(NetlabError):
+    """The sandbox cannot be built here (a chroot, a missing /proc, a kernel that says no)."""
 
 
 def in_sandbox() -> bool:
-    """True inside ``netlab sandbox`` (its marker is set and the network is not init's)."""
+    """True inside ``netlab sandbox``: its marker is set and process 1 is the sandbox's init."""
+    if os.environ.get(SANDBOX_ENV) != "1":
+        return False
     try:
-        private = os.stat("/proc/self/ns/net").st_ino != os.stat("/proc/1/ns/net").st_ino
-    except PermissionError:
-        private = True  # rootless: process 1 is not ours to inspect, so we are not in its world
-    return os.environ.get(SANDBOX_ENV) == "1" and private
+        return Path("/proc/1/comm").read_text().strip() == INIT_NAME
+    except OSError:
+        return False
+
+
+# -- step 1: the namespaces ------------------------------------------------------------------
 
 
 def _map_root(uid: int, gid: int) -> None:
@@ -45,29 +78,79 @@ def _map_root(uid: int, gid: int) -> None:
     Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
 
 
-def _unshare_world() -> None:
+def _root_is_a_mount_point() -> bool:
+    with open("/proc/self/mountinfo") as mountinfo:
+        return any(line.split()[4] == "/" for line in mountinfo)
+
+
+def _unshare_user() -> None:
     uid, gid = os.getuid(), os.getgid()
-    flags = syscalls.CLONE_NEWNET | syscalls.CLONE_NEWNS
     try:
-        if uid != 0:
-            syscalls.unshare(syscalls.CLONE_NEWUSER)
-            _map_root(uid, gid)
-        syscalls.unshare(flags)
+        syscalls.unshare(syscalls.CLONE_NEWUSER)
     except OSError as exc:
-        if uid != 0:
-            raise NetlabPermissionError(
-                f"cannot create a user namespace as uid {uid}: {exc.strerror}",
-                hint=(
-                    "this kernel forbids unprivileged user namespaces; enable them with "
-                    "`sudo sysctl kernel.unprivileged_userns_clone=1` (Debian) or "
-                    "`sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` (Ubuntu 24.04+), "
-                    "or run with sudo, or use the Vagrant VM"
-                ),
+        if exc.errno == errno.EPERM and not _root_is_a_mount_point():
+            raise SandboxError(
+                "the kernel refuses user namespaces inside a chroot, so a sandbox without root cannot start here",
+                hint="run it as root (sudo), or enter the directory with `unshare --mount` + `pivot_root` "
+                "(as containers do) instead of chroot",
                 errno=exc.errno,
             ) from exc
         raise NetlabPermissionError(
+            f"cannot create a user namespace as uid {uid}: {exc.strerror}",
+            hint=(
+                "this kernel forbids unprivileged user namespaces; enable them with "
+                "`sudo sysctl kernel.unprivileged_userns_clone=1` (Debian) or "
+                "`sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` (Ubuntu 24.04+), "
+                "or run with sudo, or use the Vagrant VM"
+            ),
+            errno=exc.errno,
+        ) from exc
+    _map_root(uid, gid)
+
+
+def _unshare(flags: int) -> None:
+    try:
+        syscalls.unshare(flags)
+    except OSError as exc:
+        raise NetlabPermissionError(
             f"cannot create namespaces: {exc.strerror}", hint="run as root or with CAP_SYS_ADMIN", errno=exc.errno
         ) from exc
+
+
+# -- step 2: the mounts ----------------------------------------------------------------------
+
+
+def _make_private() -> None:
+    """``mount --make-rprivate /``, also where ``/`` is no mount point (a chroot).
+
+    In a chroot, ``/`` is a plain directory of some mount outside it: the kernel refuses to change
+    that (EINVAL). Our mount table is a private copy, so we step out of the chroot in it, make
+    everything private from the real top, and step back in; the machine's mounts are unchanged.
+    """
+    try:
+        syscalls.mount("", "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+    inside = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        below = next((d for d in ("/proc", "/dev", "/sys", "/tmp", "/etc") if os.path.isdir(d)), None)
+        if below is None:
+            raise SandboxError(
+                "/ is not a mount point here (a chroot?) and has no subdirectory to work from",
+                hint="bind the chroot's directory onto itself before entering it: mount --rbind DIR DIR",
+            )
+        os.chdir("/")
+        os.chroot(below)  # the root moves down one step; the working directory stays above it...
+        for _ in range(256):
+            os.chdir("..")  # ...so ".." climbs, past the old root, to the top of the mount table
+        os.chroot(".")
+        syscalls.mount("", "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+        os.fchdir(inside)
+        os.chroot(".")  # back inside the chroot
+    finally:
+        os.close(inside)
 
 
 def _drop_inherited_mounts(run_dir: Path) -> None:
@@ -103,24 +186,152 @@ def _private_run_dir(run_dir: Path) -> None:
     syscalls.mount("tmpfs", run_dir, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=0755")
 
 
-PRIVATE_DIRS = ("/run/netns", "/run/netlab")
+def _kept_under_tmp(keep: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """The directories under /tmp the command already works in: they stay visible in the private /tmp."""
+    wanted = [os.getcwd(), os.environ.get("HOME", ""), os.environ.get("TMPDIR", "")]
+    wanted += os.environ.get(KEEP_ENV, "").split(":") + [os.fspath(k) for k in keep]
+    found: list[str] = []
+    for path in filter(None, wanted):
+        real = os.path.realpath(path)
+        if not os.path.isdir(real):
+            real = os.path.dirname(real)  # a file: keep the directory it is in
+        if real.startswith("/tmp/") and os.path.isdir(real) and real not in found:
+            found.append(real)
+    return found
 
 
-def enter() -> None:
-    """Move this (single-threaded) process into a fresh sandbox. Used by ``netlab sandbox``."""
-    _unshare_world()
-    syscalls.mount("", "/", "none", syscalls.MS_REC | syscalls.MS_PRIVATE)
+def _private_tmp(keep: Iterable[str | os.PathLike[str]]) -> None:
+    """A fresh tmpfs on /tmp, with the directories in ``keep`` (and the working directory) bound back."""
+    kept = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in _kept_under_tmp(keep)]
+    try:
+        syscalls.mount("tmpfs", "/tmp", "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=1777")
+        for path, fd in sorted(kept):  # outer before inner
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            syscalls.mount(f"/proc/self/fd/{fd}", path, None, syscalls.MS_BIND | syscalls.MS_REC)
+    finally:
+        for _, fd in kept:
+            os.close(fd)
+
+
+def _build_world(keep: Iterable[str | os.PathLike[str]]) -> None:
+    cwd = os.getcwd()
+    _make_private()
     for directory in PRIVATE_DIRS:
         _private_run_dir(Path(directory))
     # A fresh sysfs over the old one: its class/net lists the sandbox's own devices.
     syscalls.mount("sysfs", "/sys", "sysfs", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
+    if os.path.isdir("/tmp"):
+        _private_tmp(keep)
+    os.chdir(cwd)  # look the directory up again: under /tmp it is now the kept copy
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+
+# -- step 3: PID 1 ---------------------------------------------------------------------------
+
+
+def _exit_code(status: int) -> int:
+    """A wait status as a shell reports it: the exit code, or 128 + the signal that killed it."""
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def _prctl(option: int, value: int | bytes) -> None:
+    ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _run_command(argv: Sequence[str]) -> None:
+    """In the command's process: default signal handling, then exec (never returns)."""
+    for sig in (signal.SIGINT, *FORWARDED):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        os.execvp(argv[0], list(argv))
+    except OSError as exc:
+        print(f"netlab sandbox: {argv[0]}: {exc.strerror}", file=sys.stderr)
+        os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
+
+
+def _forward_to(pid: int) -> None:
+    def forward(signum: int, frame: object) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in FORWARDED:
+        signal.signal(sig, forward)
+
+
+def _init(argv: Sequence[str]) -> None:
+    """PID 1 of the sandbox: mount its /proc, start the command, reap, exit with its status."""
+    try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # `netlab sandbox` killed: the sandbox goes too
+        _prctl(PR_SET_NAME, INIT_NAME.encode())
+        syscalls.mount("proc", "/proc", "proc", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
+        command = os.fork()
+    except OSError as exc:
+        print(f"netlab sandbox: cannot mount a private /proc: {exc.strerror}", file=sys.stderr)
+        os._exit(125)
+    if command == 0:
+        _run_command(argv)
+    _forward_to(command)
+    while True:
+        try:
+            pid, status = os.wait()  # the command, or an orphan that PID 1 inherited
+        except ChildProcessError:
+            os._exit(125)
+        if pid == command:
+            os._exit(_exit_code(status))  # the kernel then ends whatever is left in the sandbox
+
+
+def _wait_for(init: int, end_with: int | None) -> int:
+    """Wait for PID 1 of the sandbox; if process ``end_with`` ends first, ask the sandbox to end too."""
+    if end_with is not None:
+        try:
+            watched = [os.pidfd_open(init), os.pidfd_open(end_with)]
+        except OSError:  # already gone, or a kernel older than 5.3
+            os.kill(init, signal.SIGTERM)
+        else:
+            while len(watched) == 2:
+                ready, _, _ = select.select(watched, [], [])
+                if watched[1] in ready:
+                    os.kill(init, signal.SIGTERM)
+                    os.close(watched.pop())
+                elif watched[0] in ready:
+                    break
+    while True:
+        try:
+            return os.waitpid(init, 0)[1]
+        except ChildProcessError:
+            os._exit(125)
+
+
+def exec_in_sandbox(
+    argv: Sequence[str], *, keep: Iterable[str | os.PathLike[str]] = (), end_with: int | None = None
+) -> None:
+    """Run ``argv`` in a fresh sandbox and exit with its status (never returns).
+
+    ``keep``: directories under /tmp that stay visible in the sandbox's private /tmp (the working
+    directory, ``$HOME``, ``$TMPDIR`` and ``$NETLAB_SANDBOX_KEEP`` always do). ``end_with``: a pid;
+    when that process ends, the command gets SIGTERM. Call it from a single-threaded process: a user
+    namespace cannot be entered by a process with threads.
+    """
+    argv = list(argv) or [os.environ.get("SHELL", "/bin/sh")]
+    if os.getuid() != 0:
+        if os.environ.get(POD_MODE_ENV) == "1":
+            raise SandboxError(
+                f"pod mode ({POD_MODE_ENV}=1) runs as root of the pod's own user namespace, not as uid {os.getuid()}",
+                hint="run the pod with hostUsers: false and runAsUser: 0 (classroom/k8s/values.yaml)",
+            )
+        _unshare_user()
+    _unshare(syscalls.CLONE_NEWNET | syscalls.CLONE_NEWNS)
+    _build_world(keep)
     os.environ[SANDBOX_ENV] = "1"
-
-
-def exec_in_sandbox(argv: Sequence[str]) -> None:
-    """Enter a sandbox and replace this process with ``argv`` (never returns)."""
-    if not argv:
-        argv = [os.environ.get("SHELL", "/bin/sh")]
-    enter()
-    os.execvp(argv[0], list(argv))
+    _unshare(CLONE_NEWPID)  # for the children: the next process forked is PID 1 in there
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the command directly
+    init = os.fork()
+    if init == 0:
+        _init(argv)
+    _forward_to(init)
+    os._exit(_exit_code(_wait_for(init, end_with)))

@@ -124,18 +124,20 @@ def test_install_makes_a_kernelspec_jupyter_lists(kernels_dir):
     ).stdout
     spec = json.loads(listed)["kernelspecs"][KERNEL_NAME]["spec"]
     assert spec["display_name"] == DISPLAY_NAME == "Python 3 (netlab sandbox)"
-    assert (
-        spec["argv"]
-        == kernel_spec()["argv"]
-        == [sys.executable, "-m", "netlab.app.kernelspec", "-f", "{connection_file}"]
-    )
+    # The `netlab` command may run as .venv/bin/python3 and this test as .venv/bin/python (pip picks
+    # the script's interpreter name): the same interpreter under two names.
+    python, *args = spec["argv"]
+    assert args == kernel_spec()["argv"][1:] == ["-m", "netlab.app.kernelspec", "-f", "{connection_file}"]
+    assert os.path.realpath(python) == os.path.realpath(sys.executable)
+    assert Path(python).parent == Path(sys.executable).parent  # the venv's, not the base Python's
     assert (kernels_dir / KERNEL_NAME / "logo-64x64.png").exists()
 
 
-def test_two_kernels_build_the_same_scene_at_once_in_separate_worlds(start_kernel, tmp_path):
-    (_, alice), (_, bob) = start_kernel(), start_kernel()
+def test_two_kernels_build_the_same_scene_at_once_in_separate_worlds(start_kernel, tmp_path, monkeypatch):
     barrier = tmp_path / "barrier"
     barrier.mkdir()
+    monkeypatch.setenv("NETLAB_SANDBOX_KEEP", str(barrier))  # each kernel has a /tmp of its own: share this
+    (_, alice), (_, bob) = start_kernel(), start_kernel()
     # Both cells are sent before either reply is read: the two kernels work at the same time.
     ids = {
         name: client.execute(SCENE.format(me=name, barrier=str(barrier))) for name, client in (("a", alice), ("b", bob))
@@ -162,12 +164,14 @@ def test_two_kernels_build_the_same_scene_at_once_in_separate_worlds(start_kerne
 
 def test_a_kernel_restart_gives_a_fresh_world(start_kernel):
     manager, client = start_kernel()
+    launcher = manager.provisioner.pid  # the kernel's launcher, as this (outer) process numbers it
     before = run_cell(
         client,
         """
-        import os, subprocess
+        import subprocess
+        old_kernel = True
         subprocess.run(["ip", "netns", "add", "netns1"], check=True)
-        print(os.getpid(), subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
+        print(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
     """,
     )
     assert "['netns1']" in before
@@ -176,14 +180,59 @@ def test_a_kernel_restart_gives_a_fresh_world(start_kernel):
     after = run_cell(
         client,
         """
-        import os, subprocess
-        print(os.getpid(), subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
+        import subprocess
+        listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+        print("old_kernel" in globals(), listed)
     """,
     )
     # A new kernel process, and its world is empty again: netns1 went with the old kernel.
-    # (Compare pids, not namespace inodes: the kernel reuses a freed namespace's inode number.)
-    assert after.split()[1:] == ["[]"]
-    assert after.split()[0] != before.split()[0]
+    # (Not namespace inodes: the kernel reuses a freed namespace's inode number. Not the pid the
+    # kernel sees: in its own PID namespace every kernel is process 2.)
+    assert after.split() == ["False", "[]"]
+    assert manager.provisioner.pid != launcher
+
+
+def test_a_kernel_sees_only_its_own_processes_and_tmp(start_kernel):
+    # Straight in /tmp: not under $TMPDIR, $HOME or the working directory, which stay visible.
+    outside = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        _, client = start_kernel()
+        seen = _look_from_inside(client, outside)
+    finally:
+        outside.rmdir()
+    pids = dict(zip(seen["ps"][::2], seen["ps"][1::2], strict=True))
+    # PID 1 of its own PID namespace is the sandbox's init, then the kernel, then what the kernel ran.
+    assert pids["1"] == "netlab-init" and pids["2"].startswith("python") and seen["me"] == 2, pids
+    assert sorted(pids.values()) == ["netlab-init", "ps", pids["2"]]
+    assert len(list(Path("/proc").glob("[0-9]*"))) > len(pids)  # this test's sandbox has more, unseen
+    here = os.readlink("/proc/self/ns/net")[5:-1]
+    listed = dict(zip(seen["lsns"][::2], seen["lsns"][1::2], strict=True))
+    with_processes = [ns for ns, count in listed.items() if count != "0"]
+    assert len(with_processes) == 1 and with_processes != [here]  # only its own network namespace
+    # Newer lsns (2.42, not 2.38) also lists namespaces that only a socket holds: the kernel's ends of its Unix
+    # sockets to this Jupyter client were made in the client's namespace (the connecting side's).
+    assert set(listed) - set(with_processes) <= {here}
+    assert not seen["outside"]  # and a /tmp of its own
+
+
+def _look_from_inside(client, outside: Path) -> dict:
+    """What a kernel sees: its processes, network namespaces, and whether ``outside`` exists."""
+    return json.loads(
+        run_cell(
+            client,
+            f"""
+            import json, os, subprocess
+            def out(*argv):
+                return subprocess.run(argv, capture_output=True, text=True).stdout.split()
+            print(json.dumps({{
+                "ps": out("ps", "-e", "-o", "pid=,comm="),
+                "lsns": out("lsns", "-t", "net", "-n", "-o", "NS,NPROCS"),
+                "me": os.getpid(),
+                "outside": os.path.exists({str(outside)!r}),
+            }}))
+        """,
+        ).splitlines()[-1]
+    )
 
 
 def test_interrupt_reaches_the_sandboxed_kernel(start_kernel):

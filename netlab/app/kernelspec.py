@@ -5,8 +5,9 @@ do that: the hub must reach each student's server over the network. So here the 
 instead. The kernelspec "Python 3 (netlab sandbox)" starts every kernel like this::
 
     jupyter server ──(ZMQ over Unix socket files)──> python -m netlab.app.kernelspec -f kernel-XYZ.json
-                                                        │  netlab sandbox: new net + mount namespace
-                                                        └─> python -m ipykernel_launcher -f kernel-XYZ.json
+                                                        │  netlab sandbox: new net, mount + PID namespace
+                                                        └─> netlab-init (PID 1 in there)
+                                                             └─> python -m ipykernel_launcher -f kernel-XYZ.json
 
 Each kernel, and each *restart* of a kernel, gets a fresh, empty network world: ``ip netns add
 netns1`` in one notebook cannot collide with ``netns1`` in a neighbour's notebook, or in your own
@@ -148,8 +149,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             "the server writes it before starting the kernel; is its runtime dir shared?",
         )
     check_connection(info)
+    # The kernel's parent is now the sandbox's PID 1, and ipykernel takes a parent pid of 1 as "my
+    # server is gone": it must not watch its parent. The sandbox watches the server instead.
+    os.environ.pop("JPY_PARENT_PID", None)
     try:
-        exec_in_sandbox([sys.executable, "-m", "ipykernel_launcher", *argv])
+        exec_in_sandbox(
+            [sys.executable, "-m", "ipykernel_launcher", *argv],
+            keep=[connection_file, str(info.get("ip", ""))],
+            end_with=os.getppid(),  # the server: if it dies, its kernel ends too
+        )
     except NetlabError as exc:
         raise SystemExit(f"netlab kernel: {exc}") from exc  # its hint says what to do
 
