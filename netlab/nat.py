@@ -39,6 +39,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
+import os
 import re
 import socket
 import struct
@@ -107,7 +108,7 @@ def _output(proc, target: Target, action: str) -> str:
 
 def _json(target: Target, args: Sequence[str], *, missing_ok: bool = False) -> list[dict]:
     """``nft -j ARGS`` parsed; a missing table is empty if ``missing_ok``, any other failure an error."""
-    proc = run(target, ["nft", "-j", *args])
+    proc = run(target, ["nft", "-j", *args], env={**os.environ, "LC_ALL": "C"})  # stderr read below: untranslated
     if proc.returncode != 0 and missing_ok and "No such file or directory" in proc.stderr:
         return []
     return json.loads(_output(proc, target, "read the nftables rules") or "{}").get("nftables", [])
