@@ -1,0 +1,101 @@
+"""The package's shape holds: imports point one way, and no two modules import each other in a circle.
+
+    app -> teach -> view | lab -> curriculum (netns, links, ...) -> foundations (errors, model, ...)
+
+Every import counts, also one inside a function (a lazy import is still a dependency).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+NETLAB = Path(__file__).resolve().parents[2] / "netlab"
+FOUNDATIONS = {"errors", "names", "addresses", "targets", "model", "i18n", "commands"}
+ENTRY_POINTS = {"netlab", "netlab.__main__", "netlab.live", "netlab.kernel"}  # the front door and two shims
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in NETLAB.rglob("*.py"):
+        name = ".".join(path.relative_to(NETLAB.parent).with_suffix("").parts)
+        found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def _imports(path: Path) -> list[tuple[str, int]]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "netlab":
+            names += [(f"{node.module}.{alias.name}", node.lineno) for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names += [(alias.name, node.lineno) for alias in node.names if alias.name.split(".")[0] == "netlab"]
+    return names
+
+
+def _resolve(name: str, modules: dict[str, Path]) -> str:
+    while name not in modules:
+        name = name.rpartition(".")[0]
+    return name
+
+
+def _layer(module: str) -> tuple[int, str]:
+    part = module.split(".")[1]
+    if part == "app":
+        return 4, part
+    if part == "teach":
+        return 3, part
+    if part in ("view", "lab"):
+        return 2, part
+    return (0 if part in FOUNDATIONS else 1), "curriculum"
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for imported, _ in _imports(path):
+            target = _resolve(imported, modules)
+            if target not in (name, "netlab") and not name.startswith(target + "."):
+                graph[name].add(target)
+    return graph
+
+
+def test_imports_point_one_way():
+    upward = []
+    for name, targets in _graph().items():
+        if name in ENTRY_POINTS:
+            continue
+        mine, package = _layer(name)
+        for target in targets:
+            theirs, their_package = _layer(target)
+            if theirs > mine or (theirs == mine == 2 and their_package != package):
+                upward.append(f"{name} imports {target}")
+    assert upward == []
+
+
+def test_no_circles():
+    graph, seen, circles = _graph(), set(), []
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            circles.append(path[path.index(name) :] + [name])
+            return
+        if name in seen:
+            return
+        for target in sorted(graph[name]):
+            visit(target, [*path, name])
+        seen.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    assert circles == []
+
+
+def test_no_module_is_a_monolith():
+    long = {
+        str(path.relative_to(NETLAB.parent)): n
+        for path in NETLAB.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 600
+    }
+    assert long == {}
