@@ -16,9 +16,10 @@ How it finds everything, step by step:
    A snapshot keeps the ones that belong to *this* lab's world: the namespace you are in (the
    "root" of the lab; inside ``netlab sandbox`` it is not the machine's), every named or
    bind-mounted one, and those held by processes that share your mount table or descend from
-   a process in your namespace (an ``unshare -n`` shell started from a notebook). Other
-   sandboxes and, inside a sandbox, the machine's own namespaces are left out
-   (``snapshot(everything=True)`` keeps them).
+   a process in your namespace (an ``unshare -n`` shell started from a notebook), and the
+   namespace of pid 1 (the machine's, or in a sandbox, which has its own pid 1, the sandbox's).
+   Namespaces of other sandboxes on the same machine are left out (``snapshot(everything=True)``
+   keeps what this process can see).
 2. **Look inside each.** In netlab's worker thread: ``setns`` into the namespace, open a netlink
    socket there (it stays bound to that namespace). Then ask through it (``netlink.py``) what
    ``ip netconf`` (is forwarding on?), ``ip link``, ``ip addr``, ``ip route`` and ``nft list
@@ -117,10 +118,8 @@ def _parent(pid: int) -> int:
 
 
 def _in_view(info: NetnsInfo, world: _World) -> bool:
-    if info.current or info.names or info.mounts:
-        return True
-    if info.init:
-        return False  # the machine's own namespace, seen from inside a sandbox
+    if info.current or info.names or info.mounts or info.init:
+        return True  # pid 1's namespace is the lab's root: the machine's, or a sandbox's (it has its own pid 1)
     holders = [*info.pids, *(pid for pid, _ in info.threads), *(pid for pid, _ in info.fds)]
     return any(world.holds(pid) for pid in holders)
 
@@ -372,8 +371,8 @@ def _look_inside(entries: list[_Inside]) -> None:
 def snapshot(*, everything: bool = False, settle: float = 0.0) -> Topology:
     """Read every network namespace of this lab from the kernel, and how they connect.
 
-    ``everything=True`` also keeps namespaces outside the lab's world (inside ``netlab
-    sandbox``: the machine's own, and other sandboxes'). Nothing is changed, except that
+    ``everything=True`` also keeps namespaces outside the lab's world (other sandboxes', when
+    the lab runs on the machine's own namespace). Nothing is changed, except that
     listing links makes the kernel assign namespace ids to veth peers, as ``ip link`` does.
 
     ``settle`` (seconds): the kernel frees a namespace *after* ``ip netns delete`` returns, in
