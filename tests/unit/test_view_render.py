@@ -7,6 +7,7 @@ reach it?"). The kernel tests (tests/test_draw.py) draw the same things from rea
 
 from __future__ import annotations
 
+import io
 import warnings
 
 import pytest
@@ -128,13 +129,14 @@ def test_projector_labels_are_at_least_14_px(projector):
         figure = draw(lesson_03(), layout=layout)
         renderer = FigureCanvasAgg(figure).get_renderer()
         texts = [t for t in figure.findobj(Text) if t.get_text()]
-        ems = [t.get_fontsize() * figure.dpi / 72 for t in texts]
+        ems = [float(t.get_fontsize()) * figure.dpi / 72 for t in texts]
         per_line = [t.get_window_extent(renderer).height / (t.get_text().count("\n") + 1) for t in texts]
         assert min(ems) >= 14 and min(per_line) >= 14, layout
         assert figure.get_figwidth() * figure.dpi <= projector.output_width_px
     projector.projector = False
     figure = draw(lesson_03(), layout="detailed")
-    assert figure.dpi == 100 and min(t.get_fontsize() for t in figure.findobj(Text) if t.get_text()) * 100 / 72 < 10
+    smallest = min(float(t.get_fontsize()) for t in figure.findobj(Text) if t.get_text())
+    assert figure.dpi == 100 and smallest * 100 / 72 < 10
 
 
 @pytest.mark.skipif(not cjk_families(), reason="no CJK font installed (Debian: apt-get install fonts-noto-cjk)")
@@ -166,3 +168,34 @@ def test_the_notebook_hooks_come_only_from_register():
     finally:
         notebook.unregister(shell)
         IPython.core.interactiveshell.InteractiveShell.clear_instance()
+
+
+def test_quick_text_lands_where_matplotlib_puts_its_text():
+    """A tile's label drawn from cached glyphs inks the same pixels, within a pixel or two."""
+    import numpy as np
+    from matplotlib.text import Text
+    from PIL import Image
+
+    from netlab.view.draw.front import figure_png
+    from netlab.view.draw.render import new_figure, write
+
+    def ink(quick: bool, **options) -> np.ndarray:
+        figure, ax = new_figure(3, 1, dpi=100)
+        body = "eth0 10.0.0.2/24 ⇄v1@root\ndefault via 10.0.0.1 dev eth0"
+        write(ax, 0.2, 0.8, body, size=6.5, mono=True, va="top", linespacing=1.5, quick=quick, **options)
+        write(ax, 2.9, 0.9, "net:[4026531841]", size=6, ha="right", va="center", quick=quick)
+        assert [t.get_text() for t in figure.findobj(Text) if t.get_text()][-1] == "net:[4026531841]"
+        pixels = np.asarray(Image.open(io.BytesIO(figure_png(figure))).convert("L"))
+        return np.argwhere(pixels < 128)
+
+    plain, quick = ink(False), ink(True)
+    assert abs(len(plain) - len(quick)) < 0.15 * len(plain)  # the same amount of ink
+    assert np.abs(plain.min(axis=0) - quick.min(axis=0)).max() <= 2  # the same top-left corner
+    assert np.abs(plain.max(axis=0) - quick.max(axis=0)).max() <= 2  # and bottom-right
+
+
+def test_a_compact_svg_keeps_its_words_as_text():
+    buffer = io.BytesIO()
+    draw(lesson_03(), layout="compact").savefig(buffer, format="svg")
+    svg = buffer.getvalue().decode()
+    assert "default via 10.0.0.1 dev eth0" in svg  # written by matplotlib's SVG backend, not from glyphs

@@ -27,6 +27,7 @@ The package, in the order a drawing is made:
     labels.py    what each box, chip and tile says
     detailed.py  the detailed layout: where each box and chip goes
     compact.py   the compact layout (tiles), rendered
+    glyphs.py    fast text for the compact layout: each character rendered once, then copied
     render.py    colours, boxes, chips, wires, the legend; renders the detailed layout
     front.py     draw(), png_bytes(), save()
 

@@ -32,6 +32,7 @@ from netlab.view.draw.render import (
     caption,
     new_figure,
     round_box,
+    round_patch,
     state_colours,
     wire,
     write,
@@ -64,7 +65,7 @@ def render_compact(
     topology: Topology, marks: dict[str, str], *, dpi: float, caption_line: str, max_width: float | None = None
 ) -> Figure:
     """Hubs as bands, tiles on a grid, buses between them; at most ``max_width`` inches wide if given."""
-    from matplotlib.collections import LineCollection
+    from matplotlib.collections import LineCollection, PatchCollection
     from matplotlib.patches import Rectangle
 
     links = namespace_links(topology)
@@ -114,12 +115,35 @@ def render_compact(
             Rectangle((left + 0.03, y - h + 0.12), 0.07, h - 0.24, facecolor=colour, edgecolor="none", zorder=2)
         )
         title_ink = ROOT_BOX[1] if hub.root else INK
-        write(ax, left + 0.22, y - 0.24, hub.title, size=11, fontweight="bold", va="center", color=title_ink, zorder=3)
+        write(
+            ax,
+            left + 0.22,
+            y - 0.24,
+            hub.title,
+            quick=True,
+            size=11,
+            fontweight="bold",
+            va="center",
+            color=title_ink,
+            zorder=3,
+        )
         facts = " · ".join(t for t, _, _ in header_lines(hub, routes=False)[1:])
         facts_x = left + 0.22 + text_width(hub.title, 11, mono=False, bold=True) + 0.15
-        write(ax, facts_x, y - 0.24, facts, size=7.5, va="center", color=DIM_INK, zorder=3)
+        write(ax, facts_x, y - 0.24, facts, quick=True, size=7.5, va="center", color=DIM_INK, zorder=3)
         body = "\n".join(fit(line, 7.5, grid_w - 0.4) for line in hub_text[hub.inode])
-        write(ax, left + 0.22, y - 0.44, body, size=7.5, mono=True, va="top", color=INK, linespacing=1.45, zorder=3)
+        write(
+            ax,
+            left + 0.22,
+            y - 0.44,
+            body,
+            quick=True,
+            size=7.5,
+            mono=True,
+            va="top",
+            color=INK,
+            linespacing=1.45,
+            zorder=3,
+        )
         if mark:
             badge(ax, left + grid_w - 0.05, y - 0.05, mark, z=8)
         trunk[hub.inode] = (margin + 0.1 + 0.2 * n, y - h / 2)
@@ -165,31 +189,33 @@ def render_compact(
         ax.add_collection(LineCollection(between, colors=VETH_LINE, linewidths=1.6, alpha=0.7, zorder=0.4))
 
     dots_x, dots_y, dots_c = [], [], []
+    boxes = []  # the tiles, drawn as one collection
     for ns in tiles:
         x0, y0 = positions[ns.inode]
         mark = marks.get(ns.key) or next(
             (marks[interface_key(ns, i.name)] for i in ns.interfaces if interface_key(ns, i.name) in marks), None
         )
         fill, edge = ROOT_BOX if ns.root else (OUTSIDE_BOX if ns.outside else NS_BOX)
-        round_box(
-            ax,
-            x0,
-            y0,
-            TILE_W,
-            tile_h,
-            fill=fill,
-            edge=MARK_COLOURS.get(mark or "", edge),
-            width=2.4 if (ns.root or mark) else 1.0,
-            radius=0.08,
-            dashed=mark == "removed" or ns.outside,
-            z=1,
+        boxes.append(
+            round_patch(
+                x0,
+                y0,
+                TILE_W,
+                tile_h,
+                fill=fill,
+                edge=MARK_COLOURS.get(mark or "", edge),
+                width=2.4 if (ns.root or mark) else 1.0,
+                radius=0.08,
+                dashed=mark == "removed" or ns.outside,
+                z=1,
+            )
         )
         top = y0 + tile_h - 0.15
         title = fit(ns.title, 8.5, TILE_W * 0.5, mono=False)
         title_ink = ROOT_BOX[1] if ns.root else INK
-        write(ax, x0 + 0.1, top, title, size=8.5, fontweight="bold", va="center", color=title_ink, zorder=3)
+        write(ax, x0 + 0.1, top, title, quick=True, size=8.5, fontweight="bold", va="center", color=title_ink, zorder=3)
         facts = ns.label + (" · fwd" if ns.ip_forward else "") + (" · NAT" if ns.nat else "")
-        write(ax, x0 + TILE_W - 0.08, top, facts, size=6, va="center", ha="right", color=DIM_INK, zorder=3)
+        write(ax, x0 + TILE_W - 0.08, top, facts, quick=True, size=6, va="center", ha="right", color=DIM_INK, zorder=3)
         texts = tile_text[ns.inode]
         for k, (_, interface) in enumerate(texts):
             if interface is not None:
@@ -202,6 +228,7 @@ def render_compact(
             x0 + 0.22,
             top - 0.13,
             "\n".join(fit(t, 6.5, TILE_W - 0.3) for t, _ in texts),
+            quick=True,
             size=6.5,
             mono=True,
             va="top",
@@ -211,6 +238,7 @@ def render_compact(
         )
         if mark:
             badge(ax, x0 + TILE_W - 0.04, y0 + tile_h - 0.04, mark, z=8)
+    ax.add_collection(PatchCollection(boxes, match_original=True, zorder=1))
     if dots_x:
         ax.scatter(dots_x, dots_y, s=14, c=dots_c, linewidths=0, zorder=4)
     _legend(ax, x=margin, y=margin * 0.7, hubs=bool(hubs))
@@ -221,10 +249,10 @@ def _legend(ax: Axes, *, x: float, y: float, hubs: bool) -> None:
     entries = [("up", RUNNING[1]), ("up, no carrier", NO_CARRIER[1]), ("DOWN", DOWN[1])]
     for label, colour in entries:
         ax.scatter([x + 0.05], [y], s=20, c=[colour], linewidths=0)
-        write(ax, x + 0.15, y, label, size=7.5, va="center", color=GREY_INK)
+        write(ax, x + 0.15, y, label, quick=True, size=7.5, va="center", color=GREY_INK)
         x += 0.3 + text_width(label, 7.5, mono=False)
     if hubs:
         x += 0.1
         wire(ax, (x, y), (x + 0.3, y), colour=HUB_COLOURS[0], width=1.4)
         label = "veth pairs to a busy namespace (one colour per band at the top)"
-        write(ax, x + 0.38, y, label, size=7.5, va="center", color=GREY_INK)
+        write(ax, x + 0.38, y, label, quick=True, size=7.5, va="center", color=GREY_INK)

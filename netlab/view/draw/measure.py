@@ -76,7 +76,7 @@ def _wide(char: str) -> bool:
 def text_width(text: str, size: float, *, mono: bool = True, bold: bool = False) -> float:
     """Width in inches of ``text`` at ``size`` points (a wide CJK character counts 1 em)."""
     per_char = 0.602 if mono else (0.66 if bold else 0.60)
-    wide = sum(1 for char in text if _wide(char))
+    wide = 0 if text.isascii() else sum(1 for char in text if _wide(char))
     return ((len(text) - wide) * per_char + wide * 1.0) * size / 72
 
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from netlab.view.draw.detailed import INNER_SIDE, Box, Chip, peer_chip, plan
+from netlab.view.draw.glyphs import QuickText
 from netlab.view.draw.measure import families, line_height, text_width
 from netlab.view.snapshot import Interface, Topology, interface_key
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch
 
-__all__ = ["new_figure", "render_detailed", "round_box", "write"]
+__all__ = ["new_figure", "render_detailed", "round_box", "round_patch", "write"]
 
 # Colours: the state of an interface, the kind of a box, and diff marks.
 RUNNING = ("#d3f9d8", "#2b8a3e")  # fill, edge
@@ -59,13 +61,24 @@ def new_figure(width: float, height: float, *, dpi: float) -> tuple[Figure, Axes
     return figure, ax
 
 
-def write(ax: Axes, x: float, y: float, text: str, *, size: float, mono: bool = False, **options: Any) -> None:
-    """One text, in DejaVu with the CJK fallback (see ``measure.families``)."""
-    ax.text(x, y, text, fontsize=size, fontfamily=families(mono=mono), **options)
+def write(
+    ax: Axes, x: float, y: float, text: str, *, size: float, mono: bool = False, quick: bool = False, **options: Any
+) -> None:
+    """One text, in DejaVu with the CJK fallback (see ``measure.families``).
+
+    ``quick``: drawn from cached glyphs on PNG (``glyphs.QuickText``), for drawings with
+    thousands of labels; held by the figure, above the axes' shapes, and not clipped (a layout
+    in inches never leaves the figure).
+    """
+    if not quick:
+        ax.text(x, y, text, fontsize=size, fontfamily=families(mono=mono), **options)
+        return
+    label = QuickText(x, y, text, fontsize=size, fontfamily=families(mono=mono), clip_on=False, **options)
+    label.set_transform(ax.transData)
+    ax.figure.add_artist(label)
 
 
-def round_box(
-    ax: Axes,
+def round_patch(
     x: float,
     y: float,
     w: float,
@@ -78,23 +91,27 @@ def round_box(
     radius: float = 0.08,
     alpha: float = 1.0,
     z: float = 1,
-) -> None:
+) -> FancyBboxPatch:
+    """A rounded box, not yet on any axes (``round_box`` puts one there)."""
     from matplotlib.patches import FancyBboxPatch
 
-    ax.add_artist(
-        FancyBboxPatch(
-            (x, y),
-            w,
-            h,
-            boxstyle=f"round,pad=0,rounding_size={radius}",
-            facecolor=fill,
-            edgecolor=edge,
-            linewidth=width,
-            linestyle=(0, (4, 2.5)) if dashed else "-",
-            alpha=alpha,
-            zorder=z,
-        )
+    return FancyBboxPatch(
+        (x, y),
+        w,
+        h,
+        boxstyle=f"round,pad=0,rounding_size={radius}",
+        facecolor=fill,
+        edgecolor=edge,
+        linewidth=width,
+        linestyle=(0, (4, 2.5)) if dashed else "-",
+        alpha=alpha,
+        zorder=z,
     )
+
+
+def round_box(ax: Axes, x: float, y: float, w: float, h: float, **style: Any) -> None:
+    """A rounded box on ``ax``; ``style`` as for ``round_patch``."""
+    ax.add_artist(round_patch(x, y, w, h, **style))
 
 
 def badge(ax: Axes, x: float, y: float, mark: str, *, z: float) -> None:
