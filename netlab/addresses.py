@@ -18,6 +18,7 @@ import re
 from typing import TypeAlias
 
 from netlab.errors import InvalidAddressError
+from netlab.i18n import _
 
 __all__ = ["IPInterface", "IPNetwork", "address", "interface", "mac", "network"]
 
@@ -39,7 +40,7 @@ def interface(cidr: object) -> IPInterface:
         if text is None or "/" not in text:
             raise InvalidAddressError(
                 f"{cidr!r} has no prefix length",
-                hint="write the address with its prefix, as the article does: '10.1.1.1/24' (or '/32' on purpose)",
+                hint=_("write the address with its prefix, as the article does: '10.1.1.1/24' (or '/32' on purpose)"),
                 subject=cidr,
             )
         try:
@@ -47,16 +48,18 @@ def interface(cidr: object) -> IPInterface:
         except ValueError as exc:
             raise InvalidAddressError(
                 f"{cidr!r} is not an IP address with a prefix: {exc}",
-                hint="e.g. '10.1.1.1/24' or 'fd00::1/64'",
+                hint=_("e.g. '10.1.1.1/24' or 'fd00::1/64'"),
                 subject=cidr,
             ) from None
     net = value.network
     if value.version == 4 and net.prefixlen < 31 and value.ip in (net.network_address, net.broadcast_address):
         which = "network" if value.ip == net.network_address else "broadcast"
-        hosts = f"{net.network_address + 1} to {net.broadcast_address - 1}"
+        hosts = _("{first} to {last}").format(first=net.network_address + 1, last=net.broadcast_address - 1)
         raise InvalidAddressError(
             f"{value} is the {which} address of {net}, not a host address",
-            hint=f"pick a host address from {hosts}, e.g. '{net.network_address + 1}/{net.prefixlen}'",
+            hint=_("pick a host address from {hosts}, e.g. '{example}'").format(
+                hosts=hosts, example=f"{net.network_address + 1}/{net.prefixlen}"
+            ),
             subject=cidr,
         )
     return value
@@ -73,9 +76,11 @@ def network(dst: object) -> IPNetwork:
     try:
         return ipaddress.ip_network(str(dst))
     except ValueError as exc:
-        hint = "write a network such as '10.0.0.0/24', or 'default'"
+        hint = _("write a network such as '10.0.0.0/24', or 'default'")
         if "host bits set" in str(exc):
-            hint = f"a route goes to a whole network: use '{ipaddress.ip_interface(str(dst)).network}'"
+            hint = _("a route goes to a whole network: use '{network}'").format(
+                network=ipaddress.ip_interface(str(dst)).network
+            )
         raise InvalidAddressError(f"{dst!r} is not a route destination: {exc}", hint=hint, subject=dst) from None
 
 
@@ -86,7 +91,7 @@ def address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     except ValueError:
         raise InvalidAddressError(
             f"{value!r} is not an IP address",
-            hint="write a literal address such as '10.1.1.1' (no prefix, no host name)",
+            hint=_("write a literal address such as '10.1.1.1' (no prefix, no host name)"),
             subject=value,
         ) from None
 
@@ -94,5 +99,5 @@ def address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 def mac(mac: str | None) -> str | None:
     """A MAC address as ``ip link`` prints it (lower case), or None."""
     if mac is not None and not (isinstance(mac, str) and _MAC.match(mac.lower())):
-        raise InvalidAddressError(f"{mac!r} is not a MAC address", hint="e.g. '02:00:00:00:00:01'", subject=mac)
+        raise InvalidAddressError(f"{mac!r} is not a MAC address", hint=_("e.g. '02:00:00:00:00:01'"), subject=mac)
     return mac.lower() if mac else None

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from netlab import netns, syscalls
 from netlab.errors import NamespaceNotFoundError, StaleNamespaceError, ToolMissingError, permission_error
+from netlab.i18n import _
 from netlab.targets import NEW, Target
 from netlab.threads import run_in_new_thread, run_in_worker
 
@@ -49,14 +50,14 @@ def netns_file(target: Target) -> Path | None:
         if not file.exists():
             raise NamespaceNotFoundError(
                 f"namespace {target!r} does not exist",
-                hint=f"create it with netns.add({target!r}); see netns.list()",
+                hint=_("create it with netns.add({target!r}); see netns.list()").format(target=target),
                 subject=target,
                 errno=errno.ENOENT,
             )
         if not netns.is_namespace(file):
             raise StaleNamespaceError(
                 f"{file} is a plain file, not a namespace",
-                hint=f"remove it with netns.delete({target!r}) and add it again",
+                hint=_("remove it with netns.delete({target!r}) and add it again").format(target=target),
                 subject=target,
             )
         return file
@@ -66,14 +67,17 @@ def netns_file(target: Target) -> Path | None:
         file = Path(f"/proc/{target}/ns/net")
         if target <= 0 or not file.exists():
             raise NamespaceNotFoundError(
-                f"no process with pid {target}", hint="the process may have exited", subject=target, errno=errno.ESRCH
+                f"no process with pid {target}",
+                hint=_("the process may have exited"),
+                subject=target,
+                errno=errno.ESRCH,
             )
         return file
     if isinstance(target, os.PathLike):
         file = Path(target)
         if not file.exists():
             raise NamespaceNotFoundError(
-                f"no namespace file at {file}", hint="check the path", subject=file, errno=errno.ENOENT
+                f"no namespace file at {file}", hint=_("check the path"), subject=file, errno=errno.ENOENT
             )
         return file
     raise TypeError(f"cannot enter {target!r}: pass a name (str), a Path, a pid (int), NEW or None")
@@ -97,7 +101,7 @@ def _enter_network(file: Path | None, target: Target) -> None:
             raise StaleNamespaceError(
                 f"{file} is not a network namespace",
                 subject=target,
-                hint="point at /run/netns/NAME or /proc/PID/ns/net",
+                hint=_("point at /run/netns/NAME or /proc/PID/ns/net"),
             ) from exc
         raise
 
@@ -147,7 +151,7 @@ def popen(target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subproces
             f"command {argv[0]!r} not found",
             subject=argv[0],
             errno=errno.ENOENT,
-            hint="install it (e.g. `apt-get install iproute2 iputils-ping`) or check the spelling",
+            hint=_("install it (e.g. `apt-get install iproute2 iputils-ping`) or check the spelling"),
         )
     file = netns_file(target)
     name = target if isinstance(target, str) else None

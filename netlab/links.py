@@ -55,6 +55,7 @@ from netlab.addresses import mac as _check_mac
 from netlab.commands import emit, ip
 from netlab.enter import call
 from netlab.errors import DeviceError, DeviceExistsError, InvalidAddressError
+from netlab.i18n import _
 from netlab.model import Address, Interface, Route
 from netlab.names import check_ifname
 from netlab.rtnl import find, ifindex, kernel_call, open_netns, rtnl
@@ -102,7 +103,9 @@ def must_be_free(ipr: Any, name: str, target: Target) -> None:
     if link is not None:
         raise DeviceExistsError(
             f"a device named {name!r} already exists in {in_words(target)} ({kind_of(link)} #{link['index']})",
-            hint=f"pick another name, or remove it first: links.delete({name!r}{keyword(target)})",
+            hint=_("pick another name, or remove it first: links.delete({name!r}{keyword})").format(
+                name=name, keyword=keyword(target)
+            ),
             subject=name,
             errno=errno.EEXIST,
         )
@@ -141,7 +144,7 @@ def veth(
     if same and name == peer:
         raise DeviceExistsError(
             f"both ends of the veth pair are called {name!r}",
-            hint="give the ends different names, e.g. 'veth0' and 'veth1'",
+            hint=_("give the ends different names, e.g. 'veth0' and 'veth1'"),
             subject=name,
         )
     if not same:
@@ -355,11 +358,11 @@ def attach(name: str, bridge: str, *, netns: Target = None) -> None:
         if kind_of(master) != "bridge":
             raise DeviceError(
                 f"{bridge!r} in {in_words(netns)} is a {kind_of(master)}, not a bridge",
-                hint=f"create a bridge first: links.bridge('br0'{keyword(netns)})",
+                hint=_("create a bridge first: links.bridge('br0'{keyword})").format(keyword=keyword(netns)),
                 subject=bridge,
             )
         if name == bridge:
-            raise DeviceError(f"cannot attach bridge {bridge!r} to itself", hint="attach a veth end", subject=name)
+            raise DeviceError(f"cannot attach bridge {bridge!r} to itself", hint=_("attach a veth end"), subject=name)
         _set(ipr, name, netns, f"attach {name!r} to bridge {bridge!r}", master=master["index"])
 
     rtnl(netns, work)
@@ -384,8 +387,10 @@ def add_address_on(ipr: Any, name: str, value: IPInterface, target: Target, *, d
             holder = find_name(ipr, msg["index"])
             raise DeviceExistsError(
                 f"address {value.ip} is already on {holder!r} in {in_words(target)}",
-                hint=f"each address once per namespace: pick another one, or remove it first with "
-                f"links.remove_address({holder!r}, '{value.ip}/{msg['prefixlen']}'{keyword(target)})",
+                hint=_(
+                    "each address once per namespace: pick another one, or remove it first with "
+                    "links.remove_address({holder!r}, '{address}'{keyword})"
+                ).format(holder=holder, address=f"{value.ip}/{msg['prefixlen']}", keyword=keyword(target)),
                 subject=str(value),
                 errno=errno.EEXIST,
             )
@@ -446,7 +451,7 @@ def _check_route(dst: object, via: object, dev: str | None) -> tuple[IPNetwork, 
     if via is None and dev is None:
         raise InvalidAddressError(
             f"a route to {dst!r} needs a gateway (via=) or a device (dev=)",
-            hint="e.g. links.add_route('default', via='10.0.0.1')",
+            hint=_("e.g. links.add_route('default', via='10.0.0.1')"),
             subject=dst,
         )
     gateway = address(via) if via is not None else None
@@ -456,7 +461,7 @@ def _check_route(dst: object, via: object, dev: str | None) -> tuple[IPNetwork, 
     if gateway is not None and gateway.version != target_net.version:
         raise InvalidAddressError(
             f"gateway {gateway} is IPv{gateway.version} but {target_net} is IPv{target_net.version}",
-            hint="use a gateway of the same family as the destination",
+            hint=_("use a gateway of the same family as the destination"),
             subject=via,
         )
     if dev is not None:
@@ -545,7 +550,7 @@ def addresses(netns: Target = None, *, dev: str | None = None, family: int | Non
     if dev is not None:
         check_ifname(dev)
     if family not in (None, 4, 6):
-        raise InvalidAddressError(f"family {family!r} is not 4 or 6", hint="family=4 or family=6", subject=family)
+        raise InvalidAddressError(f"family {family!r} is not 4 or 6", hint=_("family=4 or family=6"), subject=family)
     return [
         a
         for link in list(netns)

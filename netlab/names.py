@@ -9,6 +9,7 @@ longer than ``NAME_MAX`` (255 bytes). An interface name must fit the kernel's ``
 from __future__ import annotations
 
 from netlab.errors import InvalidNameError
+from netlab.i18n import _
 
 NAME_MAX = 255
 IFNAMSIZ = 16
@@ -19,7 +20,7 @@ def check_netns_name(name: object) -> str:
     if not isinstance(name, str):
         raise InvalidNameError(
             f"a namespace name must be a str, not {type(name).__name__} {name!r}",
-            hint="pass the name as text, e.g. 'netns1' (a pathlib.Path is taken as a path, an int as a pid)",
+            hint=_("pass the name as text, e.g. 'netns1' (a pathlib.Path is taken as a path, an int as a pid)"),
             subject=name,
         )
     problem = None
@@ -36,7 +37,7 @@ def check_netns_name(name: object) -> str:
     if problem:
         raise InvalidNameError(
             f"invalid namespace name {name!r}: it {problem}",
-            hint="use a short plain name such as 'netns1'",
+            hint=_("use a short plain name such as 'netns1'"),
             subject=name,
         )
     return name
@@ -47,7 +48,7 @@ def check_ifname(name: object) -> str:
     if not isinstance(name, str):
         raise InvalidNameError(
             f"an interface name must be a str, not {type(name).__name__} {name!r}",
-            hint="pass the name as text, e.g. 'veth0'",
+            hint=_("pass the name as text, e.g. 'veth0'"),
             subject=name,
         )
     problem = None
@@ -62,7 +63,7 @@ def check_ifname(name: object) -> str:
     if problem:
         raise InvalidNameError(
             f"invalid interface name {name!r}: it {problem}",
-            hint="use at most 15 letters, digits, '-', '_' or '.', e.g. 'veth0'",
+            hint=_("use at most 15 letters, digits, '-', '_' or '.', e.g. 'veth0'"),
             subject=name,
         )
     return name

@@ -41,6 +41,7 @@ from typing import TypeVar
 
 from netlab import syscalls
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, StaleNamespaceError, permission_error
+from netlab.i18n import _
 from netlab.names import check_netns_name
 from netlab.threads import run_in_worker
 
@@ -183,13 +184,15 @@ def _create_file(file: Path, name: str) -> None:
         if is_namespace(file):
             raise NamespaceExistsError(
                 f"namespace {name!r} already exists ({file})",
-                hint=f"pick another name, or remove it first: netns.delete({name!r}) / ip netns delete {name}",
+                hint=_("pick another name, or remove it first: netns.delete({name!r}) / ip netns delete {name}").format(
+                    name=name
+                ),
                 subject=name,
                 errno=errno.EEXIST,
             ) from None
         raise StaleNamespaceError(
             f"{file} exists but is a plain file, not a namespace (left by a crash?)",
-            hint=f"remove the stale entry with netns.delete({name!r}) or `ip netns delete {name}`",
+            hint=_("remove the stale entry with netns.delete({name!r}) or `ip netns delete {name}`").format(name=name),
             subject=name,
             errno=errno.EEXIST,
         ) from None
@@ -221,7 +224,7 @@ def _add(name: str, pin, *args) -> Path:
         if isinstance(exc, FileNotFoundError):  # `ip netns delete NAME` ran between steps 4 and 6
             raise NamespaceNotFoundError(
                 f"namespace {name!r} was deleted while it was being created",
-                hint="another program deleted it at the same moment: add it again",
+                hint=_("another program deleted it at the same moment: add it again"),
                 subject=name,
                 errno=errno.ENOENT,
             ) from None
@@ -245,7 +248,7 @@ def add_many(names: builtins.list[str]) -> builtins.list[Path]:
     files = [path(name) for name in names]
     if len(set(files)) != len(files):
         raise NamespaceExistsError(
-            f"add_many({names!r}): a name appears twice", hint="give each namespace its own name", subject=names
+            f"add_many({names!r}): a name appears twice", hint=_("give each namespace its own name"), subject=names
         )
     if not files:
         return []
@@ -337,7 +340,7 @@ def attach(name: str, pid: int) -> Path:
     if not os.path.exists(source):
         raise NamespaceNotFoundError(
             f"no process with pid {pid}",
-            hint="check the pid with `ps` or Popen.pid; the process may have exited",
+            hint=_("check the pid with `ps` or Popen.pid; the process may have exited"),
             subject=pid,
             errno=errno.ESRCH,
         )
@@ -354,7 +357,7 @@ def delete(name: str) -> None:
     if not file.exists():
         raise NamespaceNotFoundError(
             f"namespace {name!r} does not exist ({file})",
-            hint="see the existing names with netns.list() or `ip netns list`",
+            hint=_("see the existing names with netns.list() or `ip netns list`"),
             subject=name,
             errno=errno.ENOENT,
         )
@@ -369,7 +372,7 @@ def delete(name: str) -> None:
     except FileNotFoundError:
         raise NamespaceNotFoundError(
             f"namespace {name!r} was deleted by someone else at the same moment",
-            hint="nothing left to do: it is gone",
+            hint=_("nothing left to do: it is gone"),
             subject=name,
             errno=errno.ENOENT,
         ) from None
@@ -389,10 +392,12 @@ def pids(name: str) -> builtins.list[int]:
     if not is_namespace(file):
         if file.exists():
             raise StaleNamespaceError(
-                f"{file} is not a namespace (stale entry)", hint=f"remove it with netns.delete({name!r})", subject=name
+                f"{file} is not a namespace (stale entry)",
+                hint=_("remove it with netns.delete({name!r})").format(name=name),
+                subject=name,
             )
         raise NamespaceNotFoundError(
-            f"namespace {name!r} does not exist", hint="see the existing names with netns.list()", subject=name
+            f"namespace {name!r} does not exist", hint=_("see the existing names with netns.list()"), subject=name
         )
     found = []
     for proc in Path("/proc").iterdir():
@@ -404,7 +409,7 @@ def pids(name: str) -> builtins.list[int]:
 def _check_pid(pid: object) -> int:
     if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
         raise NamespaceNotFoundError(
-            f"{pid!r} is not a process id", hint="pass a positive int such as Popen.pid", subject=pid
+            f"{pid!r} is not a process id", hint=_("pass a positive int such as Popen.pid"), subject=pid
         )
     return pid
 
@@ -415,7 +420,7 @@ def _proc_ns(pid: int | str) -> Path:
     target = Path(f"/proc/{pid}/ns/net")
     if not os.path.exists(target):
         raise NamespaceNotFoundError(
-            f"no process with pid {pid}", hint="the process may have exited", subject=pid, errno=errno.ESRCH
+            f"no process with pid {pid}", hint=_("the process may have exited"), subject=pid, errno=errno.ESRCH
         )
     return target
 

@@ -174,6 +174,24 @@ def test_an_error_hint_is_in_the_learners_language(monkeypatch):
     assert text.startswith("不允许 unshare：EPERM") and "\n  提示： 以 root 身份运行" in text
 
 
+def test_a_failing_checks_steps_and_hint_are_in_the_learners_language(monkeypatch):
+    from netlab import netns
+    from netlab.teach import checks
+
+    name = "netlab-no-such-ns"
+    assert name not in netns.list()  # the check only reads: which namespaces exist
+    monkeypatch.setenv("NETLAB_LANG", "zh_CN")
+    result = checks.lo_up(name)
+    assert not result and result.hint == f"创建它：ip netns add {name}"
+    assert str(result).splitlines() == [
+        f"✘ 尚未完成：{name} 中的 lo 已启用",
+        f"  ✘ 命名空间 {name} 不存在",
+        f"  提示：创建它：ip netns add {name}",
+    ]
+    monkeypatch.setenv("NETLAB_LANG", "en")  # and English, as written in the code
+    assert checks.lo_up(name).hint == f"create it: ip netns add {name}"
+
+
 def test_netlab_doctor_speaks_chinese():
     env = dict(os.environ, NETLAB_LANG="zh_CN")
     result = subprocess.run([NETLAB, "doctor"], capture_output=True, text=True, env=env)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from netlab import inodes, links, netns, reach, sysctl
 from netlab.commands import in_netns
 from netlab.enter import run
+from netlab.i18n import _
 from netlab.model import Interface
 from netlab.targets import Target, in_words
 
@@ -55,10 +56,10 @@ class CheckResult:
         return self.done
 
     def __str__(self) -> str:
-        head = f"✔ done: {self.exercise}" if self.done else f"✘ not yet: {self.exercise}"
+        head = (_("✔ done: {exercise}") if self.done else _("✘ not yet: {exercise}")).format(exercise=self.exercise)
         lines = [head] + [f"  {'✔' if ok else '✘'} {text}" for text, ok in self.steps]
         if self.hint and not self.done:
-            lines.append(f"  hint: {self.hint}")
+            lines.append(_("  hint: {hint}").format(hint=self.hint))
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer, cycle) -> None:  # IPython shows the text, not the dataclass
@@ -80,7 +81,7 @@ class _Walk:
 
 def _where(ns: Target) -> str:
     """``the root namespace`` (the lab's, where checks run) or ``namespace 'netns1'``."""
-    return "the root namespace" if ns is None else in_words(ns)
+    return _("the root namespace") if ns is None else in_words(ns)
 
 
 def _exec(ns: Target, command: str) -> str:
@@ -97,21 +98,23 @@ def _namespace(walk: _Walk, name: str) -> bool:
         return walk.need(
             False,
             "",
-            f"{netns.path(name)} is a stale file, not a namespace",
-            f"remove it and create the namespace again: ip netns delete {name}; ip netns add {name}",
+            _("{path} is a stale file, not a namespace").format(path=netns.path(name)),
+            _("remove it and create the namespace again: ip netns delete {name}; ip netns add {name}").format(
+                name=name
+            ),
         )
     return walk.need(
         name in netns.list(),
-        f"namespace {name} exists",
-        f"namespace {name} does not exist",
-        f"create it: ip netns add {name}",
+        _("namespace {name} exists").format(name=name),
+        _("namespace {name} does not exist").format(name=name),
+        _("create it: ip netns add {name}").format(name=name),
     )
 
 
 def _placed(walk: _Walk, ns: Target, dev: str, *, search: Sequence[Target] = ()) -> bool:
     """The device exists in ``ns`` (and if it is elsewhere, say where and how to move it)."""
     if dev in _links(ns):
-        return walk.need(True, f"{dev} is in {_where(ns)}", "", "")
+        return walk.need(True, _("{dev} is in {where}").format(dev=dev, where=_where(ns)), "", "")
     elsewhere = next((other for other in search if other != ns and dev in _links(other)), "missing")
     if elsewhere != "missing":
         # `ip link set ... netns` takes a name, or the pid of a process in the target: this one, for the root.
@@ -119,14 +122,16 @@ def _placed(walk: _Walk, ns: Target, dev: str, *, search: Sequence[Target] = ())
         return walk.need(
             False,
             "",
-            f"{dev} exists in {_where(elsewhere)} but should be in {_where(ns)}",
-            "move it: " + _exec(elsewhere, f"ip link set {dev} netns {to}"),
+            _("{dev} exists in {elsewhere} but should be in {where}").format(
+                dev=dev, elsewhere=_where(elsewhere), where=_where(ns)
+            ),
+            _("move it: {command}").format(command=_exec(elsewhere, f"ip link set {dev} netns {to}")),
         )
     return walk.need(
         False,
         "",
-        f"there is no device {dev} in {_where(ns)}",
-        f"create it, e.g. ip link add {dev} type veth peer name PEER",
+        _("there is no device {dev} in {where}").format(dev=dev, where=_where(ns)),
+        _("create it, e.g. ip link add {dev} type veth peer name PEER").format(dev=dev),
     )
 
 
@@ -137,13 +142,18 @@ def _configured(walk: _Walk, ns: Target, dev: str, *, address: str | None = None
         have = [str(a) for a in link.addresses]
         if not walk.need(
             address in have,
-            f"{dev} has {address}",
-            f"{dev} in {_where(ns)} has {', '.join(have) or 'no address'}, not {address}",
-            "add it: " + _exec(ns, f"ip addr add {address} dev {dev}"),
+            _("{dev} has {address}").format(dev=dev, address=address),
+            _("{dev} in {where} has {have}, not {address}").format(
+                dev=dev, where=_where(ns), have=", ".join(have) or _("no address"), address=address
+            ),
+            _("add it: {command}").format(command=_exec(ns, f"ip addr add {address} dev {dev}")),
         ):
             return False
     return walk.need(
-        link.up, f"{dev} is UP", f"{dev} in {_where(ns)} is DOWN", "bring it up: " + _exec(ns, f"ip link set {dev} up")
+        link.up,
+        _("{dev} is UP").format(dev=dev),
+        _("{dev} in {where} is DOWN").format(dev=dev, where=_where(ns)),
+        _("bring it up: {command}").format(command=_exec(ns, f"ip link set {dev} up")),
     )
 
 
@@ -153,23 +163,31 @@ def _pings(walk: _Walk, source: Target, address: str, *, expect: bool = True, wh
     if expect:
         return walk.need(
             result.ok,
-            f"{_where(source)} reaches {address}",
-            f"{_where(source)} cannot reach {address} ({result.error or 'no reply'})",
-            why or f"look at the routes: {_exec(source, 'ip route')}",
+            _("{where} reaches {address}").format(where=_where(source), address=address),
+            _("{where} cannot reach {address} ({error})").format(
+                where=_where(source), address=address, error=result.error or _("no reply")
+            ),
+            why or _("look at the routes: {command}").format(command=_exec(source, "ip route")),
         )
     return walk.need(
-        not result.ok, f"{_where(source)} cannot reach {address}", f"{_where(source)} can still reach {address}", why
+        not result.ok,
+        _("{where} cannot reach {address}").format(where=_where(source), address=address),
+        _("{where} can still reach {address}").format(where=_where(source), address=address),
+        why,
     )
 
 
 def lo_up(ns: str) -> CheckResult:
     """Notebook 01: ``lo`` is up in ``ns``, so the namespace can talk to itself."""
-    walk = _Walk(f"lo is up in {ns}")
+    walk = _Walk(_("lo is up in {ns}").format(ns=ns))
     if not _namespace(walk, ns):
         return walk.result
     link = _links(ns)["lo"]
     if walk.need(
-        link.up, f"lo in {ns} is UP", f"lo in {ns} is DOWN", f"bring it up: ip netns exec {ns} ip link set lo up"
+        link.up,
+        _("lo in {ns} is UP").format(ns=ns),
+        _("lo in {ns} is DOWN").format(ns=ns),
+        _("bring it up: ip netns exec {ns} ip link set lo up").format(ns=ns),
     ):
         _pings(walk, ns, "127.0.0.1")
     return walk.result
@@ -183,9 +201,13 @@ def veth_pair(ns: str, *, outside: str, inside: str, outside_address: str, insid
         peer = _links(None)[outside]
         ok = walk.need(
             peer.kind == "veth" and peer.peer is not None and peer.peer.elsewhere,
-            f"{outside} is a veth whose peer is in another namespace",
-            f"{outside} is a {peer.kind or 'device'} without a peer in another namespace",
-            f"create the pair: ip link add {outside} type veth peer name {inside} netns {ns}",
+            _("{outside} is a veth whose peer is in another namespace").format(outside=outside),
+            _("{outside} is a {kind} without a peer in another namespace").format(
+                outside=outside, kind=peer.kind or _("device")
+            ),
+            _("create the pair: ip link add {outside} type veth peer name {inside} netns {ns}").format(
+                outside=outside, inside=inside, ns=ns
+            ),
         )
     ok = (
         ok
@@ -202,13 +224,17 @@ def bridge_isolated_from_internet(containers: dict[str, str], *, bridge: str, in
 
     ``containers`` maps namespace name -> its address (without prefix).
     """
-    walk = _Walk(f"{', '.join(containers)} on {bridge} reach each other, not {internet}")
+    walk = _Walk(
+        _("{containers} on {bridge} reach each other, not {internet}").format(
+            containers=", ".join(containers), bridge=bridge, internet=internet
+        )
+    )
     found = _links(None)
     if not walk.need(
         found.get(bridge) is not None and found[bridge].kind == "bridge",
-        f"bridge {bridge} exists",
-        f"there is no bridge {bridge} in the root namespace",
-        f"create it: ip link add {bridge} type bridge; ip link set {bridge} up",
+        _("bridge {bridge} exists").format(bridge=bridge),
+        _("there is no bridge {bridge} in the root namespace").format(bridge=bridge),
+        _("create it: ip link add {bridge} type bridge; ip link set {bridge} up").format(bridge=bridge),
     ):
         return walk.result
     ports = [name for name, link in found.items() if link.master == bridge]
@@ -217,9 +243,9 @@ def bridge_isolated_from_internet(containers: dict[str, str], *, bridge: str, in
             return walk.result
     if not walk.need(
         len(ports) >= len(containers),
-        f"{len(ports)} ports are plugged into {bridge}",
-        f"only {len(ports)} port(s) are plugged into {bridge}",
-        f"plug each container's veth end in: ip link set PORT master {bridge} up",
+        _("{count} ports are plugged into {bridge}").format(count=len(ports), bridge=bridge),
+        _("only {count} port(s) are plugged into {bridge}").format(count=len(ports), bridge=bridge),
+        _("plug each container's veth end in: ip link set PORT master {bridge} up").format(bridge=bridge),
     ):
         return walk.result
     names = list(containers)
@@ -228,7 +254,9 @@ def bridge_isolated_from_internet(containers: dict[str, str], *, bridge: str, in
             walk,
             a,
             containers[b],
-            why=f"check that {a} and {b} have addresses in one subnet and their veths and {bridge} are UP",
+            why=_("check that {a} and {b} have addresses in one subnet and their veths and {bridge} are UP").format(
+                a=a, b=b, bridge=bridge
+            ),
         ):
             return walk.result
     for name in names:
@@ -237,8 +265,10 @@ def bridge_isolated_from_internet(containers: dict[str, str], *, bridge: str, in
             name,
             internet,
             expect=False,
-            why=f"{name} must not reach {internet}: remove its default route "
-            f"(ip netns exec {name} ip route del default) or turn forwarding off",
+            why=_(
+                "{name} must not reach {internet}: remove its default route "
+                "(ip netns exec {name} ip route del default) or turn forwarding off"
+            ).format(name=name, internet=internet),
         ):
             return walk.result
     return walk.result
@@ -246,14 +276,14 @@ def bridge_isolated_from_internet(containers: dict[str, str], *, bridge: str, in
 
 def router_between(left: str, right: str, *, router: str, right_address: str, left_address: str) -> CheckResult:
     """Challenge: ``left`` and ``right`` are in different subnets, joined by a ``router`` namespace."""
-    walk = _Walk(f"{left} and {right} talk through {router}")
+    walk = _Walk(_("{left} and {right} talk through {router}").format(left=left, right=right, router=router))
     for name in (left, right, router):
         if not _namespace(walk, name):
             return walk.result
     if not walk.need(
         sysctl.get("net.ipv4.ip_forward", netns=router) == "1",
-        f"{router} forwards packets",
-        f"{router} does not forward packets (net.ipv4.ip_forward=0)",
+        _("{router} forwards packets").format(router=router),
+        _("{router} does not forward packets (net.ipv4.ip_forward=0)").format(router=router),
         f"ip netns exec {router} sysctl -w net.ipv4.ip_forward=1",
     ):
         return walk.result
@@ -261,42 +291,61 @@ def router_between(left: str, right: str, *, router: str, right_address: str, le
         walk,
         left,
         right_address,
-        why=f"{left} needs a route to {right}'s subnet via {router} "
-        f"(ip netns exec {left} ip route add default via ROUTER_ADDRESS), and {right} one back",
-    ) and _pings(walk, right, left_address, why=f"{right} needs a route back to {left}'s subnet via {router}")
+        why=_(
+            "{left} needs a route to {right}'s subnet via {router} "
+            "(ip netns exec {left} ip route add default via ROUTER_ADDRESS), and {right} one back"
+        ).format(left=left, right=right, router=router),
+    ) and _pings(
+        walk,
+        right,
+        left_address,
+        why=_("{right} needs a route back to {left}'s subnet via {router}").format(
+            right=right, left=left, router=router
+        ),
+    )
     return walk.result
 
 
 def nat_to_internet(source: str, *, internet: str, address: str, port: int = 8000) -> CheckResult:
     """Challenge: ``source`` reaches ``address`` in namespace ``internet`` through masquerading NAT."""
-    walk = _Walk(f"{source} reaches {address} in {internet} through NAT")
+    walk = _Walk(
+        _("{source} reaches {address} in {internet} through NAT").format(
+            source=source, address=address, internet=internet
+        )
+    )
     for name in (source, internet):
         if not _namespace(walk, name):
             return walk.result
     if not walk.need(
         sysctl.get("net.ipv4.ip_forward") == "1",
-        "the root namespace forwards packets",
-        "the root namespace does not forward packets",
+        _("the root namespace forwards packets"),
+        _("the root namespace does not forward packets"),
         "sysctl -w net.ipv4.ip_forward=1",
     ):
         return walk.result
     seen = reach.probe(source, address, port, server=internet)
     if walk.need(
         seen.ok,
-        f"{source} connects to {address}:{port}",
-        f"{source} cannot connect to {address}:{port} ({seen.error})",
-        f"check {source}'s default route, and that replies can come back: the internet "
-        f"has no route to private addresses, so masquerade them (nft ... masquerade)",
+        _("{source} connects to {address}:{port}").format(source=source, address=address, port=port),
+        _("{source} cannot connect to {address}:{port} ({error})").format(
+            source=source, address=address, port=port, error=seen.error
+        ),
+        _(
+            "check {source}'s default route, and that replies can come back: the internet "
+            "has no route to private addresses, so masquerade them (nft ... masquerade)"
+        ).format(source=source),
     ):
         saw = seen.seen_from[0] if seen.seen_from else "?"
         sent = seen.local[0] if seen.local else "?"
         walk.need(
             seen.nat,
-            f"the server saw {saw}, not {sent}: NAT at work",
-            f"the server saw {source}'s own address {saw}: no NAT",
-            "masquerade the subnet out of the uplink: nft add table ip nat; nft 'add chain ip nat "
-            "postrouting { type nat hook postrouting priority srcnat; }'; nft add rule ip nat postrouting "
-            "ip saddr SUBNET oifname UPLINK masquerade",
+            _("the server saw {saw}, not {sent}: NAT at work").format(saw=saw, sent=sent),
+            _("the server saw {source}'s own address {saw}: no NAT").format(source=source, saw=saw),
+            _("masquerade the subnet out of the uplink: {command}").format(
+                command="nft add table ip nat; nft 'add chain ip nat "
+                "postrouting { type nat hook postrouting priority srcnat; }'; nft add rule ip nat postrouting "
+                "ip saddr SUBNET oifname UPLINK masquerade"
+            ),
         )
     return walk.result
 
@@ -315,45 +364,49 @@ except Exception as e:
 
 def port_published(port: int, *, address: str, client: str, expect: str = "") -> CheckResult:
     """Challenge: an HTTP request from ``client`` to ``address:port`` is answered (``expect`` in the body)."""
-    walk = _Walk(f"http://{address}:{port}/ answers from {client}")
+    walk = _Walk(_("http://{address}:{port}/ answers from {client}").format(address=address, port=port, client=client))
     if not _namespace(walk, client):
         return walk.result
     result = run(client, [sys.executable, "-c", _HTTP_GET, f"http://{address}:{port}/"], timeout=10)
     answered = walk.need(
         result.returncode == 0,
-        f"{client} got an answer from {address}:{port}",
-        f"{client} got no answer from {address}:{port}: {result.stdout.strip()[:120]}",
-        "is the server running in its namespace, and is the port published "
-        "(nft ... dnat to CONTAINER:PORT in the prerouting nat chain)?",
+        _("{client} got an answer from {address}:{port}").format(client=client, address=address, port=port),
+        _("{client} got no answer from {address}:{port}: {output}").format(
+            client=client, address=address, port=port, output=result.stdout.strip()[:120]
+        ),
+        _(
+            "is the server running in its namespace, and is the port published "
+            "(nft ... dnat to CONTAINER:PORT in the prerouting nat chain)?"
+        ),
     )
     if answered and expect:
         walk.need(
             expect in result.stdout,
-            f"the answer contains {expect!r}",
-            f"the answer lacks {expect!r}",
-            "is the right server published on that port?",
+            _("the answer contains {expect}").format(expect=repr(expect)),
+            _("the answer lacks {expect}").format(expect=repr(expect)),
+            _("is the right server published on that port?"),
         )
     return walk.result
 
 
 def deleted_namespace_holder(answer: int, *, inode: int) -> CheckResult:
     """Challenge: ``answer`` is the pid of a process that keeps namespace ``inode`` alive."""
-    walk = _Walk(f"pid {answer} keeps net:[{inode}] alive")
+    walk = _Walk(_("pid {answer} keeps net:[{inode}] alive").format(answer=answer, inode=inode))
     info = next((ns for ns in inodes.namespaces() if ns.inode == inode), None)
     if (
         not walk.need(
             info is not None,
-            f"net:[{inode}] still exists",
-            f"net:[{inode}] no longer exists",
-            "the namespace is gone: set the challenge up again",
+            _("net:[{inode}] still exists").format(inode=inode),
+            _("net:[{inode}] no longer exists").format(inode=inode),
+            _("the namespace is gone: set the challenge up again"),
         )
         or info is None
     ):
         return walk.result
     walk.need(
         answer in info.pids,
-        f"process {answer} is inside net:[{inode}]",
-        f"process {answer} is not inside net:[{inode}]",
-        "list every namespace with its processes: lsns -t net, or netlab.namespaces()",
+        _("process {answer} is inside net:[{inode}]").format(answer=answer, inode=inode),
+        _("process {answer} is not inside net:[{inode}]").format(answer=answer, inode=inode),
+        _("list every namespace with its processes: lsns -t net, or netlab.namespaces()"),
     )
     return walk.result

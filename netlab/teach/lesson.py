@@ -50,6 +50,7 @@ from netlab import inodes, links, netns, sysctl
 from netlab.commands import quiet
 from netlab.enter import run
 from netlab.errors import NamespaceNotFoundError, NetlabError
+from netlab.i18n import _
 from netlab.sandbox import in_sandbox
 
 __all__ = ["Cleaned", "Snapshot", "reset", "reset_widget", "start"]
@@ -81,10 +82,11 @@ class Cleaned:
     problems: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        head = f"netlab: lesson {self.lesson}: " if self.lesson else "netlab: "
-        text = head + ("removed " + "; ".join(self.removed) if self.removed else "clean start")
+        head = _("netlab: lesson {lesson}: ").format(lesson=self.lesson) if self.lesson else "netlab: "
+        done = _("removed {parts}").format(parts="; ".join(self.removed)) if self.removed else _("clean start")
+        text = head + done
         if self.problems:
-            text += " (could not: " + "; ".join(self.problems) + ")"
+            text += _(" (could not: {problems})").format(problems="; ".join(self.problems))
         return text
 
     def __bool__(self) -> bool:
@@ -215,7 +217,7 @@ def reset_widget() -> Any:
     """A "Reset the lab" button and its output: ``display(lesson.reset_widget())``."""
     import ipywidgets as widgets
 
-    button = widgets.Button(description="Reset the lab", icon="undo", button_style="warning")
+    button = widgets.Button(description=_("Reset the lab"), icon="undo", button_style="warning")
     output = widgets.Output()
 
     def clicked(_: Any) -> None:
@@ -247,11 +249,11 @@ def _clean(lesson: str | None, clean: _World, *, everything: bool, dry_run: bool
     doomed = _namespace_inodes(extra_ns)
     pids = _processes_in(doomed, world=everything)
     if pids:
-        done.removed.append(f"{len(pids)} process(es) inside them")
+        done.removed.append(_("{count} process(es) inside them").format(count=len(pids)))
         if not dry_run:
             _kill(pids)
     if extra_ns:
-        done.removed.append("namespaces " + ", ".join(extra_ns))
+        done.removed.append(_("namespaces {names}").format(names=", ".join(extra_ns)))
         if not dry_run:
             for name in extra_ns:
                 _delete_name(name, done)
@@ -274,14 +276,14 @@ def _clean(lesson: str | None, clean: _World, *, everything: bool, dry_run: bool
     left = {link.name for link in links.list()} if not dry_run else now.links
     extra_links = sorted(left - clean.links if everything else (left & LINKS) - clean.links)
     if extra_links:
-        done.removed.append("links " + ", ".join(extra_links))
+        done.removed.append(_("links {names}").format(names=", ".join(extra_links)))
         if not dry_run:
             for name in extra_links:
                 _delete_link(name, done)
     for key, value in clean.sysctls.items():
         current = now.sysctls.get(key)
         if current is not None and current != value:
-            done.removed.append(f"set {key} back to {value}")
+            done.removed.append(_("set {key} back to {value}").format(key=key, value=value))
             if not dry_run:
                 try:
                     with quiet():
@@ -303,10 +305,10 @@ def _close_labs(done: Cleaned) -> None:
             done.problems.append(exc.message)
             continue
         if report is not None and report.removed:
-            done.removed.append(f"lab {lab.id} ({len(report.removed)} object(s))")
+            done.removed.append(_("lab {lab} ({count} object(s))").format(lab=lab.id, count=len(report.removed)))
     for report in cleanup.cleanup(all=True):
         if report.removed:
-            done.removed.append(f"lab {report.lab} ({len(report.removed)} object(s))")
+            done.removed.append(_("lab {lab} ({count} object(s))").format(lab=report.lab, count=len(report.removed)))
         done.problems += report.errors
 
 
@@ -499,7 +501,7 @@ class Snapshot:
             _nft(["delete", "table", *table.split()], done)
         for key, value in self.sysctls.items():
             if _sysctl(key) != value:
-                done.removed.append(f"set {key} back to {value}")
+                done.removed.append(_("set {key} back to {value}").format(key=key, value=value))
                 try:
                     with quiet():
                         sysctl.set(key, value)

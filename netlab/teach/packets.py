@@ -16,6 +16,7 @@ other. Like every check (``netlab.teach.checks``), this looks at the result, nev
 from __future__ import annotations
 
 from netlab.capture import Capture
+from netlab.i18n import _
 from netlab.teach.checks import CheckResult
 from netlab.view.packets import journeys
 
@@ -24,7 +25,7 @@ __all__ = ["nat_reply_captured"]
 
 def nat_reply_captured(capture: Capture | None, *, inside: str, outside: str) -> CheckResult:
     """The exercise "capture the reply that proves NAT happened" (see the module docstring)."""
-    result = CheckResult("capture the reply that proves NAT happened")
+    result = CheckResult(_("capture the reply that proves NAT happened"))
 
     def need(ok: bool, passed: str, failed: str, hint: str) -> bool:
         result.steps.append((passed if ok else failed, ok))
@@ -32,25 +33,29 @@ def nat_reply_captured(capture: Capture | None, *, inside: str, outside: str) ->
         return ok
 
     packets = list(capture) if isinstance(capture, Capture) else []
-    start = "start a capture, e.g. proof = capture(POINTS, proto='icmp'), before c1 talks outside; stop it after"
-    missing = "no capture yet" if not isinstance(capture, Capture) else "the capture holds no packets"
-    if not need(bool(packets), f"the capture holds {len(packets)} packets", missing, start):
+    start = _("start a capture, e.g. proof = capture(POINTS, proto='icmp'), before c1 talks outside; stop it after")
+    missing = _("no capture yet") if not isinstance(capture, Capture) else _("the capture holds no packets")
+    if not need(bool(packets), _("the capture holds {count} packets").format(count=len(packets)), missing, start):
         return result
     replies = [j for j in journeys(packets) if any(p.dst == outside for p in j.sightings)]
     outside_points = sorted({p.point for j in replies for p in j.sightings if p.dst == outside})
     if not need(
         bool(replies),
-        f"a reply to {outside} was captured at {', '.join(outside_points)}",
-        f"no packet addressed to {outside} was captured",
-        f"capture outside too, where replies come back to {outside}: the uplink (or the internet's eth0)",
+        _("a reply to {outside} was captured at {points}").format(outside=outside, points=", ".join(outside_points)),
+        _("no packet addressed to {outside} was captured").format(outside=outside),
+        _("capture outside too, where replies come back to {outside}: the uplink (or the internet's eth0)").format(
+            outside=outside
+        ),
     ):
         return result
     proof = next((j for j in replies if any(p.dst == inside for p in j.sightings)), None)
     where = next((p.point for p in proof.sightings if p.dst == inside), "") if proof else ""
     need(
         proof is not None,
-        f"the same reply was captured again at {where}, now addressed to {inside}",
-        f"no reply was seen again addressed to {inside}",
-        f"capture inside as well, in the same capture (c1's eth0 or br0): the reply after NAT rewrote it to {inside}",
+        _("the same reply was captured again at {where}, now addressed to {inside}").format(where=where, inside=inside),
+        _("no reply was seen again addressed to {inside}").format(inside=inside),
+        _(
+            "capture inside as well, in the same capture (c1's eth0 or br0): the reply after NAT rewrote it to {inside}"
+        ).format(inside=inside),
     )
     return result

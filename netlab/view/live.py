@@ -28,6 +28,7 @@ import html
 import traceback
 from typing import Any
 
+from netlab.i18n import _
 from netlab.view import notebook
 from netlab.view.diff import TopologyDiff, diff
 from netlab.view.settings import settings
@@ -85,13 +86,12 @@ class LiveTopology:
 
 def _changes_bundle(changes: TopologyDiff) -> dict[str, str]:
     items = "".join(f"<li>{html.escape(line)}</li>" for line in changes.lines)
+    changed = _("this cell changed the network ({summary}):").format(summary=changes.summary)
     markup = (
-        f'<div class="netlab-live" style="{settings.html_style()}"><b>netlab</b>: this cell changed the network '
-        f'({changes.summary}):<ul style="margin-top:2px">{items}</ul></div>'
+        f'<div class="netlab-live" style="{settings.html_style()}"><b>netlab</b>: {changed}'
+        f'<ul style="margin-top:2px">{items}</ul></div>'
     )
-    plain = f"netlab: this cell changed the network ({changes.summary}):\n" + "\n".join(
-        f"  - {line}" for line in changes.lines
-    )
+    plain = f"netlab: {changed}\n" + "\n".join(f"  - {line}" for line in changes.lines)
     return {"text/html": markup, "text/plain": plain}
 
 

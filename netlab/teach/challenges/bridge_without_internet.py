@@ -6,6 +6,7 @@ would lead straight out: the check pings both ways, and towards the internet it 
 
 from __future__ import annotations
 
+from netlab.i18n import _
 from netlab.lab.lab import Lab
 from netlab.teach import checks
 from netlab.teach.challenges.base import INTERNET, Challenge, internet
@@ -21,11 +22,11 @@ def isolated_bridge() -> Challenge:
     internet(lab)
     lab.sysctl("net.ipv4.ip_forward", 1)
     lab.masquerade("10.0.0.0/24", out="uplink")
-    task = (
+    task = _(
         "Containers c1 and c2 exist, with nothing but lo. Put them on a new bridge br0 in the root\n"
         "namespace, c1 as 10.0.0.2/24 and c2 as 10.0.0.3/24, so that they ping each other, while\n"
-        f"neither can reach the internet server {INTERNET} (forwarding and NAT are already on here!)."
-    )
+        "neither can reach the internet server {internet} (forwarding and NAT are already on here!)."
+    ).format(internet=INTERNET)
     return Challenge(
         "isolated bridge",
         task,

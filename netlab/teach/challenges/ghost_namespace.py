@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from netlab import inodes
+from netlab.i18n import _
 from netlab.lab.lab import Lab
 from netlab.teach import checks
 from netlab.teach.challenges.base import Challenge
@@ -22,10 +23,10 @@ def deleted_namespace() -> Challenge:
     lab.delete_netns("ghost")
     challenge = Challenge(
         "deleted namespace",
-        (
+        _(
             "A namespace called ghost was deleted (ip netns delete ghost), yet it is still alive: a process\n"
-            f"keeps it. Its inode was {ghost_inode}. Find that process, and give its pid with .answer(PID)."
-        ),
+            "keeps it. Its inode was {inode}. Find that process, and give its pid with .answer(PID)."
+        ).format(inode=ghost_inode),
         lab,
         lambda: checks.deleted_namespace_holder(_pid(challenge.facts.get("answer")), inode=ghost_inode),
         facts={"inode": ghost_inode, "pid": sleeper.pid},

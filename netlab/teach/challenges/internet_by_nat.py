@@ -6,6 +6,7 @@ c1 sits on bridge br0 behind the root namespace; the internet namespace has no r
 
 from __future__ import annotations
 
+from netlab.i18n import _
 from netlab.lab.lab import Lab
 from netlab.teach import checks
 from netlab.teach.challenges.base import INTERNET, UPLINK, Challenge, internet
@@ -22,11 +23,11 @@ def nat() -> Challenge:
     lab.netns("c1")
     lab.connect("c1", address="10.0.0.2/24", gateway="10.0.0.1", bridge="br0")
     internet(lab)
-    task = (
-        f"c1 (10.0.0.2) sits on bridge br0 with a default route via 10.0.0.1. Make it reach the\n"
-        f"internet server {INTERNET} (namespace internet, behind the root's uplink {UPLINK}), so that\n"
-        f"the server sees the root's address {UPLINK}, not 10.0.0.2."
-    )
+    task = _(
+        "c1 (10.0.0.2) sits on bridge br0 with a default route via 10.0.0.1. Make it reach the\n"
+        "internet server {internet} (namespace internet, behind the root's uplink {uplink}), so that\n"
+        "the server sees the root's address {uplink}, not 10.0.0.2."
+    ).format(internet=INTERNET, uplink=UPLINK)
     return Challenge(
         "nat", task, lab, lambda: checks.nat_to_internet("c1", internet="internet", address=INTERNET), leftovers=[]
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from netlab.i18n import _
 from netlab.teach import checks
 from netlab.teach.challenges.base import UPLINK, Challenge, wait_for_listener
 from netlab.teach.challenges.internet_by_nat import nat
@@ -37,9 +38,9 @@ def publish() -> Challenge:
         lab.close()
         raise
     challenge.name = "publish"
-    challenge.task = (
-        f"A web server runs in c1 on port 80. Publish it on the root namespace's port 8080, so that\n"
-        f"the internet namespace gets its page from http://{UPLINK}:8080/ (like docker run -p 8080:80)."
-    )
+    challenge.task = _(
+        "A web server runs in c1 on port 80. Publish it on the root namespace's port 8080, so that\n"
+        "the internet namespace gets its page from http://{uplink}:8080/ (like docker run -p 8080:80)."
+    ).format(uplink=UPLINK)
     challenge.checker = lambda: checks.port_published(8080, address=UPLINK, client="internet", expect="hello from c1")
     return challenge

@@ -6,6 +6,7 @@ forwarding, in the router's own namespace.
 
 from __future__ import annotations
 
+from netlab.i18n import _
 from netlab.lab.lab import Lab
 from netlab.teach import checks
 from netlab.teach.challenges.base import Challenge
@@ -18,7 +19,7 @@ def router() -> Challenge:
     lab = Lab("challenge_router")
     for name in ("left", "right", "router"):
         lab.netns(name)
-    task = (
+    task = _(
         "Namespaces left, right and router exist. Connect left to router (10.0.1.2/24 <-> 10.0.1.1/24)\n"
         "and router to right (10.0.2.1/24 <-> 10.0.2.2/24) with veth pairs, and make left and right\n"
         "ping each other through router. (What must router do with packets that are not for it?)"

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from netlab.i18n import N_, _
+
 if TYPE_CHECKING:
     from netlab.teach.reproduce.scene import Scene
     from netlab.teach.reproduce.versions import Fact
@@ -34,12 +36,12 @@ __all__ = ["Claim", "Observation", "Report", "Result", "Verdict"]
 class Verdict(str, Enum):
     """How what we observed compares with what the article says."""
 
-    HOLDS = "holds"
-    INACCURATE = "article inaccurate"
-    VERSION = "depends on version"
-    UNCLEAR = "cannot tell from the text"
-    DIFFERS = "differs"
-    ERROR = "error"
+    HOLDS = N_("holds")
+    INACCURATE = N_("article inaccurate")
+    VERSION = N_("depends on version")
+    UNCLEAR = N_("cannot tell from the text")
+    DIFFERS = N_("differs")
+    ERROR = N_("error")
 
     @property
     def failed(self) -> bool:
@@ -48,6 +50,11 @@ class Verdict(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def words(self) -> str:
+        """The verdict in the reader's language (``str()`` stays English: a CSS class, a test's word)."""
+        return _(self.value)
 
 
 @dataclass
@@ -127,12 +134,12 @@ class Result:
 
 # How each verdict is counted in a summary line.
 COUNTED = {
-    Verdict.HOLDS: "hold",
-    Verdict.INACCURATE: "article inaccurate",
-    Verdict.VERSION: "depends on version",
-    Verdict.UNCLEAR: "cannot tell from the text",
-    Verdict.DIFFERS: "differ",
-    Verdict.ERROR: "errors",
+    Verdict.HOLDS: N_("hold"),
+    Verdict.INACCURATE: N_("article inaccurate"),
+    Verdict.VERSION: N_("depends on version"),
+    Verdict.UNCLEAR: N_("cannot tell from the text"),
+    Verdict.DIFFERS: N_("differ"),
+    Verdict.ERROR: N_("errors"),
 }
 
 
@@ -160,5 +167,6 @@ class Report:
 
     def summary(self) -> str:
         """``19 claims: 14 hold, 3 article inaccurate, 1 depends on version, 1 cannot tell from the text, ...``."""
-        claims = "claim" if len(self.results) == 1 else "claims"
-        return f"{len(self.results)} {claims}: " + ", ".join(f"{self.count(v)} {COUNTED[v]}" for v in Verdict)
+        claims = _("{count} claim: ") if len(self.results) == 1 else _("{count} claims: ")
+        counts = (_("{count} {verdict}").format(count=self.count(v), verdict=_(COUNTED[v])) for v in Verdict)
+        return claims.format(count=len(self.results)) + _(", ").join(counts)

@@ -23,6 +23,7 @@ import re
 import time
 from pathlib import Path
 
+from netlab.i18n import N_, _, language
 from netlab.teach.reproduce.model import Report, Result, Verdict
 
 __all__ = ["html", "markdown", "write"]
@@ -33,24 +34,24 @@ FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 
 # What the explanation of each passing verdict is called.
 EXPLAINED = {
-    Verdict.INACCURATE: "What really happens",
-    Verdict.VERSION: "Per version",
-    Verdict.UNCLEAR: "What the text can and cannot tell",
+    Verdict.INACCURATE: N_("What really happens"),
+    Verdict.VERSION: N_("Per version"),
+    Verdict.UNCLEAR: N_("What the text can and cannot tell"),
 }
 VERDICT_WORDS = {
-    Verdict.HOLDS: "the article is right",
-    Verdict.INACCURATE: "the article is wrong, and the report says what really happens",
-    Verdict.VERSION: "the article is right on some versions of its tools; the report says which",
-    Verdict.UNCLEAR: "the article's text does not show enough to decide; every reading was run",
-    Verdict.DIFFERS: "this machine did not behave as expected",
-    Verdict.ERROR: "the experiment could not run",
+    Verdict.HOLDS: N_("the article is right"),
+    Verdict.INACCURATE: N_("the article is wrong, and the report says what really happens"),
+    Verdict.VERSION: N_("the article is right on some versions of its tools; the report says which"),
+    Verdict.UNCLEAR: N_("the article's text does not show enough to decide; every reading was run"),
+    Verdict.DIFFERS: N_("this machine did not behave as expected"),
+    Verdict.ERROR: N_("the experiment could not run"),
 }
 
 
 def _conclusion(report: Report) -> str:
     if report.ok:
-        return "Every claim holds, or is explained: inaccurate, version-bound or unclear in a known way."
-    return "Some claims did not hold on this machine: see the rows marked differs or error."
+        return _("Every claim holds, or is explained: inaccurate, version-bound or unclear in a known way.")
+    return _("Some claims did not hold on this machine: see the rows marked differs or error.")
 
 
 # -- Markdown -------------------------------------------------------------------------------------
@@ -80,18 +81,20 @@ def _md_step(step: str) -> str:
 def _md_header(report: Report) -> list[str]:
     when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(report.started))
     return [
-        "# netlab reproduce: the article's claims, on this machine",
+        "# " + _("netlab reproduce: the article's claims, on this machine"),
         "",
-        f"The article: *{ARTICLE}*, its steps numbered A1-A16 as in netlab's design notes, plus the",
-        "internet access it describes without commands (A10a-A10d). Every experiment ran for real, in a",
-        'private sandbox: nothing reached this machine\'s own network; the "internet" is a namespace.',
+        _(
+            "The article: *{article}*, its steps numbered A1-A16 as in netlab's design notes, plus the\n"
+            "internet access it describes without commands (A10a-A10d). Every experiment ran for real, in a\n"
+            'private sandbox: nothing reached this machine\'s own network; the "internet" is a namespace.'
+        ).format(article=ARTICLE),
         "",
         f"**{report.summary()}** ({when}, {report.seconds:.1f} s). "
         + (_conclusion(report) if report.ok else f"**{_conclusion(report)}**"),
         "",
-        *(f"- **{verdict}** ({report.count(verdict)}): {words}" for verdict, words in VERDICT_WORDS.items()),
+        *(f"- **{verdict.words}** ({report.count(verdict)}): {_(words)}" for verdict, words in VERDICT_WORDS.items()),
         "",
-        "## Machine",
+        "## " + _("Machine"),
         "",
         "| | |",
         "|---|---|",
@@ -105,9 +108,9 @@ def _md_facts(report: Report) -> list[str]:
     if not report.facts:
         return []
     return [
-        "## Facts that depend on versions",
+        "## " + _("Facts that depend on versions"),
         "",
-        "| fact | per version | on this machine |",
+        "| {} | {} | {} |".format(_("fact"), _("per version"), _("on this machine")),
         "|---|---|---|",
         *(f"| {_md_cell(f.topic)} | {_md_cell(f.rule)} | {_md_cell(f.here)} |" for f in report.facts),
         "",
@@ -116,19 +119,21 @@ def _md_facts(report: Report) -> list[str]:
 
 def _md_table(report: Report) -> list[str]:
     lines = [
-        "## Claims",
+        "## " + _("Claims"),
         "",
-        "| id | article step | the article says | expected | observed | verdict |",
+        "| {} |".format(
+            " | ".join((_("id"), _("article step"), _("the article says"), _("expected"), _("observed"), _("verdict")))
+        ),
         "|---|---|---|---|---|---|",
     ]
     for result in report.results:
         claim = result.claim
-        verdict = f"**{result.verdict}**"
+        verdict = f"**{result.verdict.words}**"
         if result.explanation:
-            verdict += ": " + result.explanation
+            verdict += ": " + _(result.explanation)
         lines.append(
-            f"| {claim.id} | {_md_cell(_md_step(claim.step))} | {_md_cell(claim.says)} | "
-            f"{_md_cell(claim.expected)} | {_md_cell(result.observed)} | {_md_cell(verdict)} |"
+            f"| {claim.id} | {_md_cell(_md_step(claim.step))} | {_md_cell(_(claim.says))} | "
+            f"{_md_cell(_(claim.expected))} | {_md_cell(result.observed)} | {_md_cell(verdict)} |"
         )
     return lines + [""]
 
@@ -136,21 +141,22 @@ def _md_table(report: Report) -> list[str]:
 def _md_details(result: Result) -> list[str]:
     claim = result.claim
     lines = [
-        f"### {claim.id} · {_md_step(claim.step)} · {result.verdict}",
+        f"### {claim.id} · {_md_step(claim.step)} · {result.verdict.words}",
         "",
-        f"- **The article says:** {claim.says}",
-        f"- **Expected:** {claim.expected}",
-        f"- **Observed:** {result.observed}",
+        f"- **{_('The article says')}:** {_(claim.says)}",
+        f"- **{_('Expected')}:** {_(claim.expected)}",
+        f"- **{_('Observed')}:** {result.observed}",
     ]
     if result.explanation:
-        lines.append(f"- **{EXPLAINED[result.verdict]}:** {result.explanation}")
+        lines.append(f"- **{_(EXPLAINED[result.verdict])}:** {_(result.explanation)}")
     if result.note:
-        lines.append(f"- **Note:** {result.note}")
-    lines += ["", f"Transcript ({result.seconds:.2f} s):", "", "```console", result.transcript, "```", ""]
+        lines.append(f"- **{_('Note')}:** {result.note}")
+    transcript = _("Transcript ({seconds} s)").format(seconds=f"{result.seconds:.2f}")
+    lines += ["", f"{transcript}:", "", "```console", result.transcript, "```", ""]
     tree = _tree(result)
     if tree:
         lines += [
-            "<details><summary>What the kernel held (netlab show)</summary>",
+            "<details><summary>{}</summary>".format(_("What the kernel held (netlab show)")),
             "",
             "```",
             tree,
@@ -175,7 +181,7 @@ def _tree(result: Result) -> str:
 
 def markdown(report: Report) -> str:
     """The whole report as Markdown (diagrams as text trees)."""
-    lines = _md_header(report) + _md_table(report) + ["## Details", ""]
+    lines = _md_header(report) + _md_table(report) + ["## " + _("Details"), ""]
     for result in report.results:
         lines += _md_details(result)
     return "\n".join(lines)
@@ -215,7 +221,7 @@ def _html_step(step: str) -> str:
 
 def _badge(result: Result) -> str:
     css = str(result.verdict).replace(" ", "-")
-    return f'<span class="verdict {css}">{_e(str(result.verdict))}</span>'
+    return f'<span class="verdict {css}">{_e(result.verdict.words)}</span>'
 
 
 def _png(result: Result) -> str:
@@ -235,30 +241,37 @@ def _html_row(result: Result) -> str:
     claim = result.claim
     verdict = _badge(result)
     if result.explanation:
-        verdict += f"<br>{_prose(result.explanation)}"
+        verdict += f"<br>{_prose(_(result.explanation))}"
     return (
         f'<tr id="row-{_e(claim.id)}"><td><a href="#{_e(claim.id)}">{_e(claim.id)}</a></td>'
-        f"<td>{_html_step(claim.step)}</td><td>{_prose(claim.says)}</td><td>{_prose(claim.expected)}</td>"
+        f"<td>{_html_step(claim.step)}</td><td>{_prose(_(claim.says))}</td><td>{_prose(_(claim.expected))}</td>"
         f"<td>{_prose(result.observed)}</td><td>{verdict}</td></tr>"
     )
 
 
 def _html_details(result: Result) -> str:
     claim = result.claim
-    items = [("The article says", claim.says), ("Expected", claim.expected), ("Observed", result.observed)]
+    items = [
+        (_("The article says"), _(claim.says)),
+        (_("Expected"), _(claim.expected)),
+        (_("Observed"), result.observed),
+    ]
     if result.explanation:
-        items.append((EXPLAINED[result.verdict], result.explanation))
+        items.append((_(EXPLAINED[result.verdict]), _(result.explanation)))
     if result.note:
-        items.append(("Note", result.note))
+        items.append((_("Note"), result.note))
     tree = _tree(result)
     return "\n".join(
         [
             f'<h3 id="{_e(claim.id)}">{_e(claim.id)} · {_html_step(claim.step)} · {_badge(result)}</h3>',
             "<ul>" + "".join(f"<li><b>{_e(k)}:</b> {_prose(v)}</li>" for k, v in items) + "</ul>",
             _png(result),
-            f"<details><summary>Transcript ({result.seconds:.2f} s)</summary>"
-            f"<pre>{_e(result.transcript)}</pre></details>",
-            f"<details><summary>What the kernel held (netlab show)</summary><pre>{_e(tree)}</pre></details>"
+            "<details><summary>{}</summary>".format(
+                _e(_("Transcript ({seconds} s)").format(seconds=f"{result.seconds:.2f}"))
+            )
+            + f"<pre>{_e(result.transcript)}</pre></details>",
+            "<details><summary>{}</summary>".format(_e(_("What the kernel held (netlab show)")))
+            + f"<pre>{_e(tree)}</pre></details>"
             if tree
             else "",
         ]
@@ -270,40 +283,52 @@ def html(report: Report) -> str:
     when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(report.started))
     verdict = _e(_conclusion(report)) if report.ok else f"<b>{_e(_conclusion(report))}</b>"
     meanings = "".join(
-        f"<li><b>{_e(str(v))}</b> ({report.count(v)}): {_e(words)}</li>" for v, words in VERDICT_WORDS.items()
+        f"<li><b>{_e(v.words)}</b> ({report.count(v)}): {_e(_(words))}</li>" for v, words in VERDICT_WORDS.items()
     )
     facts = "".join(
         f"<tr><td>{_prose(f.topic)}</td><td>{_prose(f.rule)}</td><td>{_prose(f.here)}</td></tr>" for f in report.facts
     )
     facts_table = (
-        "<h2>Facts that depend on versions</h2>\n<table><tr><th>fact</th><th>per version</th>"
-        f"<th>on this machine</th></tr>{facts}</table>"
+        "<h2>{}</h2>\n<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>".format(
+            *(_e(_(w)) for w in ("Facts that depend on versions", "fact", "per version", "on this machine"))
+        )
+        + f"{facts}</table>"
         if facts
         else ""
     )
     machine_rows = "".join(f"<tr><td>{_e(what)}</td><td>{_e(value)}</td></tr>" for what, value in report.machine)
     rows = "\n".join(_html_row(result) for result in report.results)
     details = "\n".join(_html_details(result) for result in report.results)
+    lang = language().replace("_", "-")
+    title = _e(_("netlab reproduce: the article's claims, on this machine"))
+    intro = _(
+        "The article: <i>{article}</i>, its steps numbered A1-A16 as in netlab's design notes, plus the internet\n"
+        "access it describes without commands (A10a-A10d). Every experiment ran for real, in a private sandbox: "
+        "nothing\n"
+        'reached this machine\'s own network; the "internet" is a namespace.'
+    ).format(article=_e(ARTICLE))
+    heads = "".join(
+        f"<th>{_e(head)}</th>"
+        for head in (_("id"), _("article step"), _("the article says"), _("expected"), _("observed"), _("verdict"))
+    )
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <title>netlab reproduce: {_e(report.summary())}</title>
 <style>{_STYLE}</style></head>
 <body>
-<h1>netlab reproduce: the article's claims, on this machine</h1>
-<p>The article: <i>{_e(ARTICLE)}</i>, its steps numbered A1-A16 as in netlab's design notes, plus the internet
-access it describes without commands (A10a-A10d). Every experiment ran for real, in a private sandbox: nothing
-reached this machine's own network; the "internet" is a namespace.</p>
+<h1>{title}</h1>
+<p>{intro}</p>
 <p><b>{_e(report.summary())}</b> ({_e(when)}, {report.seconds:.1f} s). {verdict}</p>
 <ul>{meanings}</ul>
-<h2>Machine</h2>
+<h2>{_e(_("Machine"))}</h2>
 <table class="machine">{machine_rows}</table>
 {facts_table}
-<h2>Claims</h2>
+<h2>{_e(_("Claims"))}</h2>
 <table>
-<tr><th>id</th><th>article step</th><th>the article says</th><th>expected</th><th>observed</th><th>verdict</th></tr>
+<tr>{heads}</tr>
 {rows}
 </table>
-<h2>Details</h2>
+<h2>{_e(_("Details"))}</h2>
 {details}
 </body></html>
 """

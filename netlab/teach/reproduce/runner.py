@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from netlab.i18n import _
 from netlab.teach.reproduce.claims import ARTICLE_LINKS, ARTICLE_NETNS, CLAIMS
 from netlab.teach.reproduce.model import Claim, Observation, Report, Result, Verdict
 from netlab.teach.reproduce.report import write
@@ -93,15 +94,17 @@ def reproduce(claims: Sequence[Claim] = CLAIMS, *, progress: TextIO | None = sys
     width = max((len(c.id) for c in claims), default=2)
     for number, claim in enumerate(claims, 1):
         if progress is not None:
-            step = claim.step if claim.step.isascii() else claim.says  # the article's prose is Chinese
+            step = claim.step if claim.step.isascii() else _(claim.says)  # the article's prose is Chinese
             step = step if len(step) <= 48 else step[:47] + "…"
             print(f"[{number:>2}/{len(claims)}] {claim.id:<{width}}  {step:<48} ", end="", file=progress, flush=True)
         result = run_claim(claim, versions=versions)
         report.results.append(result)
         if progress is not None:
-            print(f"{result.verdict} ({result.seconds:.2f} s)", file=progress, flush=True)
+            print(f"{result.verdict.words} ({result.seconds:.2f} s)", file=progress, flush=True)
             if result.verdict.failed:
-                print(f"         observed: {result.observed}", file=progress, flush=True)
+                print(
+                    "         " + _("observed: {observed}").format(observed=result.observed), file=progress, flush=True
+                )
     report.seconds = time.monotonic() - started
     return report
 
@@ -156,10 +159,15 @@ def command(
         return 2
     report = reproduce(claims, progress=progress)
     written = [write(report, Path(path), format=format) for path in outputs]
-    print(f"\n{report.summary()} in {report.seconds:.1f} s")
+    print("\n" + _("{summary} in {seconds} s").format(summary=report.summary(), seconds=f"{report.seconds:.1f}"))
     for path in written:
-        print(f"report: {path}")
+        print(_("report: {path}").format(path=path))
     if not report.ok:
         failed = [r.claim.id for r in report.results if r.verdict.failed]
-        print(f"netlab reproduce: {len(failed)} claim(s) did not hold: {', '.join(failed)}", file=sys.stderr)
+        print(
+            _("netlab reproduce: {count} claim(s) did not hold: {claims}").format(
+                count=len(failed), claims=", ".join(failed)
+            ),
+            file=sys.stderr,
+        )
     return report.exit_status
