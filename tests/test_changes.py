@@ -133,3 +133,39 @@ def test_no_change_means_an_empty_diff():
     changes = diff(first, second)
     assert not changes and len(changes) == 0 and str(changes) == "no change"
     assert changes.marks() == {} and len(changes.union().namespaces) == len(second.namespaces)
+
+
+def test_a_diff_reads_in_chinese_with_netlab_lang_zh_cn(monkeypatch):
+    monkeypatch.setenv("NETLAB_LANG", "zh_CN")
+    with scenes.cleanup(namespaces=("netns1",), links=("veth0",)):
+        start = snapshot()
+        shell("ip netns add netns1", "ip link add veth0 type veth peer name veth1")
+        created = snapshot()
+        label = created.namespace("netns1").label
+        assert diff(start, created).lines == [
+            f"新建了命名空间 netns1（{label}）",
+            "在 root 中添加了虚拟网卡对（veth pair）veth0 ↔ veth1",
+        ]
+        assert diff(start, created).summary == "2 处变化"
+
+        shell(
+            "ip link set veth1 netns netns1",
+            "ip netns exec netns1 ip addr add 10.1.1.1/24 dev veth1",
+            "ip netns exec netns1 ip link set veth1 up",
+            "ip addr add 10.1.1.2/24 dev veth0",
+            "ip link set veth0 up",
+        )
+        wired = snapshot()
+        assert diff(created, wired).lines == [
+            "veth1 从 root 移到了 netns1",
+            "netns1 中的 veth1 已启用（UP）",
+            "netns1 中的 veth1 获得了地址 10.1.1.1/24",
+            "root 中的 veth0 已启用（UP）",
+            "root 中的 veth0 获得了地址 10.1.1.2/24",
+            "root 中有了新路由：10.1.1.0/24 dev veth0（直连路由：随地址一起出现）",
+            "netns1 中有了新路由：10.1.1.0/24 dev veth1（直连路由：随地址一起出现）",
+        ]
+        assert str(diff(wired, wired)) == "没有变化"
+
+        monkeypatch.setenv("NETLAB_LANG", "en")  # the same diff, back in the English the other tests check
+        assert diff(created, wired).lines[:2] == ["veth1 moved from root to netns1", "veth1 in netns1 went UP"]

@@ -16,6 +16,9 @@ veth1 netns netns1`` keeps the MAC, and the name unless you rename it). Moving f
 addresses and brings it DOWN; the sentences say so, because that surprises everyone once.
 IPv6 link-local addresses (``fe80::``, one per interface that is up) are left out: they come
 and go with every ``up`` and would bury the interesting lines.
+
+The sentences are in the learner's language (``netlab.i18n``): each is one ``_()`` message with
+named placeholders, so a translation can put the namespace before the interface, as Chinese does.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from netlab.i18n import _
 from netlab.view.snapshot import Interface, Namespace, Topology, interface_key
 
 __all__ = ["Change", "TopologyDiff", "diff"]
@@ -76,14 +80,15 @@ class TopologyDiff:
         return iter(self.changes)
 
     def __str__(self) -> str:
-        return "\n".join(change.text for change in self.changes) if self.changes else "no change"
+        return "\n".join(change.text for change in self.changes) if self.changes else _("no change")
 
     def __repr__(self) -> str:
         return f"<TopologyDiff: {len(self.changes)} changes>"
 
     @property
     def summary(self) -> str:
-        return f"{len(self.changes)} change{'s' if len(self.changes) != 1 else ''}"
+        count = len(self.changes)
+        return (_("{count} change") if count == 1 else _("{count} changes")).format(count=count)
 
     @property
     def lines(self) -> list[str]:
@@ -131,14 +136,14 @@ def _addresses(interface: Interface) -> list[str]:
 
 def _with_addresses(interface: Interface) -> str:
     shown = _addresses(interface)
-    return f" with {', '.join(shown)}" if shown else ""
+    return _(" with {addresses}").format(addresses=", ".join(shown)) if shown else ""
 
 
 def _ns_sentence(ns: Namespace) -> str:
     if ns.names or ns.root:
-        return f"{ns.title} ({ns.label})"
-    held = ns.holders[0] if ns.holders else "nothing"
-    return f"{ns.label}, held by {held}"
+        return _("{title} ({label})").format(title=ns.title, label=ns.label)
+    held = ns.holders[0] if ns.holders else _("nothing")
+    return _("{label}, held by {holder}").format(label=ns.label, holder=held)
 
 
 def diff(before: Topology, after: Topology) -> TopologyDiff:
@@ -151,7 +156,7 @@ def diff(before: Topology, after: Topology) -> TopologyDiff:
     both = [(old_ns[ns.inode], ns) for ns in after.namespaces if ns.inode in old_ns]
 
     for ns in born:
-        changes.append(Change(f"new namespace {_ns_sentence(ns)}", ADDED, ns.inode))
+        changes.append(Change(_("new namespace {namespace}").format(namespace=_ns_sentence(ns)), ADDED, ns.inode))
     for old, new in both:
         changes += _name_changes(old, new)
 
@@ -170,10 +175,13 @@ def diff(before: Topology, after: Topology) -> TopologyDiff:
             continue
         changes.append(_added_interface(after, ns, interface, added, reported))
     for (old_place, old_if), (new_place, new_if) in moves:
-        renamed = f" and is now called {new_if.name}" if new_if.name != old_if.name else ""
+        renamed = _(" and is now called {name}").format(name=new_if.name) if new_if.name != old_if.name else ""
+        moved = _("{name} moved from {source} to {target}").format(
+            name=old_if.name, source=_where(old_place), target=_where(new_place)
+        )
         changes.append(
             Change(
-                f"{old_if.name} moved from {_where(old_place)} to {_where(new_place)}{renamed}",
+                moved + renamed,
                 ADDED,
                 new_place.inode,
                 new_if.name,
@@ -194,8 +202,9 @@ def diff(before: Topology, after: Topology) -> TopologyDiff:
         changes += _fact_changes(old, new)
     for ns in died:
         gone_with = [i.name for i in ns.interfaces if i.kind != "loopback" and (id(ns), i.name) not in moved_from]
-        tail = f" (and with it {', '.join(gone_with)})" if gone_with else ""
-        changes.append(Change(f"namespace {_ns_sentence(ns)} is gone{tail}", REMOVED, ns.inode))
+        tail = _(" (and with it {names})").format(names=", ".join(gone_with)) if gone_with else ""
+        gone = _("namespace {namespace} is gone").format(namespace=_ns_sentence(ns))
+        changes.append(Change(gone + tail, REMOVED, ns.inode))
     for old, new in both:
         changes += _holder_changes(old, new)
     left_behind = [(ns.inode, i.name) for (ns, i), _ in moves]
@@ -207,13 +216,13 @@ def _name_changes(old: Namespace, new: Namespace) -> list[Change]:
     changes = []
     for name in new.names:
         if name not in old.names:
-            changes.append(
-                Change(f"{old.label} got the name {name} (ip netns attach / a bind mount)", CHANGED, new.inode)
-            )
+            text = _("{label} got the name {name} (ip netns attach / a bind mount)")
+            changes.append(Change(text.format(label=old.label, name=name), CHANGED, new.inode))
     for name in old.names:
         if name not in new.names:
-            alive = f": still alive, held by {'; '.join(new.holders)}" if new.holders else ""
-            changes.append(Change(f"{new.label} lost its name {name}{alive}", CHANGED, new.inode))
+            alive = _(": still alive, held by {holders}").format(holders="; ".join(new.holders)) if new.holders else ""
+            lost = _("{label} lost its name {name}").format(label=new.label, name=name)
+            changes.append(Change(lost + alive, CHANGED, new.inode))
     return changes
 
 
@@ -247,18 +256,26 @@ def _added_interface(
             (ns_a, a), (ns_b, b) = sorted(
                 [(ns, interface), (other_ns, other_if)], key=lambda e: (not e[0].root, e[1].name)
             )
-            where = f"in {_where(ns_a)}" if ns_a.inode == ns_b.inode else f"between {_where(ns_a)} and {_where(ns_b)}"
-            detail = "".join(f"; {i.name} has {', '.join(_addresses(i))}" for i in (a, b) if _addresses(i))
-            detail += "".join(f"; {i.name} is a port of {i.master}" for i in (a, b) if i.master)
-            return Change(f"added veth pair {a.name} ↔ {b.name} {where}{detail}", ADDED, ns.inode, interface.name)
-    port = f", a port of {interface.master}" if interface.master else ""
-    peer = f", its peer is {other[1].name} in {_where(other[0])}" if other else ""
-    return Change(
-        f"added {interface.name} ({interface.kind}) to {_where(ns)}{_with_addresses(interface)}{port}{peer}",
-        ADDED,
-        ns.inode,
-        interface.name,
-    )
+            if ns_a.inode == ns_b.inode:
+                text = _("added veth pair {a} ↔ {b} in {where}").format(a=a.name, b=b.name, where=_where(ns_a))
+            else:
+                text = _("added veth pair {a} ↔ {b} between {where_a} and {where_b}").format(
+                    a=a.name, b=b.name, where_a=_where(ns_a), where_b=_where(ns_b)
+                )
+            for i in (a, b):
+                if _addresses(i):
+                    text += _("; {name} has {addresses}").format(name=i.name, addresses=", ".join(_addresses(i)))
+            for i in (a, b):
+                if i.master:
+                    text += _("; {name} is a port of {master}").format(name=i.name, master=i.master)
+            return Change(text, ADDED, ns.inode, interface.name)
+    text = _("added {name} ({kind}) to {where}").format(name=interface.name, kind=interface.kind, where=_where(ns))
+    text += _with_addresses(interface)
+    if interface.master:
+        text += _(", a port of {master}").format(master=interface.master)
+    if other:
+        text += _(", its peer is {peer} in {where}").format(peer=other[1].name, where=_where(other[0]))
+    return Change(text, ADDED, ns.inode, interface.name)
 
 
 def _removed_interface(before: Topology, after: Topology, ns: Namespace, interface: Interface) -> Change:
@@ -267,48 +284,64 @@ def _removed_interface(before: Topology, after: Topology, ns: Namespace, interfa
     if interface.kind == "veth" and other is not None:
         other_ns, other_if = other
         if after.by_inode(other_ns.inode) is None:
-            reason = f" (its peer {other_if.name} went away with {_where(other_ns)}: a veth pair dies together)"
+            reason = _(" (its peer {peer} went away with {where}: a veth pair dies together)")
         else:
-            reason = f" (and its peer {other_if.name} in {_where(other_ns)}: a veth pair dies together)"
-    return Change(f"removed {interface.name} from {_where(ns)}{reason}", REMOVED, ns.inode, interface.name)
+            reason = _(" (and its peer {peer} in {where}: a veth pair dies together)")
+        reason = reason.format(peer=other_if.name, where=_where(other_ns))
+    text = _("removed {name} from {where}").format(name=interface.name, where=_where(ns))
+    return Change(text + reason, REMOVED, ns.inode, interface.name)
 
 
 def _interface_changes(ns: Namespace, old: Interface, new: Interface, *, moved: bool = False) -> list[Change]:
     changes = []
     name, where = new.name, _where(ns)
 
-    def changed(text: str) -> None:
-        changes.append(Change(f"{name} in {where} {text}", CHANGED, ns.inode, name))
+    def changed(sentence: str, **fields: object) -> None:
+        """``sentence`` is a whole translated sentence about ``{name} in {where}``."""
+        changes.append(Change(sentence.format(name=name, where=where, **fields), CHANGED, ns.inode, name))
 
     recreated = not moved and old.index != new.index and old.mac != new.mac
     if recreated:
-        changed("was deleted and created again")
+        changed(_("{name} in {where} was deleted and created again"))
     if old.kind != new.kind:
-        changed(f"is now a {new.kind} (was {old.kind})")
+        changed(_("{name} in {where} is now a {kind} (was {old_kind})"), kind=new.kind, old_kind=old.kind)
     if old.up != new.up:
-        changed("went UP" if new.up else "went DOWN" + (" (moving an interface brings it down)" if moved else ""))
+        if new.up:
+            changed(_("{name} in {where} went UP"))
+        elif moved:
+            changed(_("{name} in {where} went DOWN (moving an interface brings it down)"))
+        else:
+            changed(_("{name} in {where} went DOWN"))
     elif old.running != new.running and new.kind == "veth":
-        changed(
-            "can carry packets now: its peer is UP too" if new.running else "stopped carrying packets: its peer is DOWN"
-        )
+        if new.running:
+            changed(_("{name} in {where} can carry packets now: its peer is UP too"))
+        else:
+            changed(_("{name} in {where} stopped carrying packets: its peer is DOWN"))
     gained = [a for a in _addresses(new) if a not in _addresses(old)]
     lost = [a for a in _addresses(old) if a not in _addresses(new)]
     if gained:
-        changed(f"got {', '.join(gained)}")
+        changed(_("{name} in {where} got {addresses}"), addresses=", ".join(gained))
     if lost:
-        changed(f"lost {', '.join(lost)}" + (" (a move to another namespace flushes addresses)" if moved else ""))
+        if moved:
+            sentence = _("{name} in {where} lost {addresses} (a move to another namespace flushes addresses)")
+        else:
+            sentence = _("{name} in {where} lost {addresses}")
+        changed(sentence, addresses=", ".join(lost))
     if old.master != new.master:
         if new.master and old.master:
-            changed(f"moved from bridge {old.master} to {new.master}")
+            changed(_("{name} in {where} moved from bridge {old} to {new}"), old=old.master, new=new.master)
         elif new.master:
-            changed(f"joined bridge {new.master}")
+            changed(_("{name} in {where} joined bridge {bridge}"), bridge=new.master)
         else:
-            changed(f"left bridge {old.master}")
+            changed(_("{name} in {where} left bridge {bridge}"), bridge=old.master)
     if old.mtu != new.mtu:
-        changed(f"mtu {old.mtu} → {new.mtu}")
+        changed(_("{name} in {where} mtu {old} → {new}"), old=old.mtu, new=new.mtu)
     if old.mac != new.mac and not recreated:
-        why = " (a bridge takes the lowest MAC address of its ports)" if new.kind == "bridge" else ""
-        changed(f"MAC {old.mac} → {new.mac}{why}")
+        if new.kind == "bridge":
+            sentence = _("{name} in {where} MAC {old} → {new} (a bridge takes the lowest MAC address of its ports)")
+        else:
+            sentence = _("{name} in {where} MAC {old} → {new}")
+        changed(sentence, old=old.mac, new=new.mac)
     return changes
 
 
@@ -321,7 +354,7 @@ def _route_brief(route) -> str:
     if route.dev:
         text += f" dev {route.dev}"
     if route.connected:
-        text += " (connected: it came with the address)"
+        text += _(" (connected: it came with the address)")
     return text
 
 
@@ -329,31 +362,34 @@ def _route_changes(old: Namespace, new: Namespace) -> list[Change]:
     changes = []
     for route in new.routes:
         if route not in old.routes:
-            changes.append(Change(f"new route in {_where(new)}: {_route_brief(route)}", CHANGED, new.inode))
+            text = _("new route in {where}: {route}").format(where=_where(new), route=_route_brief(route))
+            changes.append(Change(text, CHANGED, new.inode))
     for route in old.routes:
         if route not in new.routes:
-            changes.append(Change(f"route gone from {_where(new)}: {_route_brief(route)}", CHANGED, new.inode))
+            text = _("route gone from {where}: {route}").format(where=_where(new), route=_route_brief(route))
+            changes.append(Change(text, CHANGED, new.inode))
     return changes
 
 
 def _fact_changes(old: Namespace, new: Namespace) -> list[Change]:
     changes = []
     if old.ip_forward != new.ip_forward and new.ip_forward is not None and old.ip_forward is not None:
-        state = "on: it now routes packets between its interfaces" if new.ip_forward else "off"
-        changes.append(
-            Change(
-                f"{_where(new)}: IP forwarding turned {state} (net.ipv4.ip_forward={int(new.ip_forward)})",
-                CHANGED,
-                new.inode,
-            )
-        )
+        if new.ip_forward:
+            text = _("{where}: IP forwarding turned on: it now routes packets between its interfaces ({setting})")
+        else:
+            text = _("{where}: IP forwarding turned off ({setting})")
+        setting = f"net.ipv4.ip_forward={int(new.ip_forward)}"
+        changes.append(Change(text.format(where=_where(new), setting=setting), CHANGED, new.inode))
     old_nat, new_nat = old.nat or (), new.nat or ()
     for rule in new_nat:
         if rule not in old_nat:
-            changes.append(Change(f"{_where(new)}: new NAT rule: {rule}", CHANGED, new.inode))
+            changes.append(
+                Change(_("{where}: new NAT rule: {rule}").format(where=_where(new), rule=rule), CHANGED, new.inode)
+            )
     for rule in old_nat:
         if rule not in new_nat:
-            changes.append(Change(f"{_where(new)}: NAT rule removed: {rule}", CHANGED, new.inode))
+            text = _("{where}: NAT rule removed: {rule}").format(where=_where(new), rule=rule)
+            changes.append(Change(text, CHANGED, new.inode))
     return changes
 
 
@@ -371,8 +407,10 @@ def _holder_changes(old: Namespace, new: Namespace) -> list[Change]:
     changes = []
     for holder in new.holders:
         if holder not in old.holders and mine not in holder and holder not in names:
-            changes.append(Change(f"{_where(new)} is now also held by {holder}", CHANGED, new.inode))
+            text = _("{where} is now also held by {holder}").format(where=_where(new), holder=holder)
+            changes.append(Change(text, CHANGED, new.inode))
     for holder in old.holders:
         if holder not in new.holders and mine not in holder and holder not in names:
-            changes.append(Change(f"{_where(new)} is no longer held by {holder}", CHANGED, new.inode))
+            text = _("{where} is no longer held by {holder}").format(where=_where(new), holder=holder)
+            changes.append(Change(text, CHANGED, new.inode))
     return changes
