@@ -38,6 +38,13 @@ from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 TERMINAL = ".jp-Terminal"
+# True once the notebook is left of the two terminals, and terminal 1 above terminal 2.
+_SIDE_BY_SIDE_JS = """([notebook, terminal]) => {
+    const panel = document.querySelector(notebook), shells = document.querySelectorAll(terminal);
+    if (!panel || shells.length < 2) return false;
+    const [n, a, b] = [panel, shells[0], shells[1]].map((e) => e.getBoundingClientRect());
+    return n.width > 0 && n.right <= a.left + 1 && a.left === b.left && a.bottom <= b.top + 1;
+}"""
 COMMAND_TIMEOUT_MS = 30_000
 CELL_TIMEOUT_MS = 60_000
 PROMPT = r"^\S+@\S+:.*[#$]"  # bash's default prompt, user@host:dir#
@@ -160,6 +167,10 @@ def walk_two_shells(context: BrowserContext, lab: RunningLab, notebook: str, art
                 page.screenshot(path=artifacts / "04-layout-failed.png")
                 walk.problems.append(f"terminal {n + 1} shows no prompt: {terminal_text(page, n)!r}")
                 return walk
+        try:  # JupyterLab restores the saved layout in steps: measure it once it has settled
+            page.wait_for_function(_SIDE_BY_SIDE_JS, arg=[NOTEBOOK, TERMINAL], timeout=OPEN_TIMEOUT_MS)
+        except PlaywrightTimeout:
+            pass  # the layout below is what it is; the test's assertions say what is wrong with it
         walk.layout = {"notebook": page.locator(NOTEBOOK).bounding_box()}
         for n in range(page.locator(TERMINAL).count()):
             walk.layout[f"terminal {n + 1}"] = page.locator(TERMINAL).nth(n).bounding_box()

@@ -299,15 +299,18 @@ def test_two_students_build_the_same_scene_at_once_each_in_their_own_world(hub, 
         assert copied and copied == sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
     record_processes()
 
-    barrier = tmp_path / "barrier"
-    barrier.mkdir()
+    # Where both kernels meet: not under /tmp, which is private to each kernel's sandbox.
+    barrier = Path(tempfile.mkdtemp(prefix="netlab-barrier-", dir="/var/tmp"))
 
     async def both() -> list[str]:
         return await asyncio.gather(
             *(s.run_cell(kernels[s.name], SCENE.format(me=s.name[0], barrier=str(barrier))) for s in students)
         )
 
-    outputs = asyncio.run(both())
+    try:
+        outputs = asyncio.run(both())
+    finally:
+        shutil.rmtree(barrier, ignore_errors=True)
     record_processes()
     worlds = {s.name: json.loads(out.splitlines()[-1]) for s, out in zip(students, outputs, strict=True)}
     alice, bob = worlds["alice"], worlds["bob"]

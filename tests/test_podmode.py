@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -112,9 +113,16 @@ def test_the_lessons_need_no_unmasked_proc_in_pod_mode() -> None:
 
 @pytest.mark.skipif(not wide_map_possible(), reason="needs ids beyond root in the pod (run as root)")
 def test_pod_mode_refuses_a_non_root_user_with_a_hint() -> None:
-    # Debian's own Python: this environment's may live where only the machine's root can read it.
-    command = ["env", f"PYTHONPATH={REPO}", "/usr/bin/python3", "-m", "netlab", "sandbox", "--", "true"]
-    result = in_pod(*command, user="1000:100")
+    # Debian's own Python, and a copy of the package any user can read: this environment and the
+    # clone may both live where only the machine's root can (a clone in /root is mode 0700).
+    public = Path(tempfile.mkdtemp(prefix="netlab-pod-"))
+    try:
+        public.chmod(0o755)
+        shutil.copytree(REPO / "netlab", public / "netlab", ignore=shutil.ignore_patterns("__pycache__"))
+        command = ["env", f"PYTHONPATH={public}", "/usr/bin/python3", "-m", "netlab", "sandbox", "--", "true"]
+        result = in_pod(*command, user="1000:100")
+    finally:
+        shutil.rmtree(public)
     assert result.returncode != 0
     assert "pod mode (NETLAB_POD_MODE=1) runs as root of the pod's own user namespace" in result.stderr
     assert "hostUsers: false" in result.stderr
