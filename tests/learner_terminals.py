@@ -38,12 +38,13 @@ from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 TERMINAL = ".jp-Terminal"
-# True once the notebook is left of the two terminals, and terminal 1 above terminal 2.
+# True once the notebook is left of the two terminals, stacked one above the other (in either page order).
 _SIDE_BY_SIDE_JS = """([notebook, terminal]) => {
     const panel = document.querySelector(notebook), shells = document.querySelectorAll(terminal);
     if (!panel || shells.length < 2) return false;
     const [n, a, b] = [panel, shells[0], shells[1]].map((e) => e.getBoundingClientRect());
-    return n.width > 0 && n.right <= a.left + 1 && a.left === b.left && a.bottom <= b.top + 1;
+    const [upper, lower] = a.top <= b.top ? [a, b] : [b, a];
+    return n.width > 0 && n.right <= a.left + 1 && a.left === b.left && upper.bottom <= lower.top + 1;
 }"""
 COMMAND_TIMEOUT_MS = 30_000
 CELL_TIMEOUT_MS = 60_000
