@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 
 import pytest
 from conftest import sh
@@ -112,6 +113,11 @@ def test_thread_and_fd_holders(ns):
         worker.join()
     finally:
         os.close(fd)
+    # join() returns when the thread's Python code is done; the kernel ends the thread (and drops its
+    # hold on the namespace) a moment later.
+    deadline = time.monotonic() + 10
+    while ino in {i.inode for i in inodes.namespaces()} and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert ino not in {i.inode for i in inodes.namespaces()}
 
 

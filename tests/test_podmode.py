@@ -115,7 +115,7 @@ def test_the_lessons_need_no_unmasked_proc_in_pod_mode() -> None:
 def test_pod_mode_refuses_a_non_root_user_with_a_hint() -> None:
     # Debian's own Python, and a copy of the package any user can read: this environment and the
     # clone may both live where only the machine's root can (a clone in /root is mode 0700).
-    public = Path(tempfile.mkdtemp(prefix="netlab-pod-"))
+    public = Path(tempfile.mkdtemp(prefix="netlab-pod-", dir="/var/tmp"))  # the sandbox's own /tmp is root's only
     try:
         public.chmod(0o755)
         shutil.copytree(REPO / "netlab", public / "netlab", ignore=shutil.ignore_patterns("__pycache__"))
