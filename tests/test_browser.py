@@ -204,7 +204,9 @@ def lesson_lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lesson")
     served = root / "notebooks"
     shutil.copytree(REPO / "notebooks", served, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    with netlab_lab(served, env=_scratch_jupyter(root / "jupyter"), args=("--lesson", "04")) as running:
+    env = _scratch_jupyter(root / "jupyter")
+    env.pop("SHELL", None)  # as systemd or a CI runner starts it: the terminals must still be the article's bash
+    with netlab_lab(served, env=env, args=("--lesson", "04")) as running:
         yield running
     assert not running.workdir.exists(), "netlab lab left its directory behind"
     assert world_state()["children"] == before, "netlab lab left processes behind"

@@ -53,6 +53,18 @@ def find_notebooks() -> Path:
     raise SystemExit(missing.format(checkout=checkout, installed=installed))
 
 
+def terminal_shell() -> str:
+    """The shell JupyterLab's terminals run: the learner's ``$SHELL``, else bash, the article's shell.
+
+    A lab started by systemd, cron or a CI runner has no ``$SHELL``; JupyterLab would then open
+    ``sh``, whose bare ``#`` prompt and missing history are not what the article shows.
+    """
+    shell = os.environ.get("SHELL", "")
+    if shell and os.access(shell, os.X_OK):
+        return shell
+    return shutil.which("bash") or shutil.which("sh") or "/bin/sh"
+
+
 def lesson_folder(notebooks: Path, lang: str) -> Path:
     """The lessons in ``lang``: ``notebooks/zh-CN`` for ``zh_CN`` when it exists, else ``notebooks`` (English)."""
     folder = notebooks / lang.replace("_", "-")
@@ -200,6 +212,7 @@ def serve_lab(
     # Kernels and terminals find `netlab`, `jupyter` and friends even when the venv is not activated.
     bin_dir = str(Path(sys.executable).parent)
     env = dict(os.environ, JUPYTER_TOKEN=token, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
+    env["SHELL"] = terminal_shell()
     workdir = Path(tempfile.mkdtemp(prefix="netlab-lab-"))
     _remove_when_gone(workdir)
     settings = lab_settings(lang, workdir)
