@@ -239,8 +239,11 @@ def test_netlab_from_the_wheel_answers_help(wheel_venv, tmp_path):
 def test_netlab_lab_from_the_wheel_serves_its_own_lessons(wheel_venv, tmp_path):
     elsewhere = tmp_path / "far" / "from" / "the" / "clone"
     elsewhere.mkdir(parents=True)
+    home = tmp_path / "home"
+    home.mkdir()
     env = dict(
         os.environ,
+        HOME=str(home),
         NETLAB_LANG="en",
         # JupyterLab's own files (the page, its settings) from this environment, as if installed there too.
         JUPYTER_PATH=str(VENV / "share/jupyter"),
@@ -250,7 +253,7 @@ def test_netlab_lab_from_the_wheel_serves_its_own_lessons(wheel_venv, tmp_path):
     with netlab_lab(None, command=netlab, cwd=elsewhere, env=env) as lab:
         root_dir = next(a for a in cmdline(lab.server).split(b"\0") if a.startswith(b"--ServerApp.root_dir="))
         served = Path(os.fsdecode(root_dir.split(b"=", 1)[1]))
-        assert served.is_relative_to(wheel_venv) and served.name == "notebooks"
+        assert served == home / "netlab-lessons"  # the learner's own copy, not the package's
         listing = lab.api("contents")
         assert isinstance(listing, dict)
         names = sorted(item["name"] for item in listing["content"] if item["type"] == "notebook")

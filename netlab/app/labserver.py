@@ -29,9 +29,10 @@ from pathlib import Path
 
 from netlab.i18n import _, language, normalize
 
-__all__ = ["find_notebooks", "lab_settings", "lesson_folder", "serve_lab"]
+__all__ = ["find_notebooks", "lab_settings", "lesson_folder", "own_copy", "serve_lab", "terminal_shell"]
 
 FIRST_NOTEBOOK = "00-start-here.ipynb"
+LESSONS_COPY = "netlab-lessons"  # in the learner's home, as the classroom names it
 LOCALE_SETTING = "@jupyterlab/translation-extension:plugin"  # JupyterLab's "Language" setting
 
 
@@ -40,7 +41,7 @@ def find_notebooks() -> Path:
 
     From a clone of the repository (an editable install, or ``python -m netlab`` in the clone):
     its top-level ``notebooks/``, where a learner edits them. From an installed package (a wheel,
-    the conda route): the copy shipped inside it, ``netlab/notebooks/``.
+    the conda route): the learner's own copy of the lessons shipped inside it (see :func:`own_copy`).
     """
     package = Path(__file__).resolve().parents[1]
     checkout = package.parent / "notebooks"
@@ -48,9 +49,40 @@ def find_notebooks() -> Path:
         return checkout
     installed = package / "notebooks"
     if (installed / FIRST_NOTEBOOK).is_file():
-        return installed
+        return own_copy(installed, Path.home() / LESSONS_COPY)
     missing = _("netlab: cannot find the notebooks ({checkout} or {installed})\n  hint: netlab lab --notebooks FOLDER")
     raise SystemExit(missing.format(checkout=checkout, installed=installed))
+
+
+def own_copy(shipped: Path, copy: Path) -> Path:
+    """The learner's copy of the ``shipped`` lessons at ``copy`` (``~/netlab-lessons``), made at first start.
+
+    A learner edits and saves notebooks; the copy inside an installed package is not theirs to
+    change (and root may own it). Later starts keep every file the learner has, and only add lessons
+    a newer netlab ships. Without a writable home, the shipped copy is served as it is.
+    """
+    try:
+        if not copy.exists():
+            # Copy beside it, then rename: two labs started at once never see half a copy.
+            partial = Path(tempfile.mkdtemp(prefix=f".{copy.name}-", dir=copy.parent))
+            shutil.copytree(shipped, partial, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+            try:
+                partial.rename(copy)
+            except OSError:  # the other lab won the race: its copy is as good as ours
+                shutil.rmtree(partial, ignore_errors=True)
+            else:
+                print(
+                    _("netlab: your own copy of the lessons is in {copy} (delete it to start afresh)").format(copy=copy)
+                )
+            return copy
+        for lesson in shipped.rglob("*.ipynb"):
+            mine = copy / lesson.relative_to(shipped)
+            if not mine.exists() and ".ipynb_checkpoints" not in mine.parts:
+                mine.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(lesson, mine)
+        return copy
+    except OSError:
+        return shipped
 
 
 def terminal_shell() -> str:
