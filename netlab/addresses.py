@@ -25,6 +25,7 @@ __all__ = ["IPInterface", "IPNetwork", "address", "interface", "mac", "network"]
 IPInterface: TypeAlias = ipaddress.IPv4Interface | ipaddress.IPv6Interface  # an address with its prefix
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network  # a route's destination
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+HOST_BITS_SET = " has host bits set"  # how ipaddress says "a host address, not a network"
 
 
 def interface(cidr: object) -> IPInterface:
@@ -39,7 +40,7 @@ def interface(cidr: object) -> IPInterface:
         text = str(cidr).strip() if isinstance(cidr, str) else None
         if text is None or "/" not in text:
             raise InvalidAddressError(
-                f"{cidr!r} has no prefix length",
+                _("{cidr!r} has no prefix length").format(cidr=cidr),
                 hint=_("write the address with its prefix, as the article does: '10.1.1.1/24' (or '/32' on purpose)"),
                 subject=cidr,
             )
@@ -47,16 +48,19 @@ def interface(cidr: object) -> IPInterface:
             value = ipaddress.ip_interface(text)
         except ValueError as exc:
             raise InvalidAddressError(
-                f"{cidr!r} is not an IP address with a prefix: {exc}",
+                _("{cidr!r} is not an IP address with a prefix: {reason}").format(cidr=cidr, reason=exc),
                 hint=_("e.g. '10.1.1.1/24' or 'fd00::1/64'"),
                 subject=cidr,
             ) from None
     net = value.network
     if value.version == 4 and net.prefixlen < 31 and value.ip in (net.network_address, net.broadcast_address):
-        which = "network" if value.ip == net.network_address else "broadcast"
+        if value.ip == net.network_address:
+            problem = _("{value} is the network address of {net}, not a host address")
+        else:
+            problem = _("{value} is the broadcast address of {net}, not a host address")
         hosts = _("{first} to {last}").format(first=net.network_address + 1, last=net.broadcast_address - 1)
         raise InvalidAddressError(
-            f"{value} is the {which} address of {net}, not a host address",
+            problem.format(value=value, net=net),
             hint=_("pick a host address from {hosts}, e.g. '{example}'").format(
                 hosts=hosts, example=f"{net.network_address + 1}/{net.prefixlen}"
             ),
@@ -76,12 +80,16 @@ def network(dst: object) -> IPNetwork:
     try:
         return ipaddress.ip_network(str(dst))
     except ValueError as exc:
+        reason = str(exc)  # the ipaddress module's own words
         hint = _("write a network such as '10.0.0.0/24', or 'default'")
-        if "host bits set" in str(exc):
+        if reason.endswith(HOST_BITS_SET):
+            reason = _("{network} has host bits set").format(network=reason.removesuffix(HOST_BITS_SET))
             hint = _("a route goes to a whole network: use '{network}'").format(
                 network=ipaddress.ip_interface(str(dst)).network
             )
-        raise InvalidAddressError(f"{dst!r} is not a route destination: {exc}", hint=hint, subject=dst) from None
+        raise InvalidAddressError(
+            _("{dst!r} is not a route destination: {reason}").format(dst=dst, reason=reason), hint=hint, subject=dst
+        ) from None
 
 
 def address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -90,7 +98,7 @@ def address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         return ipaddress.ip_address(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
     except ValueError:
         raise InvalidAddressError(
-            f"{value!r} is not an IP address",
+            _("{value!r} is not an IP address").format(value=value),
             hint=_("write a literal address such as '10.1.1.1' (no prefix, no host name)"),
             subject=value,
         ) from None
@@ -99,5 +107,7 @@ def address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 def mac(mac: str | None) -> str | None:
     """A MAC address as ``ip link`` prints it (lower case), or None."""
     if mac is not None and not (isinstance(mac, str) and _MAC.match(mac.lower())):
-        raise InvalidAddressError(f"{mac!r} is not a MAC address", hint=_("e.g. '02:00:00:00:00:01'"), subject=mac)
+        raise InvalidAddressError(
+            _("{mac!r} is not a MAC address").format(mac=mac), hint=_("e.g. '02:00:00:00:00:01'"), subject=mac
+        )
     return mac.lower() if mac else None

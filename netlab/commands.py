@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from netlab.i18n import _
 from netlab.targets import Target
 
 __all__ = ["Command", "History", "echo", "emit", "in_netns", "ip", "quiet", "recording"]
@@ -58,7 +59,7 @@ class History(list):
         return "\n".join(str(command) for command in self)
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython shows the commands, not a list repr
-        printer.text(str(self) if self else "(no commands yet)")
+        printer.text(str(self) if self else _("(no commands yet)"))
 
     def script(self) -> str:
         """The history as a shell script that rebuilds the same network."""

@@ -49,25 +49,25 @@ def netns_file(target: Target) -> Path | None:
         file = netns.path(target)
         if not file.exists():
             raise NamespaceNotFoundError(
-                f"namespace {target!r} does not exist",
+                _("namespace {name!r} does not exist").format(name=target),
                 hint=_("create it with netns.add({target!r}); see netns.list()").format(target=target),
                 subject=target,
                 errno=errno.ENOENT,
             )
         if not netns.is_namespace(file):
             raise StaleNamespaceError(
-                f"{file} is a plain file, not a namespace",
+                _("{file} is a plain file, not a namespace").format(file=file),
                 hint=_("remove it with netns.delete({target!r}) and add it again").format(target=target),
                 subject=target,
             )
         return file
     if isinstance(target, bool):
-        raise TypeError("a namespace target cannot be a bool")
+        raise TypeError(_("a namespace target cannot be a bool"))
     if isinstance(target, int):
         file = Path(f"/proc/{target}/ns/net")
         if target <= 0 or not file.exists():
             raise NamespaceNotFoundError(
-                f"no process with pid {target}",
+                _("no process with pid {pid}").format(pid=target),
                 hint=_("the process may have exited"),
                 subject=target,
                 errno=errno.ESRCH,
@@ -77,10 +77,15 @@ def netns_file(target: Target) -> Path | None:
         file = Path(target)
         if not file.exists():
             raise NamespaceNotFoundError(
-                f"no namespace file at {file}", hint=_("check the path"), subject=file, errno=errno.ENOENT
+                _("no namespace file at {file}").format(file=file),
+                hint=_("check the path"),
+                subject=file,
+                errno=errno.ENOENT,
             )
         return file
-    raise TypeError(f"cannot enter {target!r}: pass a name (str), a Path, a pid (int), NEW or None")
+    raise TypeError(
+        _("cannot enter {target!r}: pass a name (str), a Path, a pid (int), NEW or None").format(target=target)
+    )
 
 
 def _enter_network(file: Path | None, target: Target) -> None:
@@ -96,10 +101,10 @@ def _enter_network(file: Path | None, target: Target) -> None:
                 os.close(fd)
     except OSError as exc:
         if exc.errno == errno.EPERM:
-            raise permission_error(f"enter network namespace {target!r}", exc) from exc
+            raise permission_error(_("enter network namespace {target!r}").format(target=target), exc) from exc
         if exc.errno == errno.EINVAL:
             raise StaleNamespaceError(
-                f"{file} is not a network namespace",
+                _("{file} is not a network namespace").format(file=file),
                 subject=target,
                 hint=_("point at /run/netns/NAME or /proc/PID/ns/net"),
             ) from exc
@@ -145,10 +150,10 @@ def popen(target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subproces
     """
     argv = [os.fspath(a) for a in argv]
     if not argv:
-        raise ValueError("argv is empty: pass the command as a list, e.g. ['ip', 'link']")
+        raise ValueError(_("argv is empty: pass the command as a list, e.g. ['ip', 'link']"))
     if shutil.which(argv[0], path=(popen_kwargs.get("env") or os.environ).get("PATH")) is None:
         raise ToolMissingError(
-            f"command {argv[0]!r} not found",
+            _("command {command!r} not found").format(command=argv[0]),
             subject=argv[0],
             errno=errno.ENOENT,
             hint=_("install it (e.g. `apt-get install iproute2 iputils-ping`) or check the spelling"),

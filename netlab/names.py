@@ -19,24 +19,24 @@ def check_netns_name(name: object) -> str:
     """Return ``name`` if ``ip netns add`` would accept it, else raise InvalidNameError."""
     if not isinstance(name, str):
         raise InvalidNameError(
-            f"a namespace name must be a str, not {type(name).__name__} {name!r}",
+            _("a namespace name must be a str, not {type} {name!r}").format(type=type(name).__name__, name=name),
             hint=_("pass the name as text, e.g. 'netns1' (a pathlib.Path is taken as a path, an int as a pid)"),
             subject=name,
         )
     problem = None
     if not name:
-        problem = "is empty"
+        problem = _("is empty")
     elif name in (".", ".."):
-        problem = f"is {name!r}, which means a directory"
+        problem = _("is {name!r}, which means a directory").format(name=name)
     elif "/" in name:
-        problem = "contains '/'; a name is never taken as a path"
+        problem = _("contains '/'; a name is never taken as a path")
     elif "\0" in name:
-        problem = "contains a NUL byte"
+        problem = _("contains a NUL byte")
     elif len(name.encode()) > NAME_MAX:
-        problem = f"is {len(name.encode())} bytes long; the limit is {NAME_MAX}"
+        problem = _("is {size} bytes long; the limit is {limit}").format(size=len(name.encode()), limit=NAME_MAX)
     if problem:
         raise InvalidNameError(
-            f"invalid namespace name {name!r}: it {problem}",
+            _("invalid namespace name {name!r}: it {problem}").format(name=name, problem=problem),
             hint=_("use a short plain name such as 'netns1'"),
             subject=name,
         )
@@ -47,22 +47,24 @@ def check_ifname(name: object) -> str:
     """Return ``name`` if the kernel would accept it as an interface name."""
     if not isinstance(name, str):
         raise InvalidNameError(
-            f"an interface name must be a str, not {type(name).__name__} {name!r}",
+            _("an interface name must be a str, not {type} {name!r}").format(type=type(name).__name__, name=name),
             hint=_("pass the name as text, e.g. 'veth0'"),
             subject=name,
         )
     problem = None
     if not name:
-        problem = "is empty"
+        problem = _("is empty")
     elif name in (".", ".."):
-        problem = f"is {name!r}"
+        problem = _("is {name!r}").format(name=name)
     elif len(name.encode()) >= IFNAMSIZ:
-        problem = f"is {len(name.encode())} bytes long; the kernel allows at most {IFNAMSIZ - 1}"
+        problem = _("is {size} bytes long; the kernel allows at most {limit}").format(
+            size=len(name.encode()), limit=IFNAMSIZ - 1
+        )
     elif any(c in name for c in "/:\0") or any(c.isspace() for c in name):
-        problem = "contains '/', ':', NUL or white space"
+        problem = _("contains '/', ':', NUL or white space")
     if problem:
         raise InvalidNameError(
-            f"invalid interface name {name!r}: it {problem}",
+            _("invalid interface name {name!r}: it {problem}").format(name=name, problem=problem),
             hint=_("use at most 15 letters, digits, '-', '_' or '.', e.g. 'veth0'"),
             subject=name,
         )

@@ -152,7 +152,7 @@ def _make_run_dir_shared(directory: Path) -> None:
     try:
         directory.mkdir(mode=0o755, parents=True, exist_ok=True)
     except PermissionError as exc:
-        raise permission_error(f"create {directory}", exc) from exc
+        raise permission_error(_("create {path}").format(path=directory), exc) from exc
     # The flock keeps two processes from stacking bind mounts on the directory at the same
     # time (Debian bug 949235); the threading lock does the same for threads of this process.
     with _setup_lock:
@@ -166,7 +166,7 @@ def _make_run_dir_shared(directory: Path) -> None:
                     return
                 except OSError as exc:
                     if exc.errno == errno.EPERM:
-                        raise permission_error(f"make {directory} a shared mount", exc) from exc
+                        raise permission_error(_("make {path} a shared mount").format(path=directory), exc) from exc
                     if exc.errno != errno.EINVAL or made_mount_point:
                         raise
                 # EINVAL: not a mount point yet. Bind the directory onto itself, then retry.
@@ -183,7 +183,7 @@ def _create_file(file: Path, name: str) -> None:
     except FileExistsError:
         if is_namespace(file):
             raise NamespaceExistsError(
-                f"namespace {name!r} already exists ({file})",
+                _("namespace {name!r} already exists ({file})").format(name=name, file=file),
                 hint=_("pick another name, or remove it first: netns.delete({name!r}) / ip netns delete {name}").format(
                     name=name
                 ),
@@ -191,13 +191,13 @@ def _create_file(file: Path, name: str) -> None:
                 errno=errno.EEXIST,
             ) from None
         raise StaleNamespaceError(
-            f"{file} exists but is a plain file, not a namespace (left by a crash?)",
+            _("{file} exists but is a plain file, not a namespace (left by a crash?)").format(file=file),
             hint=_("remove the stale entry with netns.delete({name!r}) or `ip netns delete {name}`").format(name=name),
             subject=name,
             errno=errno.EEXIST,
         ) from None
     except PermissionError as exc:
-        raise permission_error(f"create {file}", exc) from exc
+        raise permission_error(_("create {path}").format(path=file), exc) from exc
 
 
 def _pin_new_namespace(file: Path) -> None:
@@ -220,10 +220,10 @@ def _add(name: str, pin, *args) -> Path:
     except BaseException as exc:
         file.unlink(missing_ok=True)  # step 7: roll back
         if isinstance(exc, PermissionError):
-            raise permission_error(f"create namespace {name!r}", exc) from exc
+            raise permission_error(_("create namespace {name!r}").format(name=name), exc) from exc
         if isinstance(exc, FileNotFoundError):  # `ip netns delete NAME` ran between steps 4 and 6
             raise NamespaceNotFoundError(
-                f"namespace {name!r} was deleted while it was being created",
+                _("namespace {name!r} was deleted while it was being created").format(name=name),
                 hint=_("another program deleted it at the same moment: add it again"),
                 subject=name,
                 errno=errno.ENOENT,
@@ -248,7 +248,9 @@ def add_many(names: builtins.list[str]) -> builtins.list[Path]:
     files = [path(name) for name in names]
     if len(set(files)) != len(files):
         raise NamespaceExistsError(
-            f"add_many({names!r}): a name appears twice", hint=_("give each namespace its own name"), subject=names
+            _("add_many({names!r}): a name appears twice").format(names=names),
+            hint=_("give each namespace its own name"),
+            subject=names,
         )
     if not files:
         return []
@@ -266,10 +268,10 @@ def add_many(names: builtins.list[str]) -> builtins.list[Path]:
             if made and not _on_nsfs(file):
                 file.unlink(missing_ok=True)
                 made.pop()
-            for earlier, _ in reversed(made):
+            for earlier, _file in reversed(made):
                 delete(earlier)
             if isinstance(exc, PermissionError):
-                raise permission_error(f"create namespace {name!r}", exc) from exc
+                raise permission_error(_("create namespace {name!r}").format(name=name), exc) from exc
             raise
         return files
 
@@ -289,7 +291,7 @@ def unnamed(count: int, inside: Callable[[], T]) -> builtins.list[tuple[int, T]]
     def work() -> builtins.list[tuple[int, T]]:
         made: builtins.list[tuple[int, T]] = []
         try:
-            for _ in range(count):
+            for _step in range(count):
                 syscalls.unshare(syscalls.CLONE_NEWNET)
                 fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
                 try:
@@ -298,10 +300,10 @@ def unnamed(count: int, inside: Callable[[], T]) -> builtins.list[tuple[int, T]]
                     os.close(fd)
                     raise
         except BaseException as exc:
-            for fd, _ in made:
+            for fd, _value in made:
                 os.close(fd)
             if isinstance(exc, PermissionError):
-                raise permission_error("create a network namespace", exc) from exc
+                raise permission_error(_("create a network namespace"), exc) from exc
             raise
         return made
 
@@ -322,7 +324,7 @@ def attach_fd(name: str, fd: int, *, setup: bool = True) -> Path:
     except BaseException as exc:
         file.unlink(missing_ok=True)
         if isinstance(exc, PermissionError):
-            raise permission_error(f"name namespace {name!r}", exc) from exc
+            raise permission_error(_("name namespace {name!r}").format(name=name), exc) from exc
         raise
     return file
 
@@ -339,7 +341,7 @@ def attach(name: str, pid: int) -> Path:
     source = f"/proc/{_check_pid(pid)}/ns/net"
     if not os.path.exists(source):
         raise NamespaceNotFoundError(
-            f"no process with pid {pid}",
+            _("no process with pid {pid}").format(pid=pid),
             hint=_("check the pid with `ps` or Popen.pid; the process may have exited"),
             subject=pid,
             errno=errno.ESRCH,
@@ -356,7 +358,7 @@ def delete(name: str) -> None:
     file = path(name)
     if not file.exists():
         raise NamespaceNotFoundError(
-            f"namespace {name!r} does not exist ({file})",
+            _("namespace {name!r} does not exist ({file})").format(name=name, file=file),
             hint=_("see the existing names with netns.list() or `ip netns list`"),
             subject=name,
             errno=errno.ENOENT,
@@ -365,19 +367,19 @@ def delete(name: str) -> None:
         syscalls.umount2(file, syscalls.MNT_DETACH)
     except OSError as exc:
         if exc.errno == errno.EPERM:
-            raise permission_error(f"unmount {file}", exc) from exc
+            raise permission_error(_("unmount {path}").format(path=file), exc) from exc
         # EINVAL: not a mount point, i.e. a stale plain file. ip ignores this too.
     try:
         file.unlink()
     except FileNotFoundError:
         raise NamespaceNotFoundError(
-            f"namespace {name!r} was deleted by someone else at the same moment",
+            _("namespace {name!r} was deleted by someone else at the same moment").format(name=name),
             hint=_("nothing left to do: it is gone"),
             subject=name,
             errno=errno.ENOENT,
         ) from None
     except PermissionError as exc:
-        raise permission_error(f"remove {file}", exc) from exc
+        raise permission_error(_("remove {path}").format(path=file), exc) from exc
 
 
 def identify(pid: int | str = "self") -> builtins.list[str]:
@@ -392,12 +394,14 @@ def pids(name: str) -> builtins.list[int]:
     if not is_namespace(file):
         if file.exists():
             raise StaleNamespaceError(
-                f"{file} is not a namespace (stale entry)",
+                _("{file} is not a namespace (stale entry)").format(file=file),
                 hint=_("remove it with netns.delete({name!r})").format(name=name),
                 subject=name,
             )
         raise NamespaceNotFoundError(
-            f"namespace {name!r} does not exist", hint=_("see the existing names with netns.list()"), subject=name
+            _("namespace {name!r} does not exist").format(name=name),
+            hint=_("see the existing names with netns.list()"),
+            subject=name,
         )
     found = []
     for proc in Path("/proc").iterdir():
@@ -409,7 +413,9 @@ def pids(name: str) -> builtins.list[int]:
 def _check_pid(pid: object) -> int:
     if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
         raise NamespaceNotFoundError(
-            f"{pid!r} is not a process id", hint=_("pass a positive int such as Popen.pid"), subject=pid
+            _("{pid!r} is not a process id").format(pid=pid),
+            hint=_("pass a positive int such as Popen.pid"),
+            subject=pid,
         )
     return pid
 
@@ -420,7 +426,10 @@ def _proc_ns(pid: int | str) -> Path:
     target = Path(f"/proc/{pid}/ns/net")
     if not os.path.exists(target):
         raise NamespaceNotFoundError(
-            f"no process with pid {pid}", hint=_("the process may have exited"), subject=pid, errno=errno.ESRCH
+            _("no process with pid {pid}").format(pid=pid),
+            hint=_("the process may have exited"),
+            subject=pid,
+            errno=errno.ESRCH,
         )
     return target
 

@@ -35,6 +35,7 @@ from typing import Any
 
 from netlab import enter, netns, syscalls
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, permission_error
+from netlab.i18n import _
 
 __all__ = ["bind", "is_bind_mounted", "start_unshared", "symlink", "unbind"]
 
@@ -52,20 +53,20 @@ def bind(pid: int, target: str | os.PathLike) -> Path:
         fd = os.open(target, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
     except FileExistsError:
         raise NamespaceExistsError(
-            f"{target} already exists",
+            _("{path} already exists").format(path=target),
             subject=target,
             errno=errno.EEXIST,
-            hint="pick a new file name, or unbind the old one first",
+            hint=_("pick a new file name, or unbind the old one first"),
         ) from None
     except PermissionError as exc:
-        raise permission_error(f"create {target}", exc) from exc
+        raise permission_error(_("create {path}").format(path=target), exc) from exc
     os.close(fd)
     try:
         syscalls.mount(source, target, "none", syscalls.MS_BIND)
     except OSError as exc:
         target.unlink(missing_ok=True)
         if exc.errno == errno.EPERM:
-            raise permission_error(f"bind-mount onto {target}", exc) from exc
+            raise permission_error(_("bind-mount onto {path}").format(path=target), exc) from exc
         raise
     return target
 
@@ -80,14 +81,14 @@ def unbind(target: str | os.PathLike, *, remove: bool = True) -> None:
     target = Path(target)
     if not is_bind_mounted(target):
         raise NamespaceNotFoundError(
-            f"{target} is not a namespace bind mount",
+            _("{path} is not a namespace bind mount").format(path=target),
             subject=target,
-            hint="check the path; `findmnt -t nsfs` lists the bind mounts",
+            hint=_("check the path; `findmnt -t nsfs` lists the bind mounts"),
         )
     try:
         syscalls.umount2(target, syscalls.MNT_DETACH)
     except PermissionError as exc:
-        raise permission_error(f"unmount {target}", exc) from exc
+        raise permission_error(_("unmount {path}").format(path=target), exc) from exc
     if remove:
         target.unlink()
 

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from netlab import syscalls
 from netlab.errors import NetlabError, NetlabPermissionError
+from netlab.i18n import _
 
 __all__ = ["INIT_NAME", "KEEP_ENV", "POD_MODE_ENV", "SANDBOX_ENV", "SandboxError", "exec_in_sandbox", "in_sandbox"]
 
@@ -90,14 +91,16 @@ def _unshare_user() -> None:
     except OSError as exc:
         if exc.errno == errno.EPERM and not _root_is_a_mount_point():
             raise SandboxError(
-                "the kernel refuses user namespaces inside a chroot, so a sandbox without root cannot start here",
-                hint="run it as root (sudo), or enter the directory with `unshare --mount` + `pivot_root` "
-                "(as containers do) instead of chroot",
+                _("the kernel refuses user namespaces inside a chroot, so a sandbox without root cannot start here"),
+                hint=_(
+                    "run it as root (sudo), or enter the directory with `unshare --mount` + `pivot_root` "
+                    "(as containers do) instead of chroot"
+                ),
                 errno=exc.errno,
             ) from exc
         raise NetlabPermissionError(
-            f"cannot create a user namespace as uid {uid}: {exc.strerror}",
-            hint=(
+            _("cannot create a user namespace as uid {uid}: {reason}").format(uid=uid, reason=exc.strerror),
+            hint=_(
                 "this kernel forbids unprivileged user namespaces; enable them with "
                 "`sudo sysctl kernel.unprivileged_userns_clone=1` (Debian) or "
                 "`sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` (Ubuntu 24.04+), "
@@ -113,7 +116,9 @@ def _unshare(flags: int) -> None:
         syscalls.unshare(flags)
     except OSError as exc:
         raise NetlabPermissionError(
-            f"cannot create namespaces: {exc.strerror}", hint="run as root or with CAP_SYS_ADMIN", errno=exc.errno
+            _("cannot create namespaces: {reason}").format(reason=exc.strerror),
+            hint=_("run as root or with CAP_SYS_ADMIN"),
+            errno=exc.errno,
         ) from exc
 
 
@@ -138,12 +143,12 @@ def _make_private() -> None:
         below = next((d for d in ("/proc", "/dev", "/sys", "/tmp", "/etc") if os.path.isdir(d)), None)
         if below is None:
             raise SandboxError(
-                "/ is not a mount point here (a chroot?) and has no subdirectory to work from",
-                hint="bind the chroot's directory onto itself before entering it: mount --rbind DIR DIR",
+                _("/ is not a mount point here (a chroot?) and has no subdirectory to work from"),
+                hint=_("bind the chroot's directory onto itself before entering it: mount --rbind DIR DIR"),
             )
         os.chdir("/")
         os.chroot(below)  # the root moves down one step; the working directory stays above it...
-        for _ in range(256):
+        for _step in range(256):
             os.chdir("..")  # ...so ".." climbs, past the old root, to the top of the mount table
         os.chroot(".")
         syscalls.mount("", "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
@@ -209,7 +214,7 @@ def _private_tmp(keep: Iterable[str | os.PathLike[str]]) -> None:
             os.makedirs(path, mode=0o755, exist_ok=True)
             syscalls.mount(f"/proc/self/fd/{fd}", path, None, syscalls.MS_BIND | syscalls.MS_REC)
     finally:
-        for _, fd in kept:
+        for _path, fd in kept:
             os.close(fd)
 
 
@@ -269,7 +274,7 @@ def _init(argv: Sequence[str]) -> None:
         syscalls.mount("proc", "/proc", "proc", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
         command = os.fork()
     except OSError as exc:
-        print(f"netlab sandbox: cannot mount a private /proc: {exc.strerror}", file=sys.stderr)
+        print(_("netlab sandbox: cannot mount a private /proc: {reason}").format(reason=exc.strerror), file=sys.stderr)
         os._exit(125)
     if command == 0:
         _run_command(argv)
@@ -292,7 +297,7 @@ def _wait_for(init: int, end_with: int | None) -> int:
             os.kill(init, signal.SIGTERM)
         else:
             while len(watched) == 2:
-                ready, _, _ = select.select(watched, [], [])
+                ready, _writable, _errors = select.select(watched, [], [])
                 if watched[1] in ready:
                     os.kill(init, signal.SIGTERM)
                     os.close(watched.pop())
@@ -319,8 +324,10 @@ def exec_in_sandbox(
     if os.getuid() != 0:
         if os.environ.get(POD_MODE_ENV) == "1":
             raise SandboxError(
-                f"pod mode ({POD_MODE_ENV}=1) runs as root of the pod's own user namespace, not as uid {os.getuid()}",
-                hint="run the pod with hostUsers: false and runAsUser: 0 (classroom/k8s/values.yaml)",
+                _("pod mode ({variable}=1) runs as root of the pod's own user namespace, not as uid {uid}").format(
+                    variable=POD_MODE_ENV, uid=os.getuid()
+                ),
+                hint=_("run the pod with hostUsers: false and runAsUser: 0 (classroom/k8s/values.yaml)"),
             )
         _unshare_user()
     _unshare(syscalls.CLONE_NEWNET | syscalls.CLONE_NEWNS)
