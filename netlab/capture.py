@@ -53,6 +53,7 @@ from netlab import frames
 from netlab.commands import emit, in_netns
 from netlab.errors import NetlabError
 from netlab.frames import Filter, FilterError, keyword_filter, parse_filter
+from netlab.i18n import _
 from netlab.names import check_ifname
 from netlab.packetsocket import PacketSocket
 from netlab.targets import NEW, Target, in_words
@@ -87,7 +88,7 @@ class Point:
     def __post_init__(self) -> None:
         check_ifname(self.iface)
         if self.netns is NEW:
-            raise CaptureError("cannot capture in a new namespace", hint="name an existing one, a Path or a pid")
+            raise CaptureError(_("cannot capture in a new namespace"), hint=_("name an existing one, a Path or a pid"))
         if not self.label:
             object.__setattr__(self, "label", _label(self.netns, self.iface))
 
@@ -123,8 +124,8 @@ def _point(spec: PointSpec, netns: Target) -> Point:
     if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], str):
         return Point(spec[1], spec[0])
     raise CaptureError(
-        f"cannot capture on {spec!r}",
-        hint="name an interface ('veth0'), or a pair (namespace, interface): ('netns1', 'veth1')",
+        _("cannot capture on {spec!r}").format(spec=spec),
+        hint=_("name an interface ('veth0'), or a pair (namespace, interface): ('netns1', 'veth1')"),
         subject=spec,
     )
 
@@ -219,17 +220,28 @@ class Capture:
         buffer: int = 16,
     ) -> None:
         if not points:
-            raise CaptureError("no capture point", hint="name an interface, e.g. capture('veth0')")
+            raise CaptureError(_("no capture point"), hint=_("name an interface, e.g. capture('veth0')"))
         labels = [p.label for p in points]
         if len(set(labels)) != len(labels):
-            raise CaptureError(f"capture points repeat: {labels}", hint="name each (namespace, interface) once")
+            raise CaptureError(
+                _("capture points repeat: {labels}").format(labels=labels),
+                hint=_("name each (namespace, interface) once"),
+            )
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
-            raise CaptureError(f"count must be a positive whole number, not {count!r}", hint="e.g. count=4")
+            raise CaptureError(
+                _("count must be a positive whole number, not {count!r}").format(count=count), hint=_("e.g. count=4")
+            )
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
-            raise CaptureError(f"timeout must be a positive number of seconds, not {timeout!r}", hint="timeout=2")
+            raise CaptureError(
+                _("timeout must be a positive number of seconds, not {timeout!r}").format(timeout=timeout),
+                hint="timeout=2",
+            )
         self.points = list(points)
         if isinstance(buffer, bool) or not isinstance(buffer, int) or not 1 <= buffer <= 1024:
-            raise CaptureError(f"buffer must be 1 to 1024 MiB, not {buffer!r}", hint="buffer=64 for a long flood")
+            raise CaptureError(
+                _("buffer must be 1 to 1024 MiB, not {buffer!r}").format(buffer=buffer),
+                hint=_("buffer=64 for a long flood"),
+            )
         self.count, self.timeout, self.buffer = count, timeout, buffer
         self.match = match or Filter()
         self._packets: list[Packet] = []  # growing while the capture runs; sorted when read
@@ -249,7 +261,7 @@ class Capture:
     def start(self) -> Capture:
         """Open a socket at every point, then read them all in a background thread."""
         if self._thread is not None:
-            raise CaptureError("this capture has already started", hint="make a new one with capture(...)")
+            raise CaptureError(_("this capture has already started"), hint=_("make a new one with capture(...)"))
         self.started = self._start = time.time()
         try:
             for point in self.points:
@@ -321,7 +333,7 @@ class Capture:
                     break
                 wait = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
                 events = poller.poll(wait)
-                if any(fd == self._wake_r for fd, _ in events) or (deadline and time.monotonic() >= deadline):
+                if any(fd == self._wake_r for fd, _event in events) or (deadline and time.monotonic() >= deadline):
                     break
                 got = 0
                 for fd, event in events:
@@ -426,7 +438,10 @@ class Capture:
         """The packets whose fields have these values: ``cap.where(point="veth0", what="is-at")``."""
         for name in fields:
             if name not in FIELDS:
-                raise CaptureError(f"a packet has no field {name!r}", hint=f"one of {', '.join(FIELDS)}")
+                raise CaptureError(
+                    _("a packet has no field {name!r}").format(name=name),
+                    hint=_("one of {names}").format(names=", ".join(FIELDS)),
+                )
         return [p for p in self if all(getattr(p, k) == v for k, v in fields.items())]
 
     @property
@@ -462,7 +477,7 @@ class Capture:
         return f"<Capture on {where}: {len(self)} packets, {state}>"
 
     def __str__(self) -> str:
-        return "\n".join(str(p) for p in self) or "(no packets)"
+        return "\n".join(str(p) for p in self) or _("(no packets)")
 
 
 def target_of(text: str | None) -> Target:
@@ -496,7 +511,7 @@ def capture(
     (tcpdump's ``-B``); more lets a long flood wait for a busy reader without drops.
     """
     if filter is not None and (proto, host, port) != (None, None, None):
-        raise CaptureError("give either filter= or proto/host/port, not both", hint="filter='icmp and port 80'")
+        raise CaptureError(_("give either filter= or proto/host/port, not both"), hint="filter='icmp and port 80'")
     match = parse_filter(filter) if filter is not None else keyword_filter(proto, host, port)
     specs = [_point(spec, netns) for spec in points]
     cap = Capture(specs, count=count, timeout=timeout, match=match, buffer=buffer)

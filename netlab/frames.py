@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
 from netlab.errors import NetlabError
+from netlab.i18n import _
 
 __all__ = [
     "Fields",
@@ -241,14 +242,18 @@ def _address(word: str) -> str:
     try:
         return str(ipaddress.ip_address(word))
     except ValueError:
-        raise FilterError(f"{word!r} is not an IP address", hint="e.g. host 10.0.0.2", subject=word) from None
+        raise FilterError(
+            _("{word!r} is not an IP address").format(word=word), hint=_("e.g. host 10.0.0.2"), subject=word
+        ) from None
 
 
 def _port(word: object) -> int:
     if isinstance(word, str) and word.isdigit():
         word = int(word)
     if isinstance(word, bool) or not isinstance(word, int) or not 0 <= word <= 65535:
-        raise FilterError(f"{word!r} is not a port number", hint="a number from 0 to 65535", subject=word)
+        raise FilterError(
+            _("{word!r} is not a port number").format(word=word), hint=_("a number from 0 to 65535"), subject=word
+        )
     return word
 
 
@@ -280,8 +285,8 @@ def parse_filter(expression: str) -> Filter:
             i += 2
             continue
         raise FilterError(
-            f"cannot read the filter {expression!r} at {words[i]!r}",
-            hint="use arp, icmp, icmp6, tcp, udp, ip, ip6, host ADDR, src ADDR, dst ADDR, port N, joined by and/or",
+            _("cannot read the filter {expression!r} at {word!r}").format(expression=expression, word=words[i]),
+            hint=_("use arp, icmp, icmp6, tcp, udp, ip, ip6, host ADDR, src ADDR, dst ADDR, port N, joined by and/or"),
             subject=expression,
         )
     return Filter(tuple(tuple(c) for c in clauses), expression.strip())
@@ -291,7 +296,11 @@ def keyword_filter(proto: str | Sequence[str] | None, host: str | None, port: in
     protos = [proto] if isinstance(proto, str) else list(proto or [])
     for name in protos:
         if not isinstance(name, str) or name.lower() not in _PROTOCOLS:
-            raise FilterError(f"unknown protocol {name!r}", hint=f"one of {', '.join(_PROTOCOLS)}", subject=name)
+            raise FilterError(
+                _("unknown protocol {name!r}").format(name=name),
+                hint=_("one of {names}").format(names=", ".join(_PROTOCOLS)),
+                subject=name,
+            )
     rest: list[tuple[str, Any]] = []
     if host is not None:
         rest.append(("host", _address(str(host))))

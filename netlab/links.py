@@ -55,7 +55,7 @@ from netlab.addresses import mac as _check_mac
 from netlab.commands import emit, ip
 from netlab.enter import call
 from netlab.errors import DeviceError, DeviceExistsError, InvalidAddressError
-from netlab.i18n import _
+from netlab.i18n import N_, _
 from netlab.model import Address, Interface, Route
 from netlab.names import check_ifname
 from netlab.rtnl import find, ifindex, kernel_call, open_netns, rtnl
@@ -102,7 +102,9 @@ def must_be_free(ipr: Any, name: str, target: Target) -> None:
     link = find(ipr, name)
     if link is not None:
         raise DeviceExistsError(
-            f"a device named {name!r} already exists in {in_words(target)} ({kind_of(link)} #{link['index']})",
+            _("a device named {name!r} already exists in {where} ({kind} #{index})").format(
+                name=name, where=in_words(target), kind=kind_of(link), index=link["index"]
+            ),
             hint=_("pick another name, or remove it first: links.delete({name!r}{keyword})").format(
                 name=name, keyword=keyword(target)
             ),
@@ -143,7 +145,7 @@ def veth(
     same = peer_netns is None
     if same and name == peer:
         raise DeviceExistsError(
-            f"both ends of the veth pair are called {name!r}",
+            _("both ends of the veth pair are called {name!r}").format(name=name),
             hint=_("give the ends different names, e.g. 'veth0' and 'veth1'"),
             subject=name,
         )
@@ -171,7 +173,7 @@ def netns_arg(target: Target) -> str:
         return str(target)
     if isinstance(target, os.PathLike):
         return os.fspath(target)
-    raise TypeError("a device cannot be sent to NEW: create the namespace first with netns.add()")
+    raise TypeError(_("a device cannot be sent to NEW: create the namespace first with netns.add()"))
 
 
 def _create_veth(
@@ -203,7 +205,8 @@ def _create_veth(
         spec["master"] = master
     if state:
         spec["state"] = state
-    kernel_call(f"create veth pair {name!r}/{peer!r} in {in_words(target)}", name, lambda: ipr.link("add", **spec))
+    action = _("create veth pair {name!r}/{peer!r} in {where}").format(name=name, peer=peer, where=in_words(target))
+    kernel_call(action, name, lambda: ipr.link("add", **spec))
     return ifindex(ipr, name, target)
 
 
@@ -222,7 +225,8 @@ def _create_bridge(ipr: Any, name: str, *, target: Target, mac: str | None = Non
         spec["address"] = mac
     if state:
         spec["state"] = state
-    kernel_call(f"create bridge {name!r} in {in_words(target)}", name, lambda: ipr.link("add", **spec))
+    action = _("create bridge {name!r} in {where}").format(name=name, where=in_words(target))
+    kernel_call(action, name, lambda: ipr.link("add", **spec))
     return ifindex(ipr, name, target)
 
 
@@ -231,20 +235,21 @@ def _create_bridge(ipr: Any, name: str, *, target: Target, mac: str | None = Non
 
 def _set(ipr: Any, name: str, target: Target, action: str, hints: dict[int, str] | None = None, **attrs: Any) -> None:
     index = ifindex(ipr, name, target)
-    kernel_call(f"{action} in {in_words(target)}", name, lambda: ipr.link("set", index=index, **attrs), hints=hints)
+    action = _("{action} in {where}").format(action=action, where=in_words(target))
+    kernel_call(action, name, lambda: ipr.link("set", index=index, **attrs), hints=hints)
 
 
 def up(name: str, *, netns: Target = None) -> None:
     """``ip link set NAME up``: the device starts passing packets (once its other end is up too)."""
     check_ifname(name)
-    rtnl(netns, lambda ipr: _set(ipr, name, netns, f"bring {name!r} up", state="up"))
+    rtnl(netns, lambda ipr: _set(ipr, name, netns, _("bring {name!r} up").format(name=name), state="up"))
     emit(ip(netns, "link", "set", name, "up"))
 
 
 def down(name: str, *, netns: Target = None) -> None:
     """``ip link set NAME down``."""
     check_ifname(name)
-    rtnl(netns, lambda ipr: _set(ipr, name, netns, f"bring {name!r} down", state="down"))
+    rtnl(netns, lambda ipr: _set(ipr, name, netns, _("bring {name!r} down").format(name=name), state="down"))
     emit(ip(netns, "link", "set", name, "down"))
 
 
@@ -254,7 +259,9 @@ def rename(name: str, new_name: str, *, netns: Target = None) -> None:
 
     def work(ipr: Any) -> None:
         must_be_free(ipr, new_name, netns)
-        _set(ipr, name, netns, f"rename {name!r} to {new_name!r}", ifname=new_name)
+        _set(
+            ipr, name, netns, _("rename {name!r} to {new_name!r}").format(name=name, new_name=new_name), ifname=new_name
+        )
 
     rtnl(netns, work)
     emit(ip(netns, "link", "set", name, "name", new_name))
@@ -267,17 +274,17 @@ def delete(name: str, *, netns: Target = None) -> None:
     def work(ipr: Any) -> None:
         index = ifindex(ipr, name, netns)
         kernel_call(
-            f"delete {name!r} in {in_words(netns)}",
+            _("delete {name!r} in {where}").format(name=name, where=in_words(netns)),
             name,
             lambda: ipr.link("del", index=index),
-            hints={errno.EOPNOTSUPP: "a namespace's lo cannot be deleted; it goes with the namespace"},
+            hints={errno.EOPNOTSUPP: _("a namespace's lo cannot be deleted; it goes with the namespace")},
         )
 
     rtnl(netns, work)
     emit(ip(netns, "link", "delete", name))
 
 
-_IMMUTABLE_HINT = (
+_IMMUTABLE_HINT = N_(  # translated where it is used: the learner's language is chosen then
     "lo and bridges are 'netns-local' (ethtool -k shows 'netns-local: on [fixed]'): they stay in the "
     "namespace that made them; create a new one inside the target namespace instead"
 )
@@ -309,13 +316,17 @@ def move(name: str, to: Target, *, netns: Target = None, new_name: str | None = 
         if new_name:
             attrs["ifname"] = new_name
         kernel_call(
-            f"move {name!r} from {in_words(netns)} to {in_words(to)}",
+            _("move {name!r} from {source} to {destination}").format(
+                name=name, source=in_words(netns), destination=in_words(to)
+            ),
             name,
             lambda: ipr.link("set", index=index, **attrs),
             hints={
-                errno.EINVAL: _IMMUTABLE_HINT,
-                errno.EEXIST: f"{in_words(to)} already has a device named {arrival!r}: give it another name "
-                f"on arrival, e.g. links.move({name!r}, {to!r}, new_name='eth1')",
+                errno.EINVAL: _(_IMMUTABLE_HINT),
+                errno.EEXIST: _(
+                    "{where} already has a device named {arrival!r}: give it another name "
+                    "on arrival, e.g. links.move({name!r}, {to!r}, new_name='eth1')"
+                ).format(where=in_words(to), arrival=arrival, name=name, to=to),
             },
         )
 
@@ -357,13 +368,20 @@ def attach(name: str, bridge: str, *, netns: Target = None) -> None:
             return
         if kind_of(master) != "bridge":
             raise DeviceError(
-                f"{bridge!r} in {in_words(netns)} is a {kind_of(master)}, not a bridge",
+                _("{bridge!r} in {where} is a {kind}, not a bridge").format(
+                    bridge=bridge, where=in_words(netns), kind=kind_of(master)
+                ),
                 hint=_("create a bridge first: links.bridge('br0'{keyword})").format(keyword=keyword(netns)),
                 subject=bridge,
             )
         if name == bridge:
-            raise DeviceError(f"cannot attach bridge {bridge!r} to itself", hint=_("attach a veth end"), subject=name)
-        _set(ipr, name, netns, f"attach {name!r} to bridge {bridge!r}", master=master["index"])
+            raise DeviceError(
+                _("cannot attach bridge {bridge!r} to itself").format(bridge=bridge),
+                hint=_("attach a veth end"),
+                subject=name,
+            )
+        action = _("attach {name!r} to bridge {bridge!r}").format(name=name, bridge=bridge)
+        _set(ipr, name, netns, action, master=master["index"])
 
     rtnl(netns, work)
     emit(ip(netns, "link", "set", name, "master", bridge))
@@ -372,7 +390,8 @@ def attach(name: str, bridge: str, *, netns: Target = None) -> None:
 def detach(name: str, *, netns: Target = None) -> None:
     """``ip link set NAME nomaster``: unplug a device from its bridge."""
     check_ifname(name)
-    rtnl(netns, lambda ipr: _set(ipr, name, netns, f"detach {name!r} from its bridge", master=0))
+    action = _("detach {name!r} from its bridge").format(name=name)
+    rtnl(netns, lambda ipr: _set(ipr, name, netns, action, master=0))
     emit(ip(netns, "link", "set", name, "nomaster"))
 
 
@@ -386,7 +405,9 @@ def add_address_on(ipr: Any, name: str, value: IPInterface, target: Target, *, d
         if msg.get("address") and ipaddress.ip_address(msg.get("address")) == value.ip:
             holder = find_name(ipr, msg["index"])
             raise DeviceExistsError(
-                f"address {value.ip} is already on {holder!r} in {in_words(target)}",
+                _("address {address} is already on {holder!r} in {where}").format(
+                    address=value.ip, holder=holder, where=in_words(target)
+                ),
                 hint=_(
                     "each address once per namespace: pick another one, or remove it first with "
                     "links.remove_address({holder!r}, '{address}'{keyword})"
@@ -397,7 +418,8 @@ def add_address_on(ipr: Any, name: str, value: IPInterface, target: Target, *, d
     attrs: dict[str, Any] = {"index": index, "address": str(value.ip), "prefixlen": value.network.prefixlen}
     if value.version == 6 and not dad:
         attrs["flags"] = IFA_F_NODAD
-    kernel_call(f"add {value} to {name!r} in {in_words(target)}", str(value), lambda: ipr.addr("add", **attrs))
+    action = _("add {address} to {name!r} in {where}").format(address=value, name=name, where=in_words(target))
+    kernel_call(action, str(value), lambda: ipr.addr("add", **attrs))
 
 
 def find_name(ipr: Any, index: int) -> str:
@@ -426,11 +448,13 @@ def remove_address(name: str, cidr: str | IPInterface, *, netns: Target = None) 
     def work(ipr: Any) -> None:
         index = ifindex(ipr, name, netns)
         kernel_call(
-            f"remove {value} from {name!r} in {in_words(netns)}",
+            _("remove {address} from {name!r} in {where}").format(address=value, name=name, where=in_words(netns)),
             str(value),
             lambda: ipr.addr("del", index=index, address=str(value.ip), prefixlen=value.network.prefixlen),
             hints={
-                errno.EADDRNOTAVAIL: f"see the addresses with links.addresses({'' if netns is None else repr(netns)})"
+                errno.EADDRNOTAVAIL: _("see the addresses with links.addresses({netns})").format(
+                    netns="" if netns is None else repr(netns)
+                )
             },
         )
 
@@ -450,7 +474,7 @@ def _route_spec(ipr: Any, dst: IPNetwork, via: Any, dev: str | None, target: Tar
 def _check_route(dst: object, via: object, dev: str | None) -> tuple[IPNetwork, Any]:
     if via is None and dev is None:
         raise InvalidAddressError(
-            f"a route to {dst!r} needs a gateway (via=) or a device (dev=)",
+            _("a route to {dst!r} needs a gateway (via=) or a device (dev=)").format(dst=dst),
             hint=_("e.g. links.add_route('default', via='10.0.0.1')"),
             subject=dst,
         )
@@ -460,7 +484,9 @@ def _check_route(dst: object, via: object, dev: str | None) -> tuple[IPNetwork, 
         target_net = ipaddress.ip_network("::/0")
     if gateway is not None and gateway.version != target_net.version:
         raise InvalidAddressError(
-            f"gateway {gateway} is IPv{gateway.version} but {target_net} is IPv{target_net.version}",
+            _("gateway {gateway} is IPv{version} but {network} is IPv{network_version}").format(
+                gateway=gateway, version=gateway.version, network=target_net, network_version=target_net.version
+            ),
             hint=_("use a gateway of the same family as the destination"),
             subject=via,
         )
@@ -479,14 +505,17 @@ def add_route_on(ipr: Any, dst: IPNetwork, via: Any, dev: str | None, target: Ta
     spec = {**_route_spec(ipr, dst, via, dev, target), "proto": RTPROT_BOOT}  # as `ip route add` does
     route = " ".join(_route_words(dst, via, dev))
     kernel_call(
-        f"add route {route!r} in {in_words(target)}",
+        _("add route {route!r} in {where}").format(route=route, where=in_words(target)),
         route,
         lambda: ipr.route("add", **spec),
         hints={
-            errno.ENETUNREACH: f"the gateway {via} is not on any connected subnet in {in_words(target)}: give a device "
-            f"there an address in the gateway's subnet and bring it up first",
-            errno.EEXIST: "that route already exists; remove it first: "
-            f"links.remove_route({_route_words(dst, None, None)[0]!r}{keyword(target)}) (see links.routes())",
+            errno.ENETUNREACH: _(
+                "the gateway {via} is not on any connected subnet in {where}: give a device "
+                "there an address in the gateway's subnet and bring it up first"
+            ).format(via=via, where=in_words(target)),
+            errno.EEXIST: _(
+                "that route already exists; remove it first: links.remove_route({dst!r}{keyword}) (see links.routes())"
+            ).format(dst=_route_words(dst, None, None)[0], keyword=keyword(target)),
         },
     )
 
@@ -511,10 +540,10 @@ def remove_route(dst: str | IPNetwork, *, via: str | None = None, dev: str | Non
         spec = _route_spec(ipr, dst_net, gateway, dev, netns)
         route = " ".join(_route_words(dst_net, gateway, dev))
         kernel_call(
-            f"remove route {route!r} in {in_words(netns)}",
+            _("remove route {route!r} in {where}").format(route=route, where=in_words(netns)),
             route,
             lambda: ipr.route("del", **spec),
-            hints={errno.ESRCH: "no such route: see links.routes()"},
+            hints={errno.ESRCH: _("no such route: see links.routes()")},
         )
 
     rtnl(netns, work)
@@ -550,7 +579,9 @@ def addresses(netns: Target = None, *, dev: str | None = None, family: int | Non
     if dev is not None:
         check_ifname(dev)
     if family not in (None, 4, 6):
-        raise InvalidAddressError(f"family {family!r} is not 4 or 6", hint=_("family=4 or family=6"), subject=family)
+        raise InvalidAddressError(
+            _("family {family!r} is not 4 or 6").format(family=family), hint=_("family=4 or family=6"), subject=family
+        )
     return [
         a
         for link in list(netns)

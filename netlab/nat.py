@@ -50,6 +50,7 @@ from netlab import netlink
 from netlab.commands import emit, in_netns
 from netlab.enter import run
 from netlab.errors import DeviceError, DeviceExistsError, DeviceNotFoundError, InvalidAddressError, InvalidNameError
+from netlab.i18n import N_, _
 from netlab.links import address as parse_address
 from netlab.links import network as parse_network
 from netlab.model import NatRule
@@ -83,8 +84,8 @@ _CHAINS = {
 def _check_table(table: str) -> str:
     if not isinstance(table, str) or not _TABLE_NAME.match(table):
         raise InvalidNameError(
-            f"{table!r} is not an nft table name",
-            hint="letters, digits and '_', starting with a letter, e.g. 'netlab'",
+            _("{table!r} is not an nft table name").format(table=table),
+            hint=_("letters, digits and '_', starting with a letter, e.g. 'netlab'"),
             subject=table,
         )
     return table
@@ -99,8 +100,8 @@ def _output(proc, target: Target, action: str) -> str:
     if proc.returncode != 0:
         said = " ".join(line.strip() for line in proc.stderr.splitlines() if line.strip())[:500]
         raise DeviceError(
-            f"cannot {action} in {in_words(target)}: nft says: {said}",
-            hint="check the rule with `nft list ruleset` in that namespace",
+            _("cannot {action} in {where}: nft says: {said}").format(action=action, where=in_words(target), said=said),
+            hint=_("check the rule with `nft list ruleset` in that namespace"),
             subject=action,
         )
     return proc.stdout
@@ -111,7 +112,7 @@ def _json(target: Target, args: Sequence[str], *, missing_ok: bool = False) -> l
     proc = run(target, ["nft", "-j", *args], env={**os.environ, "LC_ALL": "C"})  # stderr read below: untranslated
     if proc.returncode != 0 and missing_ok and "No such file or directory" in proc.stderr:
         return []
-    return json.loads(_output(proc, target, "read the nftables rules") or "{}").get("nftables", [])
+    return json.loads(_output(proc, target, _("read the nftables rules")) or "{}").get("nftables", [])
 
 
 def tables(netns: Target = None) -> list[str]:
@@ -126,7 +127,7 @@ def tables(netns: Target = None) -> list[str]:
 def ruleset(netns: Target = None, *, table: str | None = None) -> str:
     """``nft list ruleset`` (or ``nft list table inet TABLE``), as text."""
     args = ["list", "table", FAMILY, _check_table(table)] if table else ["list", "ruleset"]
-    return _nft(netns, args, action="list the rules")
+    return _nft(netns, args, action=_("list the rules"))
 
 
 def _apply(
@@ -143,12 +144,12 @@ def _apply(
     statements: list[tuple[list[str], str]] = []
     if not exists:
         statements.append((["add", "table", FAMILY, table], ""))
-    needed = {words[4] for words, _ in rules}
+    needed = {words[4] for words, _note in rules}
     for chain in _CHAINS:
         if chain in needed and chain not in chains:
             statements.append((["add", "chain", FAMILY, table, chain, _CHAINS[chain]], ""))
     statements += rules
-    _nft(netns, ["-f", "-"], input="".join(" ".join(words) + "\n" for words, _ in statements), action=action)
+    _nft(netns, ["-f", "-"], input="".join(" ".join(words) + "\n" for words, _note in statements), action=action)
     for words, note in statements:
         emit(in_netns(netns, ["nft", *words]), note=note)
 
@@ -183,7 +184,7 @@ def masquerade(subnet: str, *, out: str, netns: Target = None, table: str = DEFA
     ]
     tool = "iptables" if net.version == 4 else "ip6tables"
     note = f"{tool} -t nat -A POSTROUTING -s {net} -o {out} -j MASQUERADE"
-    _apply(netns, table, [(words, note)], action=f"masquerade {net} out of {out!r}")
+    _apply(netns, table, [(words, note)], action=_("masquerade {subnet} out of {out!r}").format(subnet=net, out=out))
 
 
 @dataclass(frozen=True)
@@ -233,9 +234,15 @@ def _dnat_elsewhere(items: list[dict], proto: str, port: int) -> bool:
     return False
 
 
+_NOT_A_PORT = {
+    "destination": N_("{value!r} is not a destination port number"),
+    "published": N_("{value!r} is not a published port number"),
+}
+
+
 def _port(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 65536:
-        raise InvalidAddressError(f"{value!r} is not a {what} port number", hint="use 1 to 65535", subject=value)
+        raise InvalidAddressError(_(_NOT_A_PORT[what]).format(value=value), hint=_("use 1 to 65535"), subject=value)
     return value
 
 
@@ -243,14 +250,16 @@ def _split_to(to: object) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address
     if isinstance(to, tuple) and len(to) == 2:
         host, port = to
     elif isinstance(to, str) and to.count(":") == 1:
-        host, _, port_text = to.partition(":")
+        host, _colon, port_text = to.partition(":")
         port = int(port_text) if port_text.isdigit() else port_text
     elif isinstance(to, str) and to.startswith("[") and "]:" in to:
-        host, _, port_text = to[1:].partition("]:")
+        host, _bracket, port_text = to[1:].partition("]:")
         port = int(port_text) if port_text.isdigit() else port_text
     else:
         raise InvalidAddressError(
-            f"{to!r} is not ADDRESS:PORT", hint="e.g. to='10.0.0.2:80' or ('10.0.0.2', 80)", subject=to
+            _("{to!r} is not ADDRESS:PORT").format(to=to),
+            hint=_("e.g. to='10.0.0.2:80' or ('10.0.0.2', 80)"),
+            subject=to,
         )
     return parse_address(host), _port(port, "destination")
 
@@ -265,22 +274,28 @@ def publish(
     _port(port, "published")
     host, dport = _split_to(to)
     if proto not in ("tcp", "udp"):
-        raise InvalidAddressError(f"proto must be 'tcp' or 'udp', not {proto!r}", hint="proto='tcp'", subject=proto)
+        raise InvalidAddressError(
+            _("proto must be 'tcp' or 'udp', not {proto!r}").format(proto=proto), hint="proto='tcp'", subject=proto
+        )
     _check_table(table)
     items = _json(netns, ["list", "ruleset"])
     for entry in published(netns, items=items):
         if entry.proto == proto and entry.port == port:
             raise DeviceExistsError(
-                f"{proto} port {port} is already published in {in_words(netns)}: "
-                f"it goes to {entry.to} (table {entry.table})",
-                hint=f"pick another port, or unpublish it first: nat.unpublish({port}{keyword(netns)}, "
-                f"table={entry.table!r})",
+                _("{proto} port {port} is already published in {where}: it goes to {to} (table {table})").format(
+                    proto=proto, port=port, where=in_words(netns), to=entry.to, table=entry.table
+                ),
+                hint=_(
+                    "pick another port, or unpublish it first: nat.unpublish({port}{keyword}, table={table!r})"
+                ).format(port=port, keyword=keyword(netns), table=entry.table),
                 subject=port,
             )
     if _dnat_elsewhere(items, proto, port):
         raise DeviceExistsError(
-            f"{proto} port {port} is already forwarded by another DNAT rule in {in_words(netns)}",
-            hint="pick another port; see `nft list ruleset` (or `iptables -t nat -S`)",
+            _("{proto} port {port} is already forwarded by another DNAT rule in {where}").format(
+                proto=proto, port=port, where=in_words(netns)
+            ),
+            hint=_("pick another port; see `nft list ruleset` (or `iptables -t nat -S`)"),
             subject=port,
         )
     target = f"[{host}]:{dport}" if host.version == 6 else f"{host}:{dport}"
@@ -297,7 +312,7 @@ def publish(
         netns,
         table,
         [(pre, f"{tool} -t nat -A PREROUTING {dnat}"), (out, f"{tool} -t nat -A OUTPUT ! -d {loopback} {dnat}")],
-        action=f"publish {proto} port {port}",
+        action=_("publish {proto} port {port}").format(proto=proto, port=port),
         items=items,
     )
 
@@ -314,8 +329,10 @@ def unpublish(port: int, *, proto: str = "tcp", netns: Target = None, table: str
     ]
     if not handles:
         raise DeviceNotFoundError(
-            f"{proto} port {port} is not published in table {table!r} of {in_words(netns)}",
-            hint=f"see what is: nat.published({'' if netns is None else repr(netns)})",
+            _("{proto} port {port} is not published in table {table!r} of {where}").format(
+                proto=proto, port=port, table=table, where=in_words(netns)
+            ),
+            hint=_("see what is: nat.published({netns})").format(netns="" if netns is None else repr(netns)),
             subject=port,
         )
     statements = [["delete", "rule", FAMILY, table, chain, "handle", str(handle)] for chain, handle in handles]
@@ -323,7 +340,7 @@ def unpublish(port: int, *, proto: str = "tcp", netns: Target = None, table: str
         netns,
         ["-f", "-"],
         input="".join(" ".join(words) + "\n" for words in statements),
-        action=f"unpublish {proto} port {port}",
+        action=_("unpublish {proto} port {port}").format(proto=proto, port=port),
     )
     for words in statements:
         emit(in_netns(netns, ["nft", *words]))
@@ -336,11 +353,13 @@ def remove_table(table: str = DEFAULT_TABLE, *, netns: Target = None, missing_ok
         if missing_ok:
             return False
         raise DeviceNotFoundError(
-            f"there is no nft table {FAMILY} {table} in {in_words(netns)}",
-            hint="see the tables with nat.tables() or `nft list tables`",
+            _("there is no nft table {family} {table} in {where}").format(
+                family=FAMILY, table=table, where=in_words(netns)
+            ),
+            hint=_("see the tables with nat.tables() or `nft list tables`"),
             subject=table,
         )
-    _nft(netns, ["delete", "table", FAMILY, table], action=f"delete table {table}")
+    _nft(netns, ["delete", "table", FAMILY, table], action=_("delete table {table}").format(table=table))
     emit(in_netns(netns, ["nft", "delete", "table", FAMILY, table]))
     return True
 

@@ -36,6 +36,7 @@ import struct
 from netlab.commands import in_netns
 from netlab.enter import call
 from netlab.errors import DeviceNotFoundError, NetlabError, permission_error
+from netlab.i18n import _
 from netlab.targets import Target, in_words
 
 __all__ = ["PacketSocket"]
@@ -70,7 +71,7 @@ class PacketSocket:
         except PermissionError as exc:
             if isinstance(exc, NetlabError):
                 raise
-            raise permission_error(f"open a packet socket in {in_words(netns)}", exc) from exc
+            raise permission_error(_("open a packet socket in {where}").format(where=in_words(netns)), exc) from exc
         try:
             self.sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V2)
             slots = self.size // SLOT_BYTES
@@ -81,11 +82,12 @@ class PacketSocket:
         except OSError as exc:
             self.close()
             if exc.errno == errno.ENODEV:
-                names = sorted(name for _, name in call(netns, socket.if_nameindex))
+                names = sorted(name for _index, name in call(netns, socket.if_nameindex))
                 raise DeviceNotFoundError(
-                    f"no interface {iface!r} in {in_words(netns)}",
-                    hint=f"its interfaces are {', '.join(names)}; list them with "
-                    + " ".join(in_netns(netns, ["ip", "-br", "link"])),
+                    _("no interface {iface!r} in {where}").format(iface=iface, where=in_words(netns)),
+                    hint=_("its interfaces are {names}; list them with {command}").format(
+                        names=", ".join(names), command=" ".join(in_netns(netns, ["ip", "-br", "link"]))
+                    ),
                     subject=iface,
                     errno=errno.ENODEV,
                 ) from None

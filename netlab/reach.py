@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from netlab.commands import emit, in_netns
 from netlab.enter import call, run
 from netlab.errors import DeviceExistsError, InvalidAddressError
+from netlab.i18n import _
 from netlab.links import address as parse_address
 from netlab.targets import Target, in_words
 
@@ -39,7 +40,7 @@ _RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)(?:/([\d.]+))? ms")
 
 
 def _name(target: Target) -> str:
-    return "the current namespace" if target is None else (target if isinstance(target, str) else in_words(target))
+    return _("the current namespace") if target is None else (target if isinstance(target, str) else in_words(target))
 
 
 @dataclass
@@ -66,14 +67,18 @@ class PingResult:
         return self.ok
 
     def __str__(self) -> str:
-        head = f"ping {self.address} from {self.source}"
+        head = _("ping {address} from {source}").format(address=self.address, source=self.source)
         if self.error and not self.sent:
-            return f"{head}: failed: {self.error}"
-        text = f"{head}: {self.received}/{self.sent} received, {self.loss:g}% loss"
+            return _("{head}: failed: {error}").format(head=head, error=self.error)
+        text = _("{head}: {received}/{sent} received, {loss:g}% loss").format(
+            head=head, received=self.received, sent=self.sent, loss=self.loss
+        )
         if self.rtt_avg is not None:
-            text += f", rtt min/avg/max {self.rtt_min:.3f}/{self.rtt_avg:.3f}/{self.rtt_max:.3f} ms"
+            text += _(", rtt min/avg/max {min:.3f}/{avg:.3f}/{max:.3f} ms").format(
+                min=self.rtt_min, avg=self.rtt_avg, max=self.rtt_max
+            )
         if not self.ok:
-            text += f" (no reply{': ' + self.error if self.error else ''})"
+            text += _(" (no reply: {error})").format(error=self.error) if self.error else _(" (no reply)")
         return text
 
 
@@ -81,7 +86,7 @@ def parse_ping(output: str, *, source: str, address: str) -> PingResult:
     """Read ping's summary lines (iputils and busybox forms)."""
     summary = _SUMMARY.search(output)
     if not summary:
-        error = next((line.strip() for line in output.splitlines() if line.strip()), "no output")
+        error = next((line.strip() for line in output.splitlines() if line.strip()), _("no output"))
         return PingResult(source, address, 0, 0, 100.0, error=error, output=output)
     sent, received = int(summary.group(1)), int(summary.group(2))
     result = PingResult(
@@ -105,7 +110,9 @@ def ping(source: Target, address: str, *, count: int = 1, timeout: float = 1.0, 
     """
     target = parse_address(address)
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise InvalidAddressError(f"count must be a positive int, not {count!r}", hint="e.g. count=3", subject=count)
+        raise InvalidAddressError(
+            _("count must be a positive int, not {count!r}").format(count=count), hint=_("e.g. count=3"), subject=count
+        )
     argv = ["ping", "-n", "-c", str(count), "-W", f"{max(timeout, 0.001):g}", "-i", f"{interval:g}", str(target)]
     proc = run(source, argv, timeout=count * max(interval, 0.2) + timeout + 5)
     emit(in_netns(source, argv))
@@ -138,11 +145,13 @@ class ProbeResult:
         local = f"{self.local[0]}:{self.local[1]}" if self.local else self.source
         head = f"{self.proto} {local} -> {self.address}:{self.port}"
         if not self.ok:
-            return f"{head}: failed: {self.error}"
+            return _("{head}: failed: {error}").format(head=head, error=self.error)
         seen = f"{self.seen_from[0]}:{self.seen_from[1]}" if self.seen_from else "?"
-        verb = "connected" if self.proto == "tcp" else "delivered"
-        why = " (NAT rewrote the source)" if self.nat else ""
-        return f"{head}: {verb}; the server in {self.server} saw {seen}{why}"
+        verb = _("connected") if self.proto == "tcp" else _("delivered")
+        why = _(" (NAT rewrote the source)") if self.nat else ""
+        return _("{head}: {verb}; the server in {server} saw {seen}{why}").format(
+            head=head, verb=verb, server=self.server, seen=seen, why=why
+        )
 
 
 def _listen(proto: str, family: int, bind: str, port: int, server: Target) -> socket.socket:
@@ -157,9 +166,13 @@ def _listen(proto: str, family: int, bind: str, port: int, server: Target) -> so
         sock.close()
         if exc.errno in (98, 99):  # EADDRINUSE, EADDRNOTAVAIL
             raise DeviceExistsError(
-                f"cannot listen on {bind or '*'}:{port}/{proto} in {in_words(server)}: {exc.strerror}",
-                hint="pick another port (server_port=), or stop what already listens there "
-                "(`ss -ltnu` in that namespace)",
+                _("cannot listen on {address}:{port}/{proto} in {where}: {reason}").format(
+                    address=bind or "*", port=port, proto=proto, where=in_words(server), reason=exc.strerror
+                ),
+                hint=_(
+                    "pick another port (server_port=), or stop what already listens there "
+                    "(`ss -ltnu` in that namespace)"
+                ),
                 subject=port,
                 errno=exc.errno,
             ) from None
@@ -186,10 +199,14 @@ def probe(
     """
     target = parse_address(address)
     if proto not in ("tcp", "udp"):
-        raise InvalidAddressError(f"proto must be 'tcp' or 'udp', not {proto!r}", hint="proto='tcp'", subject=proto)
+        raise InvalidAddressError(
+            _("proto must be 'tcp' or 'udp', not {proto!r}").format(proto=proto), hint="proto='tcp'", subject=proto
+        )
     for value in (port, server_port):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 65536):
-            raise InvalidAddressError(f"{value!r} is not a port number", hint="use 1 to 65535", subject=value)
+            raise InvalidAddressError(
+                _("{value!r} is not a port number").format(value=value), hint=_("use 1 to 65535"), subject=value
+            )
     family = socket.AF_INET6 if target.version == 6 else socket.AF_INET
     wildcard = "::" if family == socket.AF_INET6 else "0.0.0.0"
     listen_port = server_port or port
@@ -214,11 +231,13 @@ def probe(
                 client.connect((str(target), port))  # UDP: fixes the route and the source address
                 result.local = client.getsockname()[:2]
                 client.send(message)
-                _, peer = listener.recvfrom(len(message))
+                _data, peer = listener.recvfrom(len(message))
             result.seen_from = (peer[0], peer[1])
             result.ok = True
         except TimeoutError:
-            result.error = f"timed out after {timeout:g} s (no route back? a firewall? forwarding off?)"
+            result.error = _("timed out after {timeout:g} s (no route back? a firewall? forwarding off?)").format(
+                timeout=timeout
+            )
         except OSError as exc:
             result.error = exc.strerror or str(exc)
         finally:
@@ -226,6 +245,6 @@ def probe(
     finally:
         listener.close()
     tool = ["nc"] + (["-u"] if proto == "udp" else [])
-    emit(in_netns(server, tool + ["-l", str(listen_port)]), note="the listener: run it in another shell first")
+    emit(in_netns(server, tool + ["-l", str(listen_port)]), note=_("the listener: run it in another shell first"))
     emit(in_netns(source, tool + ["-w", f"{timeout:g}", str(target), str(port)]))
     return result

@@ -25,6 +25,7 @@ from pathlib import Path
 from netlab.commands import emit, in_netns
 from netlab.enter import call
 from netlab.errors import InvalidNameError, NetlabError, permission_error
+from netlab.i18n import _
 from netlab.targets import Target, in_words
 
 __all__ = ["get", "path", "set"]
@@ -44,8 +45,8 @@ def path(key: str) -> Path:
         or not all(_PART.match(p) or ("/" in key and p.replace(".", "").isalnum()) for p in parts)
     ):
         raise InvalidNameError(
-            f"{key!r} is not a per-namespace sysctl name",
-            hint="use a 'net.' setting such as 'net.ipv4.ip_forward'; others belong to the whole machine",
+            _("{key!r} is not a per-namespace sysctl name").format(key=key),
+            hint=_("use a 'net.' setting such as 'net.ipv4.ip_forward'; others belong to the whole machine"),
             subject=key,
         )
     return Path("/proc/sys", *parts)
@@ -56,9 +57,11 @@ def _read(file: Path, key: str, target: Target) -> str:
         return file.read_text().strip()
     except FileNotFoundError:
         raise InvalidNameError(
-            f"there is no sysctl {key!r} in {in_words(target)}",
-            hint="list them with `sysctl -a -r '^net'`; device settings need the device to exist "
-            "(net.ipv4.conf.DEV.forwarding)",
+            _("there is no sysctl {key!r} in {where}").format(key=key, where=in_words(target)),
+            hint=_(
+                "list them with `sysctl -a -r '^net'`; device settings need the device to exist "
+                "(net.ipv4.conf.DEV.forwarding)"
+            ),
             subject=key,
         ) from None
 
@@ -68,12 +71,14 @@ def _write(file: Path, key: str, value: str, target: Target) -> str:
     try:
         file.write_text(value)
     except PermissionError as exc:
-        raise permission_error(f"set {key} in {in_words(target)}", exc) from exc
+        raise permission_error(_("set {key} in {where}").format(key=key, where=in_words(target)), exc) from exc
     except OSError as exc:
         if exc.errno == errno.EINVAL:
             raise NetlabError(
-                f"the kernel refused {key}={value!r} in {in_words(target)} (EINVAL)",
-                hint=f"see the allowed values in the kernel docs (ip-sysctl.rst); it is now {old!r}",
+                _("the kernel refused {key}={value!r} in {where} (EINVAL)").format(
+                    key=key, value=value, where=in_words(target)
+                ),
+                hint=_("see the allowed values in the kernel docs (ip-sysctl.rst); it is now {old!r}").format(old=old),
                 subject=key,
                 errno=exc.errno,
             ) from None
@@ -93,7 +98,9 @@ def as_text(value: object) -> str:
         return "1" if value else "0"
     if not isinstance(value, (int, str)) or (isinstance(value, str) and ("\n" in value or not value.strip())):
         raise InvalidNameError(
-            f"{value!r} is not a sysctl value", hint="pass an int or a short text such as '1'", subject=value
+            _("{value!r} is not a sysctl value").format(value=value),
+            hint=_("pass an int or a short text such as '1'"),
+            subject=value,
         )
     return str(value)
 

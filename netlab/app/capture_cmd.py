@@ -13,15 +13,17 @@ from __future__ import annotations
 import argparse
 import sys
 
+from netlab.i18n import _
+
 __all__ = ["add_arguments", "run"]
 
 USAGE = "netlab capture [-n NS] IFACE [-c N] [-w FILE] [FILTER ...]"
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-n", "--netns", metavar="NS", help="namespace: a name, a /path or a pid (default: here)")
-    parser.add_argument("-c", "--count", type=int, metavar="N", help="stop after N packets")
-    parser.add_argument("-w", "--write", metavar="FILE", help="write a pcap (or .pcapng) file instead of printing")
+    parser.add_argument("-n", "--netns", metavar="NS", help=_("namespace: a name, a /path or a pid (default: here)"))
+    parser.add_argument("-c", "--count", type=int, metavar="N", help=_("stop after N packets"))
+    parser.add_argument("-w", "--write", metavar="FILE", help=_("write a pcap (or .pcapng) file instead of printing"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = USAGE
     _options(parser)
     parser.add_argument(
-        "words", nargs=argparse.REMAINDER, metavar="IFACE [FILTER]", help="e.g. veth1 icmp, eth0 'tcp and port 80'"
+        "words", nargs=argparse.REMAINDER, metavar="IFACE [FILTER]", help=_("e.g. veth1 icmp, eth0 'tcp and port 80'")
     )
 
 
@@ -58,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
         filter=" ".join(args.filter) or None,
         on_packet=() if args.write else show,
     )
-    print(f"netlab: capturing on {cap.points[0].label}; Ctrl-C stops", file=sys.stderr, flush=True)
+    print(
+        _("netlab: capturing on {point}; Ctrl-C stops").format(point=cap.points[0].label), file=sys.stderr, flush=True
+    )
     try:
         cap.wait()
     except KeyboardInterrupt:
@@ -68,5 +72,8 @@ def run(args: argparse.Namespace) -> int:
     if args.write:
         cap.save(args.write)
     stats = cap.stats[cap.points[0].label]
-    print(f"\n{len(cap)} packets captured, {stats.dropped} dropped by the kernel", file=sys.stderr)
+    summary = _("{count} packets captured, {dropped} dropped by the kernel").format(
+        count=len(cap), dropped=stats.dropped
+    )
+    print("\n" + summary, file=sys.stderr)
     return 0

@@ -26,12 +26,14 @@ from __future__ import annotations
 import base64
 import html
 import threading
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.capture import Capture, Packet
+from netlab.i18n import N_, _
 from netlab.view.settings import settings
 
 if TYPE_CHECKING:
@@ -42,7 +44,8 @@ __all__ = ["Html", "LiveCapture", "PacketTable", "journeys", "ladder", "live", "
 Packets = Capture | Iterable[Packet]
 COLOURS = {"ARP": "#e8590c", "ICMP": "#1c7ed6", "ICMPv6": "#1971c2", "TCP": "#2b8a3e", "UDP": "#7048e8"}
 REWRITTEN = "#d9480f"
-HEADINGS = ("#", "time", "point", "dir", "src MAC", "dst MAC", "summary")
+# Column headings, translated when shown (the learner's language is chosen then).
+HEADINGS = ("#", N_("time"), N_("point"), N_("dir"), N_("src MAC"), N_("dst MAC"), N_("summary"))
 
 
 def _list(packets: Packets) -> list[Packet]:
@@ -70,19 +73,29 @@ class PacketTable:
         return rows
 
     def headings(self) -> tuple[str, ...]:
-        return HEADINGS if self.macs else HEADINGS[:4] + HEADINGS[6:]
+        """The column headings, in the learner's language."""
+        shown = HEADINGS if self.macs else HEADINGS[:4] + HEADINGS[6:]
+        return tuple(_(h) if h != "#" else h for h in shown)
 
     def __str__(self) -> str:
         rows = [self.headings(), *self.rows()]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows]
-        return "\n".join(lines) if self.packets else "(no packets)"
+        widths = [max(_columns(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        lines = [
+            "  ".join(cell + " " * (w - _columns(cell)) for cell, w in zip(r, widths, strict=False)) + "  " + r[-1]
+            for r in rows
+        ]
+        return "\n".join(lines) if self.packets else _("(no packets)")
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
 
     def _repr_html_(self) -> str:
         return table_html(self.packets, macs=self.macs, limit=self.limit)
+
+
+def _columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: a Chinese character takes two."""
+    return len(text) + sum(1 for char in text if unicodedata.east_asian_width(char) in ("W", "F"))
 
 
 def table(packets: Packets, *, macs: bool = True, limit: int | None = None) -> PacketTable:
@@ -102,9 +115,9 @@ def table_html(packets: Sequence[Packet], *, macs: bool = True, limit: int | Non
         cells += f"<td style='padding:1px 8px 1px 0;color:{colour}'><code>{html.escape(row[-1])}</code></td>"
         body.append(f"<tr>{cells}</tr>")
     more = len(t.packets) - len(shown)
-    note = f"<div><i>{more} earlier packets not shown</i></div>" if more > 0 else ""
+    note = "<div><i>{}</i></div>".format(_("{count} earlier packets not shown").format(count=more)) if more > 0 else ""
     if not t.packets:
-        return "<div class='netlab-packets'><i>no packets</i></div>"
+        return "<div class='netlab-packets'><i>{}</i></div>".format(_("no packets"))
     style = settings.html_style()
     return (
         f"<div class='netlab-packets' style='{style}'>{note}<table style='font-size:90%'>"
@@ -175,9 +188,11 @@ def ladder(
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch
 
+    from netlab.view.draw.measure import families
+
     if isinstance(packets, Capture):
         lanes = list(points or [p.label for p in packets.points])
-        kinds = {p.label: "root namespace" if p.netns is None else p.where for p in packets.points}
+        kinds = {p.label: _("root namespace") if p.netns is None else p.where for p in packets.points}
     else:
         lanes = list(points or dict.fromkeys(p.point for p in packets))
         kinds = {}
@@ -187,6 +202,9 @@ def ladder(
     width = 1.3 + 3.3 * max(len(lanes), 1)
     height = 1.4 + 0.62 * rows
     small = 7.5
+    prose: dict[str, Any] = {
+        "fontfamily": families()
+    }  # the learner's language, maybe Chinese: a font that has its glyphs
     figure = Figure(figsize=(width, height), dpi=settings.diagram_dpi(small))
     axes = figure.add_axes((0, 0, 1, 1))
     axes.set_xlim(-0.9, len(lanes) - 0.4)
@@ -199,18 +217,19 @@ def ladder(
             FancyBboxPatch((i - 0.42, -1.25), 0.84, 0.55, boxstyle="round,pad=0.02", fc="#e7f5ff", ec="#1c7ed6")
         )
         axes.text(i, -1.05, lane, ha="center", va="center", fontsize=10, weight="bold")
-        axes.text(i, -0.82, kinds.get(lane, ""), ha="center", va="center", fontsize=small, color="#495057")
+        axes.text(i, -0.82, kinds.get(lane, ""), ha="center", va="center", fontsize=small, color="#495057", **prose)
     if title:
-        axes.text(-0.85, -1.55, title, fontsize=10, va="center")
+        axes.text(-0.85, -1.55, title, fontsize=10, va="center", **prose)
     start = shown[0].sightings[0].timestamp if shown else 0.0
     rewritten = [_journey(axes, journey, row, x, start, small) for row, journey in enumerate(shown)]
     if any(rewritten):
-        note = "orange, bold: the same packet rewritten (NAT) since the point where it was seen first"
-        axes.text(len(lanes) - 0.45, rows + 0.1, note, ha="right", fontsize=small, color=REWRITTEN)
+        note = _("orange, bold: the same packet rewritten (NAT) since the point where it was seen first")
+        axes.text(len(lanes) - 0.45, rows + 0.1, note, ha="right", fontsize=small, color=REWRITTEN, **prose)
     if not shown:
-        axes.text((len(lanes) - 1) / 2, 0, "no packets", ha="center", color="#868e96", fontsize=10)
+        axes.text((len(lanes) - 1) / 2, 0, _("no packets"), ha="center", color="#868e96", fontsize=10, **prose)
     if len(every) > len(shown):
-        axes.text(-0.85, rows, f"first {len(shown)} of {len(every)} packets", fontsize=small, color="#868e96")
+        first = _("first {shown} of {count} packets").format(shown=len(shown), count=len(every))
+        axes.text(-0.85, rows, first, fontsize=small, color="#868e96", **prose)
     if path is not None:
         from netlab.view.draw import save
 
@@ -304,8 +323,10 @@ def pcap_link(packets: Packets, *, name: str = "capture.pcap") -> Html:
     href = "data:application/vnd.tcpdump.pcap;base64," + base64.b64encode(data).decode("ascii")
     return Html(
         f"<a download='{html.escape(name)}' href='{href}' class='netlab-pcap'>"
-        f"⬇ {html.escape(name)}</a> ({count} packets, {len(data)} bytes: open it in Wireshark, "
-        f"or <code>tcpdump -nr {html.escape(name)}</code>)"
+        f"⬇ {html.escape(name)}</a> "
+        + _("({count} packets, {size} bytes: open it in Wireshark, or {command})").format(
+            count=count, size=len(data), command=f"<code>tcpdump -nr {html.escape(name)}</code>"
+        )
     )
 
 
@@ -320,7 +341,7 @@ class LiveCapture:
         self.status = widgets.HTML()
         self.table = widgets.HTML()
         self.link = widgets.HTML()
-        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning")
+        self.stop_button = widgets.Button(description=_("Stop"), icon="stop", button_style="warning")
         self.stop_button.on_click(lambda _button: self.capture.stop())  # the watcher then shows the link
         self.widget = widgets.VBox([widgets.HBox([self.stop_button, self.status]), self.table, self.link])
         self._shown = -1  # how many packets the table shows
@@ -342,9 +363,11 @@ class LiveCapture:
             cap = self.capture
             self._shown = len(cap)
             where = ", ".join(p.label for p in cap.points)
-            state = "capturing" if cap.running else "not started" if cap.started is None else "stopped"
-            drops = f", {cap.dropped} dropped by the kernel" if cap.dropped else ""
-            self.status.value = f"<b>{state}</b> on {html.escape(where)}: {len(cap)} packets{drops}"
+            state = _("capturing") if cap.running else _("not started") if cap.started is None else _("stopped")
+            drops = _(", {count} dropped by the kernel").format(count=cap.dropped) if cap.dropped else ""
+            self.status.value = _("{state} on {where}: {count} packets{drops}").format(
+                state=f"<b>{state}</b>", where=html.escape(where), count=len(cap), drops=drops
+            )
             self.table.value = table_html(list(cap), limit=self.rows)
             if not cap.running and cap.started is not None:
                 self.stop_button.disabled = True
