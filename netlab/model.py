@@ -23,10 +23,12 @@ compare them, keep them. An ``Address`` even compares equal to its text, so
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from netlab.i18n import N_, _
 from netlab.targets import Target
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "Peer",
     "Route",
     "plain",
+    "words",
 ]
 
 # -- the kernel's numbers, in ip's words --------------------------------------------------------
@@ -280,6 +283,20 @@ class Namespace:
     target_path: str | None = field(default=None, repr=False)  # a file to enter it by, when unnamed
 
     @property
+    def heading(self) -> str:
+        """The title in the learner's language (``root`` -> ``根命名空间``); kernel names stay as they are."""
+        if self.root:
+            return _("root")
+        if self.title in self.names or self.title in self.mounts:
+            return self.title
+        return words(self.title)
+
+    @property
+    def held_in_words(self) -> tuple[str, ...]:
+        """``holders`` in the learner's language (``holders`` itself stays English: code compares it)."""
+        return tuple(words(holder) for holder in self.holders)
+
+    @property
     def label(self) -> str:
         """``net:[INODE]``, as ``readlink /proc/PID/ns/net`` prints it."""
         return f"net:[{self.inode}]"
@@ -302,17 +319,49 @@ class Namespace:
             return self.names[0]
         if self.target_path:
             return Path(self.target_path)
-        raise LookupError(f"no file leads into {self.title} ({self.label})")
+        raise LookupError(_("no file leads into {title} ({label})").format(title=self.heading, label=self.label))
 
     def interface(self, name: str) -> Interface:
         for interface in self.interfaces:
             if interface.name == name:
                 return interface
-        raise KeyError(f"no interface {name!r} in {self.title} (it has {[i.name for i in self.interfaces]})")
+        raise KeyError(
+            _("no interface {name!r} in {title} (it has {names})").format(
+                name=name, title=self.heading, names=[i.name for i in self.interfaces]
+            )
+        )
 
     @property
     def default_routes(self) -> tuple[Route, ...]:
         return tuple(r for r in self.routes if r.dst == "default")
+
+
+# -- in the learner's language --------------------------------------------------------------------
+
+# The titles and holder words the snapshot writes (and ``NetnsInfo.held_by``), as data they stay
+# English (code compares them, reports store them); ``words`` translates one when it is shown.
+_WORDS = (
+    (re.compile(r"root"), N_("root")),
+    (re.compile(r"pid (?P<pid>\d+) \((?P<command>.*)\)"), N_("pid {pid} ({command})")),
+    (re.compile(r"thread (?P<tid>\d+) of pid (?P<pid>\d+)"), N_("thread {tid} of pid {pid}")),
+    (re.compile(r"fd (?P<fd>\d+) of pid (?P<pid>\d+)"), N_("fd {fd} of pid {pid}")),
+    (re.compile(r"process (?P<pid>\d+) \((?P<command>.*)\)"), N_("process {pid} ({command})")),
+    (re.compile(r"thread (?P<tid>\d+) of process (?P<pid>\d+)"), N_("thread {tid} of process {pid}")),
+    (re.compile(r"open fd (?P<fd>\d+) of process (?P<pid>\d+)"), N_("open fd {fd} of process {pid}")),
+    (re.compile(r"bind mount (?P<path>.+)"), N_("bind mount {path}")),
+)
+
+
+def words(text: str) -> str:
+    """A namespace's title or holder (``process 42 (sleep)``, ``bind mount /run/netns/x``) as shown.
+
+    In the learner's language; anything else (a name, a path, ``net:[INODE]``) comes back unchanged.
+    """
+    for pattern, message in _WORDS:
+        found = pattern.fullmatch(text)
+        if found:
+            return _(message).format(**found.groupdict())
+    return text
 
 
 # -- plain data ---------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+from netlab.i18n import _
+
 __all__ = ["NEW", "Target", "in_words", "keyword"]
 
 
@@ -29,16 +31,19 @@ Target = str | os.PathLike | int | _NewNamespace | None
 
 
 def in_words(target: Target) -> str:
-    """A namespace in words, for messages: ``namespace 'netns1'``, ``the namespace of pid 42``."""
+    """A namespace in words, for messages: ``namespace 'netns1'``, ``the namespace of pid 42``.
+
+    In the learner's language (``命名空间 'netns1'``), like the message it goes into.
+    """
     if target is None:
-        return "the current namespace"
+        return _("the current namespace")
     if isinstance(target, str):
-        return f"namespace {target!r}"
+        return _("namespace {name}").format(name=repr(target))
     if target is NEW:
-        return "a new namespace"
+        return _("a new namespace")
     if isinstance(target, int) and not isinstance(target, bool):
-        return f"the namespace of pid {target}"
-    return f"namespace {os.fspath(target)}"  # type: ignore[arg-type]
+        return _("the namespace of pid {pid}").format(pid=target)
+    return _("namespace {name}").format(name=os.fspath(target))  # type: ignore[arg-type]
 
 
 def keyword(target: Target) -> str:

@@ -17,10 +17,14 @@ netlab capture [-n NS] IFACE [-c N] [-w FILE] [FILTER]   see the packets, like `
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from netlab.errors import NetlabError
-from netlab.i18n import _
+from netlab.i18n import N_, _
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
@@ -54,7 +58,10 @@ def _cmd_netns(args: argparse.Namespace) -> int:
     elif action == "exec":
         argv = args.command[1:] if args.command[:1] == ["--"] else args.command
         if not argv:
-            raise NetlabError("netns exec: which command?", hint=f"e.g. netlab netns exec {args.name} ip -br link")
+            raise NetlabError(
+                _("netns exec: which command?"),
+                hint=_("e.g. netlab netns exec {name} ip -br link").format(name=args.name),
+            )
         from netlab import enter
 
         proc = enter.popen(args.name, argv)
@@ -64,12 +71,13 @@ def _cmd_netns(args: argparse.Namespace) -> int:
 
 def _cmd_lsns(args: argparse.Namespace) -> int:
     from netlab.inodes import namespaces
+    from netlab.model import words
 
     print(f"{'NS':<18} {'NAMES':<16} " + _("HELD BY"))
     for info in namespaces():
         marks = _(" (init)") if info.init else ""
         marks += _(" (you)") if info.current else ""
-        held = "; ".join(info.held_by) or _("nothing (about to be freed)")
+        held = "; ".join(words(holder) for holder in info.held_by) or _("nothing (about to be freed)")
         print(f"{info.label:<18} {','.join(info.names) or '-':<16} {held}{marks}")
     return 0
 
@@ -111,13 +119,16 @@ def _cmd_kernelspec(args: argparse.Namespace) -> int:
     return 0
 
 
+_IGNORED = N_("netlab: ignored {problem} (not a journal netlab can trust; remove it by hand)")
+
+
 def _cmd_labs(args: argparse.Namespace) -> int:
     from netlab.lab.journal import all_records, problems
 
     for record in all_records():
         print(record)
     for problem in problems():
-        print(f"netlab: ignored {problem} (not a journal netlab can trust; remove it by hand)", file=sys.stderr)
+        print(_(_IGNORED).format(problem=problem), file=sys.stderr)
     return 0
 
 
@@ -126,7 +137,7 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
     from netlab.lab.journal import problems
 
     for problem in problems():
-        print(f"netlab: ignored {problem} (not a journal netlab can trust; remove it by hand)", file=sys.stderr)
+        print(_(_IGNORED).format(problem=problem), file=sys.stderr)
     reports = cleanup(all=args.all, dry_run=args.dry_run, lab=args.lab)
     for report in reports:
         print((_("(dry run) ") if args.dry_run and not report.skipped else "") + str(report))
@@ -175,105 +186,184 @@ def _cmd_capture(args: argparse.Namespace) -> int:
     return run(args)
 
 
+# argparse's own words ("usage:", "options", "positional arguments", its errors) go through its
+# module's gettext function; while netlab builds and runs its parser they come from netlab's catalog.
+ARGPARSE_WORDS = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("%(prog)s: error: %(message)s\n"),
+    N_("the following arguments are required: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("unrecognized arguments: %s"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("expected one argument"),
+    N_("expected at most one argument"),
+    N_("expected at least one argument"),
+    N_("not allowed with argument %s"),
+    N_("one of the arguments %s is required"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+)
+
+
+def _argparse_word(message: str | None) -> str | None:
+    return _(message) if message else message  # never _(""): gettext answers that with the catalog header
+
+
+@contextmanager
+def _argparse_in_our_words() -> Iterator[None]:
+    """argparse's words in the learner's language, for as long as netlab's parser works."""
+    saved = argparse._  # type: ignore[attr-defined]
+    argparse._ = _argparse_word  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._ = saved  # type: ignore[attr-defined]
+
+
+def _language_option(argv: Sequence[str]) -> str | None:
+    """``--lang X`` on the command line (not in a command netlab runs), so even ``--help`` speaks X."""
+    for i, word in enumerate(argv):
+        if word in ("--", "sandbox", "exec"):
+            return None
+        if word == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith("--lang="):
+            return word.partition("=")[2]
+    return None
+
+
+def _command(sub: Any, name: str, text: str) -> argparse.ArgumentParser:
+    """A subcommand whose one-line help is also the description its own ``--help`` starts with."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="netlab", description="Learn Linux network namespaces for real.")
+    with _argparse_in_our_words():
+        return _build_parser()
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netlab",
+        description=_("Learn Linux network namespaces for real."),
+        epilog=_("`netlab COMMAND --help` tells more about one command. --lang zh-CN: in Chinese."),
+    )
+    parser.add_argument(
+        "--lang",
+        dest="ui_lang",
+        metavar="LANG",
+        help=_("speak this language, e.g. zh-CN or en (default: from NETLAB_LANG or LANG; English)"),
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
 
-    p = sub.add_parser("sandbox", help="run a command in a private network + mount namespace")
-    p.add_argument("command", nargs=argparse.REMAINDER, help="command to run (default: $SHELL)")
+    p = _command(sub, "sandbox", _("run a command in a private network + mount namespace"))
+    p.add_argument("command", nargs=argparse.REMAINDER, help=_("command to run (default: $SHELL)"))
     p.set_defaults(func=_cmd_sandbox)
 
-    p = sub.add_parser("netns", help="named namespaces, like `ip netns`")
+    p = _command(sub, "netns", _("named namespaces, like `ip netns`"))
     ns_sub = p.add_subparsers(dest="action", required=True)
+    ns_help = {
+        "add": _("create a named namespace (ip netns add NAME)"),
+        "delete": _("delete a named namespace (ip netns delete NAME)"),
+        "pids": _("the processes inside a namespace (ip netns pids NAME)"),
+        "list": _("the named namespaces (ip netns list)"),
+        "attach": _("give the namespace of process PID a name (ip netns attach NAME PID)"),
+        "identify": _("the names of the namespace of process PID (ip netns identify PID)"),
+        "exec": _("run a command inside a namespace (ip netns exec NAME CMD ...)"),
+    }
     for action in ("add", "delete", "pids"):
-        ns_sub.add_parser(action).add_argument("name")
-    ns_sub.add_parser("list")
-    a = ns_sub.add_parser("attach")
+        _command(ns_sub, action, ns_help[action]).add_argument("name")
+    _command(ns_sub, "list", ns_help["list"])
+    a = _command(ns_sub, "attach", ns_help["attach"])
     a.add_argument("name")
     a.add_argument("pid", type=int)
-    a = ns_sub.add_parser("identify")
+    a = _command(ns_sub, "identify", ns_help["identify"])
     a.add_argument("pid", type=int, nargs="?")
-    a = ns_sub.add_parser("exec")
+    a = _command(ns_sub, "exec", ns_help["exec"])
     a.add_argument("name")
     a.add_argument("command", nargs=argparse.REMAINDER)
     p.set_defaults(func=_cmd_netns)
 
-    p = sub.add_parser("lab", help="JupyterLab on the notebooks, in a private network world")
-    p.add_argument("--notebooks", help="folder of notebooks (default: the lessons that come with netlab)")
-    p.add_argument("--port", type=_port, default=8888, help="port on 127.0.0.1 (default: 8888)")
+    p = _command(sub, "lab", _("JupyterLab on the notebooks, in a private network world"))
+    p.add_argument("--notebooks", help=_("folder of notebooks (default: the lessons that come with netlab)"))
+    p.add_argument("--port", type=_port, default=8888, help=_("port on 127.0.0.1 (default: 8888)"))
     p.add_argument(
         "--host-network",
         action="store_true",
-        help="use this machine's own network namespace, as the VM does (root only)",
+        help=_("use this machine's own network namespace, as the VM does (root only)"),
     )
     p.add_argument(
         "--lang",
         metavar="LANG",
-        help="the lessons and JupyterLab in this language, e.g. zh-CN (default: from NETLAB_LANG or LANG; English)",
+        help=_("the lessons and JupyterLab in this language, e.g. zh-CN (default: from NETLAB_LANG or LANG; English)"),
     )
     p.add_argument(
         "--lesson",
         metavar="NN",
-        help="open lesson NN (e.g. 04) with its notebook and two terminals side by side",
+        help=_("open lesson NN (e.g. 04) with its notebook and two terminals side by side"),
     )
     p.set_defaults(func=_cmd_lab)
 
-    p = sub.add_parser("doctor", help="can this machine run the lab? what to fix")
+    p = _command(sub, "doctor", _("can this machine run the lab? what to fix"))
     p.set_defaults(func=_cmd_doctor)
 
-    p = sub.add_parser("lsns", help="every network namespace and what keeps it alive")
+    p = _command(sub, "lsns", _("every network namespace and what keeps it alive"))
     p.set_defaults(func=_cmd_lsns)
 
-    p = sub.add_parser("kernelspec", help="a Jupyter kernel that runs in a sandbox of its own")
+    p = _command(sub, "kernelspec", _("a Jupyter kernel that runs in a sandbox of its own"))
     ks_sub = p.add_subparsers(dest="action", required=True)
-    a = ks_sub.add_parser("install", help='install the "netlab" kernelspec: Python 3 (netlab sandbox)')
+    a = _command(ks_sub, "install", _('install the "netlab" kernelspec: Python 3 (netlab sandbox)'))
     where = a.add_mutually_exclusive_group()
-    where.add_argument("--user", action="store_true", help="for you only (~/.local/share/jupyter/kernels)")
-    where.add_argument("--sys-prefix", action="store_true", help="into this Python environment (sys.prefix)")
-    where.add_argument("--prefix", help="under PREFIX/share/jupyter/kernels")
+    where.add_argument("--user", action="store_true", help=_("for you only (~/.local/share/jupyter/kernels)"))
+    where.add_argument("--sys-prefix", action="store_true", help=_("into this Python environment (sys.prefix)"))
+    where.add_argument("--prefix", help=_("under PREFIX/share/jupyter/kernels"))
     p.set_defaults(func=_cmd_kernelspec)
 
-    p = sub.add_parser("labs", help="the labs on record and whether their owner still runs")
+    p = _command(sub, "labs", _("the labs on record and whether their owner still runs"))
     p.set_defaults(func=_cmd_labs)
 
-    p = sub.add_parser("cleanup", help="remove what crashed labs left behind, and nothing else")
-    p.add_argument("--all", action="store_true", help="also labs whose owner is still running")
-    p.add_argument("--dry-run", action="store_true", help="only say what would be removed")
-    p.add_argument("--lab", help="only this lab")
+    p = _command(sub, "cleanup", _("remove what crashed labs left behind, and nothing else"))
+    p.add_argument("--all", action="store_true", help=_("also labs whose owner is still running"))
+    p.add_argument("--dry-run", action="store_true", help=_("only say what would be removed"))
+    p.add_argument("--lab", help=_("only this lab"))
     p.set_defaults(func=_cmd_cleanup)
 
-    p = sub.add_parser("reset", help="bring the lab's world back to its clean start (in a sandbox: empty)")
-    p.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    p = _command(sub, "reset", _("bring the lab's world back to its clean start (in a sandbox: empty)"))
+    p.add_argument("--dry-run", action="store_true", help=_("only say what would be removed"))
     p.set_defaults(func=_cmd_reset)
 
-    p = sub.add_parser("show", help="every namespace, interface, veth pair, bridge and route, read from the kernel")
+    p = _command(sub, "show", _("every namespace, interface, veth pair, bridge and route, read from the kernel"))
     p.add_argument(
         "--format",
         choices=("tree", "dot", "mermaid", "json"),
         default="tree",
-        help="tree (default), Graphviz DOT, Mermaid, or JSON",
+        help=_("tree (default), Graphviz DOT, Mermaid, or JSON"),
     )
-    p.add_argument("--png", metavar="FILE", help="also draw the diagram into FILE (.png, .svg or .pdf)")
+    p.add_argument("--png", metavar="FILE", help=_("also draw the diagram into FILE (.png, .svg or .pdf)"))
     p.add_argument(
         "--everything",
         action="store_true",
-        help="also namespaces outside this lab's world (in a sandbox: the machine's own)",
+        help=_("also namespaces outside this lab's world (in a sandbox: the machine's own)"),
     )
-    p.add_argument("--no-routes", action="store_true", help="leave the routes out of the tree")
+    p.add_argument("--no-routes", action="store_true", help=_("leave the routes out of the tree"))
     p.set_defaults(func=_cmd_show)
 
-    p = sub.add_parser("reproduce", help="run every experiment of the article in a sandbox, report what holds")
+    p = _command(sub, "reproduce", _("run every experiment of the article in a sandbox, report what holds"))
     p.add_argument(
         "--output",
         "-o",
         action="append",
         metavar="PATH",
-        help="report file, .html (diagrams embedded) or .md; repeat for both (default: netlab-reproduce.html)",
+        help=_("report file, .html (diagrams embedded) or .md; repeat for both (default: netlab-reproduce.html)"),
     )
-    p.add_argument("--format", choices=("md", "html"), help="report format (default: from the file's suffix)")
+    p.add_argument("--format", choices=("md", "html"), help=_("report format (default: from the file's suffix)"))
     p.set_defaults(func=_cmd_reproduce)
 
-    p = sub.add_parser("capture", help="see the packets on an interface, like `ip netns exec NS tcpdump -ni IFACE`")
+    p = _command(sub, "capture", _("see the packets on an interface, like `ip netns exec NS tcpdump -ni IFACE`"))
     from netlab.app.capture_cmd import add_arguments
 
     add_arguments(p)
@@ -285,7 +375,7 @@ def _cmd_reset(args: argparse.Namespace) -> int:
     from netlab.teach.lesson import reset
 
     done = reset(dry_run=args.dry_run)
-    print(("(dry run) " if args.dry_run else "") + str(done))
+    print((_("(dry run) ") if args.dry_run else "") + str(done))
     return 1 if done.problems else 0
 
 
@@ -296,7 +386,7 @@ def _port(text: str) -> int:
     except ValueError:
         port = -1
     if not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
+        raise argparse.ArgumentTypeError(_("{value} is not a TCP port (1-65535)").format(value=repr(text)))
     return port
 
 
@@ -306,13 +396,24 @@ def _check_output(path: str, option: str) -> None:
 
     target = Path(path)
     if target.is_dir():
-        raise NetlabError(f"{option} {path} is a directory", hint=f"name a file in it, e.g. {target / 'report.html'}")
+        raise NetlabError(
+            _("{option} {path} is a directory").format(option=option, path=path),
+            hint=_("name a file in it, e.g. {example}").format(example=target / "report.html"),
+        )
     if not target.parent.is_dir():
-        raise NetlabError(f"{option} {path}: no directory {target.parent}", hint=f"create it: mkdir -p {target.parent}")
+        raise NetlabError(
+            _("{option} {path}: no directory {folder}").format(option=option, path=path, folder=target.parent),
+            hint=_("create it: mkdir -p {folder}").format(folder=target.parent),
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    lang = _language_option(words)
+    if lang:
+        os.environ["NETLAB_LANG"] = lang  # for netlab's messages here and in what it starts
+    with _argparse_in_our_words():
+        args = _build_parser().parse_args(words)
     try:
         return args.func(args)
     except NetlabError as exc:

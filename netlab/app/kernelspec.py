@@ -34,6 +34,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from netlab.i18n import N_, _
+
 __all__ = ["DISPLAY_NAME", "KERNEL_NAME", "install", "kernel_spec", "main"]
 
 KERNEL_NAME = "netlab"
@@ -42,7 +44,7 @@ DISPLAY_NAME = "Python 3 (netlab sandbox)"
 # sockaddr_un.sun_path holds 108 bytes, one of them the final NUL.
 MAX_UNIX_PATH = 107
 
-TRANSPORT_HINT = (
+TRANSPORT_HINT = N_(
     "start Jupyter with `--KernelManager.transport=ipc` (or put "
     '`c.KernelManager.transport = "ipc"` in its config): see docs/classroom.md'
 )
@@ -94,7 +96,7 @@ class KernelLaunchError(SystemExit):
     """The kernel cannot start: the message goes to the server's log, and the kernel exits."""
 
     def __init__(self, message: str, hint: str) -> None:
-        super().__init__(f"netlab kernel: {message}\n  hint: {hint}")
+        super().__init__(f"netlab kernel: {message}\n  {_('hint:')} {hint}")
 
 
 def check_connection(info: dict[str, object]) -> None:
@@ -102,22 +104,28 @@ def check_connection(info: dict[str, object]) -> None:
     transport = info.get("transport", "tcp")
     if transport != "ipc":
         raise KernelLaunchError(
-            f"this Jupyter server talks to its kernels over {transport}, but a netlab kernel lives in its own "
-            "network namespace, where 127.0.0.1 is not the server's 127.0.0.1",
-            TRANSPORT_HINT,
+            _(
+                "this Jupyter server talks to its kernels over {transport}, but a netlab kernel lives in its own "
+                "network namespace, where 127.0.0.1 is not the server's 127.0.0.1"
+            ).format(transport=transport),
+            _(TRANSPORT_HINT),
         )
     base = str(info.get("ip", ""))
     if not os.path.isabs(base):
         raise KernelLaunchError(
-            f"the kernel's socket files are named relative to the server's directory ({base!r})",
-            "give the kernel manager an absolute connection file (Jupyter servers do)",
+            _("the kernel's socket files are named relative to the server's directory ({base})").format(
+                base=repr(base)
+            ),
+            _("give the kernel manager an absolute connection file (Jupyter servers do)"),
         )
     longest = max(len(f"{base}-{info[key]}") for key in info if key.endswith("_port"))
     if longest > MAX_UNIX_PATH:
         raise KernelLaunchError(
-            f"the kernel's socket files would be named with {longest} bytes, a Unix socket takes at most "
-            f"{MAX_UNIX_PATH} ({base}-N)",
-            "set JUPYTER_RUNTIME_DIR to a short directory, e.g. /tmp/jupyter-$USER",
+            _(
+                "the kernel's socket files would be named with {length} bytes, a Unix socket takes at most "
+                "{most} ({base}-N)"
+            ).format(length=longest, most=MAX_UNIX_PATH, base=base),
+            _("set JUPYTER_RUNTIME_DIR to a short directory, e.g. /tmp/jupyter-$USER"),
         )
 
 
@@ -130,7 +138,7 @@ def _connection_file(argv: Sequence[str]) -> str:
         if arg.startswith("--f="):
             return arg[4:]
     raise KernelLaunchError(
-        "no connection file given", "run it as Jupyter does: python -m netlab.app.kernelspec -f FILE"
+        _("no connection file given"), _("run it as Jupyter does: python -m netlab.app.kernelspec -f FILE")
     )
 
 
@@ -145,8 +153,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         info = json.loads(Path(connection_file).read_text())
     except (OSError, ValueError) as exc:
         raise KernelLaunchError(
-            f"cannot read the connection file {connection_file}: {exc}",
-            "the server writes it before starting the kernel; is its runtime dir shared?",
+            _("cannot read the connection file {path}: {reason}").format(path=connection_file, reason=exc),
+            _("the server writes it before starting the kernel; is its runtime dir shared?"),
         )
     check_connection(info)
     # The kernel's parent is now the sandbox's PID 1, and ipykernel takes a parent pid of 1 as "my

@@ -34,7 +34,7 @@ def find_lesson(folder: Path, lesson: str) -> str:
         wanted = f"{int(wanted):02d}-"
     matches = sorted(p.name for p in folder.glob("[0-9][0-9]-*.ipynb") if p.stem == wanted or p.name.startswith(wanted))
     if not matches:
-        known = ", ".join(sorted(p.stem for p in folder.glob("[0-9][0-9]-*.ipynb"))) or "none"
+        known = ", ".join(sorted(p.stem for p in folder.glob("[0-9][0-9]-*.ipynb"))) or _("none")
         missing = _("netlab: no lesson {lesson} in {folder}\n  hint: one of: {known}")
         raise SystemExit(missing.format(lesson=lesson, folder=folder, known=known))
     return matches[0]

@@ -45,6 +45,7 @@ from netlab import inodes, links, nat, netlink, netns, sysctl
 from netlab.commands import emit
 from netlab.enter import call
 from netlab.errors import NamespaceNotFoundError, NetlabError
+from netlab.i18n import _
 from netlab.lab import journal
 from netlab.rtnl import delete_link_request, send_batch
 from netlab.targets import Target, in_words
@@ -64,14 +65,23 @@ class Report:
     skipped: str | None = None  # why the whole lab was not touched
 
     def __str__(self) -> str:
-        head = f"lab {self.lab!r} ({self.owner})"
+        head = _("lab {lab} ({owner})").format(lab=repr(self.lab), owner=self.owner)
         if self.skipped:
-            return f"{head}: skipped, {self.skipped}"
-        lines = [f"{head}: removed {len(self.removed)} object(s)"]
+            return _("{head}: skipped, {reason}").format(head=head, reason=self.skipped)
+        lines = [_("{head}: removed {count} object(s)").format(head=head, count=len(self.removed))]
         lines += [f"  - {item}" for item in self.removed]
-        lines += [f"  left alone: {item}" for item in self.left]
-        lines += [f"  error: {item}" for item in self.errors]
+        lines += ["  " + _("left alone: {item}").format(item=item) for item in self.left]
+        lines += ["  " + _("error: {item}").format(item=item) for item in self.errors]
         return "\n".join(lines)
+
+
+def _owner(record: journal.Record) -> str:
+    state = _("running") if record.alive else _("gone")
+    return _("owner pid {pid}, {state}").format(pid=record.pid, state=state)
+
+
+def _freed(obj: dict[str, Any], target: Target) -> str:
+    return _("link {name} in {where} (freed with its namespace)").format(name=obj["name"], where=in_words(target))
 
 
 def _run_dir() -> dict[str, os.stat_result]:
@@ -103,7 +113,7 @@ def _kill(obj: dict[str, Any], report: Report, dry_run: bool) -> None:
     pid = obj["pid"]
     if journal.process_start(pid) != obj["start"]:
         return  # exited (or the pid now belongs to another program)
-    report.removed.append(f"process {pid} ({' '.join(obj.get('argv', []))[:60]})")
+    report.removed.append(_("process {pid} ({command})").format(pid=pid, command=" ".join(obj.get("argv", []))[:60]))
     if dry_run:
         return
     try:
@@ -140,9 +150,17 @@ class _Links:
                 answers = send_batch(self.sock.sock, [delete_link_request(index) for index in self.indexes])
                 for name, answer in zip(self.indexes.values(), answers, strict=True):
                     if isinstance(answer, OSError) and answer.errno != errno.ENODEV:
-                        report.errors.append(f"link {name} in {in_words(self.target)}: {answer.strerror}")
+                        report.errors.append(
+                            _("link {name} in {where}: {reason}").format(
+                                name=name, where=in_words(self.target), reason=answer.strerror
+                            )
+                        )
         for obj in self.found:
-            report.removed.append(f"link {obj['name']} ({obj.get('kind', 'link')}) in {in_words(self.target)}")
+            report.removed.append(
+                _("link {name} ({kind}) in {where}").format(
+                    name=obj["name"], kind=obj.get("kind", "link"), where=in_words(self.target)
+                )
+            )
             if not dry_run:
                 emit(_ip_del(self.target, obj["name"]))
         return self.found
@@ -208,7 +226,11 @@ class _Pass:
         if ino in self.lab_ns:
             return False, None
         if ino not in self.reach:
-            self.report.left.append(f"{what}: its namespace net:[{ino}] is out of reach (gone, or in another world)")
+            self.report.left.append(
+                _("{what}: its namespace net:[{inode}] is out of reach (gone, or in another world)").format(
+                    what=what, inode=ino
+                )
+            )
             return False, None
         return True, self.reach[ino]
 
@@ -224,7 +246,7 @@ def remove(record: journal.Record, *, dry_run: bool = False, wait: float = 2.0, 
         entries = _run_dir()
         work = _Pass(
             record=record,
-            report=Report(record.lab, f"owner pid {record.pid}, {'running' if record.alive else 'gone'}"),
+            report=Report(record.lab, _owner(record)),
             dry_run=dry_run,
             entries=entries,
             nsfs=netns.nsfs_device(),
@@ -252,9 +274,7 @@ def remove(record: journal.Record, *, dry_run: bool = False, wait: float = 2.0, 
             _wait_then_delete(to_wait, work.report, wait)
         elif to_wait:
             for target, objs in to_wait.items():
-                work.report.removed += [
-                    f"link {obj['name']} in {in_words(target)} (freed with its namespace)" for obj in objs
-                ]
+                work.report.removed += [_freed(obj, target) for obj in objs]
         if not dry_run and not work.report.errors and not keep_journal:
             record.path.unlink(missing_ok=True)
         return work.report
@@ -272,11 +292,19 @@ def _remove_tables(work: _Pass) -> None:
                 continue  # gone already
             if obj.get("handle") is not None and handle != obj["handle"]:
                 work.report.left.append(
-                    f"nft table {nat.FAMILY} {obj['table']} in {in_words(target)}: another table now "
-                    f"(handle {handle}, the lab's was {obj['handle']})"
+                    _(
+                        "nft table {family} {table} in {where}: another table now "
+                        "(handle {handle}, the lab's was {old})"
+                    ).format(
+                        family=nat.FAMILY, table=obj["table"], where=in_words(target), handle=handle, old=obj["handle"]
+                    )
                 )
                 continue
-            work.report.removed.append(f"nft table {nat.FAMILY} {obj['table']} in {in_words(target)}")
+            work.report.removed.append(
+                _("nft table {family} {table} in {where}").format(
+                    family=nat.FAMILY, table=obj["table"], where=in_words(target)
+                )
+            )
             if not work.dry_run:
                 nat.remove_table(obj["table"], netns=target, missing_ok=True)
         except NetlabError as exc:
@@ -294,8 +322,10 @@ def nat_table_handle(table: str, target: Target) -> int | None:
     proc = run(target, ["nft", "-j", "list", "tables", nat.FAMILY])
     if proc.returncode != 0:
         raise NetlabError(
-            f"cannot list the nft tables in {in_words(target)}: {proc.stderr.strip()}",
-            hint="is nftables installed (`nft --version`)?",
+            _("cannot list the nft tables in {where}: {reason}").format(
+                where=in_words(target), reason=proc.stderr.strip()
+            ),
+            hint=_("is nftables installed (`nft --version`)?"),
         )
     for item in json.loads(proc.stdout or "{}").get("nftables", []):
         found = item.get("table")
@@ -316,13 +346,25 @@ def _restore_sysctls(work: _Pass) -> None:
             continue
         where = in_words(target)
         if current != obj["new"]:
-            work.report.left.append(f"sysctl {obj['key']}={current} in {where}: changed since the lab set {obj['new']}")
+            work.report.left.append(
+                _("sysctl {key}={value} in {where}: changed since the lab set {new}").format(
+                    key=obj["key"], value=current, where=where, new=obj["new"]
+                )
+            )
             continue
         holder = _sysctl_holder(obj, current, work.record)
         if holder:
-            work.report.left.append(f"sysctl {obj['key']}={current} in {where}: still used by lab {holder!r}")
+            work.report.left.append(
+                _("sysctl {key}={value} in {where}: still used by lab {lab}").format(
+                    key=obj["key"], value=current, where=where, lab=repr(holder)
+                )
+            )
             continue
-        work.report.removed.append(f"sysctl {obj['key']}={current} in {where} (back to {obj['old']})")
+        work.report.removed.append(
+            _("sysctl {key}={value} in {where} (back to {old})").format(
+                key=obj["key"], value=current, where=where, old=obj["old"]
+            )
+        )
         if not work.dry_run and current != obj["old"]:
             try:
                 sysctl.set(obj["key"], obj["old"], netns=target)
@@ -340,13 +382,19 @@ def _return_borrowed(work: _Pass) -> None:
         if obj["netns"] not in work.lab_ns or obj["netns"] not in work.reach:
             continue  # not inside a lab namespace (any more): deleting namespaces cannot hurt it
         if obj["home"] not in work.reach:
-            work.report.left.append(f"device {obj['name']}: its home net:[{obj['home']}] is out of reach")
+            work.report.left.append(
+                _("device {name}: its home net:[{inode}] is out of reach").format(name=obj["name"], inode=obj["home"])
+            )
             continue
         where, home = work.reach[obj["netns"]], work.reach[obj["home"]]
         name = _name_by_mac(where, obj["mac"], obj.get("kind"))
         if name is None:
             continue  # moved on, or deleted by hand
-        work.report.removed.append(f"device {name}: given back to {in_words(home)} as {obj['home_name']}")
+        work.report.removed.append(
+            _("device {name}: given back to {where} as {home_name}").format(
+                name=name, where=in_words(home), home_name=obj["home_name"]
+            )
+        )
         if work.dry_run:
             continue
         taken = obj["home_name"] in {link.name for link in links.list(home)}
@@ -354,12 +402,14 @@ def _return_borrowed(work: _Pass) -> None:
         try:
             links.move(name, home, netns=where, new_name=new_name)
         except NetlabError as exc:
-            work.report.errors.append(f"device {name}: could not give it back: {exc.message}")
+            work.report.errors.append(
+                _("device {name}: could not give it back: {reason}").format(name=name, reason=exc.message)
+            )
 
 
 def _name_by_mac(target: Target, mac: str, kind: str | None) -> str | None:
     with _socket(target) as sock:
-        for (found_mac, found_kind), (_, name) in _links_by_mac(sock).items():
+        for (found_mac, found_kind), (_index, name) in _links_by_mac(sock).items():
             if found_mac == mac and (kind is None or found_kind == kind):
                 return name
     return None
@@ -390,17 +440,21 @@ def _delete_namespaces(work: _Pass) -> None:
         if st is None:
             continue  # already gone
         if st.st_dev == work.nsfs and st.st_ino == obj["inode"]:
-            work.report.removed.append(f"namespace {name} (net:[{obj['inode']}])")
+            work.report.removed.append(_("namespace {name} (net:[{inode}])").format(name=name, inode=obj["inode"]))
             if not work.dry_run:
                 _delete_netns(name, work.report)
         elif st.st_dev != work.nsfs and st.st_ctime >= obj.get("time", 0) - 1:
             work.report.removed.append(
-                f"stale namespace file {netns.run_dir() / name} (a crash between create and mount)"
+                _("stale namespace file {path} (a crash between create and mount)").format(path=netns.run_dir() / name)
             )
             if not work.dry_run:
                 _delete_netns(name, work.report)
         else:
-            work.report.left.append(f"namespace {name}: it is another namespace now (not net:[{obj['inode']}])")
+            work.report.left.append(
+                _("namespace {name}: it is another namespace now (not net:[{inode}])").format(
+                    name=name, inode=obj["inode"]
+                )
+            )
 
 
 def _delete_netns(name: str, report: Report) -> None:
@@ -410,7 +464,7 @@ def _delete_netns(name: str, report: Report) -> None:
     except NamespaceNotFoundError:
         pass  # someone else deleted it meanwhile: what we wanted
     except NetlabError as exc:
-        report.errors.append(f"namespace {name}: {exc.message}")
+        report.errors.append(_("namespace {name}: {reason}").format(name=name, reason=exc.message))
 
 
 def _wait_then_delete(to_wait: dict[Target, list[dict]], report: Report, wait: float) -> None:
@@ -432,11 +486,7 @@ def _wait_then_delete(to_wait: dict[Target, list[dict]], report: Report, wait: f
             sock.close()
     for target, objs in to_wait.items():
         still = {id(obj) for obj in pending.get(target, [])}
-        report.removed += [
-            f"link {obj['name']} in {in_words(target)} (freed with its namespace)"
-            for obj in objs
-            if id(obj) not in still
-        ]
+        report.removed += [_freed(obj, target) for obj in objs if id(obj) not in still]
     for target, objs in pending.items():  # something else holds the namespace: delete the ends ourselves
         _delete_links(target, objs, report, dry_run=False)
 
@@ -460,8 +510,8 @@ def _cleanup(*, all: bool, dry_run: bool, lab: str | None) -> list[Report]:
             reports.append(
                 Report(
                     record.lab,
-                    f"owner pid {record.pid}, running",
-                    skipped="its owner is still running (use --all to remove it anyway)",
+                    _owner(record),
+                    skipped=_("its owner is still running (use --all to remove it anyway)"),
                 )
             )
             continue

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from netlab.errors import InvalidNameError, LabExistsError, NetlabError, permission_error
+from netlab.i18n import _
 
 __all__ = [
     "Journal",
@@ -84,8 +85,8 @@ def record_dir() -> Path:
 def check_lab_id(lab: object) -> str:
     if not isinstance(lab, str) or not _LAB_ID.match(lab):
         raise InvalidNameError(
-            f"invalid lab name {lab!r}",
-            hint="use 1 to 32 letters, digits or '_', e.g. 'demo' or 'student_07'",
+            _("invalid lab name {name}").format(name=repr(lab)),
+            hint=_("use 1 to 32 letters, digits or '_', e.g. 'demo' or 'student_07'"),
             subject=lab,
         )
     return lab
@@ -142,12 +143,14 @@ class Record:
             self.objects[line["of"]].update({k: v for k, v in line.items() if k not in ("ev", "of")})
 
     def __str__(self) -> str:
-        state = "running" if self.alive else "gone"
+        state = _("running") if self.alive else _("gone")
         kinds: dict[str, int] = {}
         for obj in self.objects.values():
             kinds[obj["ev"]] = kinds.get(obj["ev"], 0) + 1
-        owned = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing"
-        return f"lab {self.lab!r}: owner pid {self.pid} ({state}); owns {owned}"
+        owned = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or _("nothing")
+        return _("lab {lab}: owner pid {pid} ({state}); owns {owned}").format(
+            lab=repr(self.lab), pid=self.pid, state=state, owned=owned
+        )
 
 
 # What each line must hold, field -> accepted types (None: the field may be missing).
@@ -170,20 +173,22 @@ _SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
 def _check_shape(line: object, first: bool) -> str | None:
     """Why ``line`` is not a journal line of the expected shape (None if it is)."""
     if not isinstance(line, dict):
-        return f"a line is {type(line).__name__}, not an object"
+        return _("a line is {type}, not an object").format(type=type(line).__name__)
     ev = line.get("ev")
     shape = _HEAD if first else _SHAPES.get(ev) if isinstance(ev, str) else None
     if first and ev != "lab":
-        return "its first line is not a lab header"
+        return _("its first line is not a lab header")
     if shape is None:
-        return f"unknown event {ev!r}"
+        return _("unknown event {event}").format(event=repr(ev))
     for key, types in shape.items():
         if not isinstance(line.get(key), types) or isinstance(line.get(key), bool):
             if key in ("start", "time") and key not in line:
                 continue
-            return f"event {ev!r}: field {key!r} is {line.get(key)!r}"
+            return _("event {event}: field {field} is {value}").format(
+                event=repr(ev), field=repr(key), value=repr(line.get(key))
+            )
     if first and not _LAB_ID.match(line["lab"]):
-        return f"invalid lab name {line['lab']!r}"
+        return _("invalid lab name {name}").format(name=repr(line["lab"]))
     return None
 
 
@@ -193,16 +198,21 @@ def _open_trusted(path: Path) -> int:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.EMLINK):
-            raise UntrustedJournalError(f"{path} is a symlink", subject=str(path)) from None
+            raise UntrustedJournalError(_("{path} is a symlink").format(path=path), subject=str(path)) from None
         raise
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise UntrustedJournalError(f"{path} is not a regular file", subject=str(path))
+            raise UntrustedJournalError(_("{path} is not a regular file").format(path=path), subject=str(path))
         if st.st_uid != os.geteuid():
-            raise UntrustedJournalError(f"{path} belongs to uid {st.st_uid}, not to you", subject=str(path))
+            raise UntrustedJournalError(
+                _("{path} belongs to uid {uid}, not to you").format(path=path, uid=st.st_uid), subject=str(path)
+            )
         if st.st_size > MAX_BYTES:
-            raise UntrustedJournalError(f"{path} is too big for a journal ({st.st_size} bytes)", subject=str(path))
+            raise UntrustedJournalError(
+                _("{path} is too big for a journal ({size} bytes)").format(path=path, size=st.st_size),
+                subject=str(path),
+            )
     except BaseException:
         os.close(fd)
         raise
@@ -223,7 +233,9 @@ def _lines(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             if number == len(raws) - 1:
                 continue  # a torn last line cannot happen with single writes, but never trust a file
-            raise UntrustedJournalError(f"{path}: line {number + 1} is not JSON", subject=str(path)) from None
+            raise UntrustedJournalError(
+                _("{path}: line {number} is not JSON").format(path=path, number=number + 1), subject=str(path)
+            ) from None
         why = _check_shape(line, not lines)
         if why is not None:
             raise UntrustedJournalError(f"{path}: {why}", subject=str(path))
@@ -247,7 +259,7 @@ def read(path: Path, *, strict: bool = False) -> Record | None:
         return None
     if not lines:
         if strict:
-            raise UntrustedJournalError(f"{path} is empty", subject=str(path))
+            raise UntrustedJournalError(_("{path} is empty").format(path=path), subject=str(path))
         return None
     head = lines[0]
     record = Record(
@@ -317,7 +329,7 @@ def locked() -> Iterator[None]:
                 directory.mkdir(mode=0o755, parents=True, exist_ok=True)
                 fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
             except PermissionError as exc:
-                raise permission_error(f"lock the lab records in {directory}", exc) from exc
+                raise permission_error(_("lock the lab records in {path}").format(path=directory), exc) from exc
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             except BaseException:
@@ -356,15 +368,15 @@ class Journal:
             tmp.unlink(missing_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         except PermissionError as exc:
-            raise permission_error(f"write the lab record {self.path}", exc) from exc
+            raise permission_error(_("write the lab record {path}").format(path=self.path), exc) from exc
         try:
             os.write(fd, head.encode())
             os.link(tmp, self.path)  # EEXIST if another lab of that name got there first
         except FileExistsError:
             os.close(fd)
             raise LabExistsError(
-                f"lab {self.record.lab!r} has a journal already ({self.path})",
-                hint="two labs never share a name: pick another name, or close the other lab first",
+                _("lab {lab} has a journal already ({path})").format(lab=repr(self.record.lab), path=self.path),
+                hint=_("two labs never share a name: pick another name, or close the other lab first"),
                 subject=self.record.lab,
             ) from None
         except BaseException:
@@ -376,7 +388,7 @@ class Journal:
 
     def _write(self, lines: list[dict[str, Any]]) -> None:
         if self._fd < 0:
-            raise NetlabError("this lab is closed", hint="start a new Lab()")
+            raise NetlabError(_("this lab is closed"), hint=_("start a new Lab()"))
         os.write(self._fd, "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines).encode())
         for line in lines:
             if line.get("ev") != "lab":

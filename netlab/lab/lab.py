@@ -55,6 +55,7 @@ from netlab.errors import (
     NamespaceNotFoundError,
     NetlabError,
 )
+from netlab.i18n import _
 from netlab.lab import cleanup, journal
 from netlab.lab.processes import Processes
 from netlab.lab.wiring import Wiring
@@ -104,28 +105,39 @@ class Lab(Processes, Wiring):
                 old = journal.read(path, strict=True)
             except journal.UntrustedJournalError as exc:
                 raise LabExistsError(
-                    f"lab {self.id!r} cannot start: {exc.message}",
-                    hint=f"netlab never uses or deletes a file it cannot trust: remove it yourself (rm {path}), "
-                    "or pick another lab name",
+                    _("lab {lab} cannot start: {reason}").format(lab=repr(self.id), reason=exc.message),
+                    hint=_(
+                        "netlab never uses or deletes a file it cannot trust: remove it yourself (rm {path}), "
+                        "or pick another lab name"
+                    ).format(path=path),
                     subject=self.id,
                 ) from None
             if old is not None and old.alive:
                 here = old.pid == os.getpid()
+                running = (
+                    _("lab {lab} is already running (pid {pid}, this very process)")
+                    if here
+                    else _("lab {lab} is already running (pid {pid})")
+                )
                 raise LabExistsError(
-                    f"lab {self.id!r} is already running (pid {old.pid}{', this very process' if here else ''})",
+                    running.format(lab=repr(self.id), pid=old.pid),
                     hint=(
-                        "close the earlier one first (lab.close()), or write `with Lab(...) as lab:` so a re-run "
-                        "cell closes it by itself"
+                        _(
+                            "close the earlier one first (lab.close()), or write `with Lab(...) as lab:` so a re-run "
+                            "cell closes it by itself"
+                        )
                         if here
-                        else "two labs never share a name: pick another name, or close the other lab first"
+                        else _("two labs never share a name: pick another name, or close the other lab first")
                     ),
                     subject=self.id,
                 )
             if old is not None:  # its owner died without cleaning up: do it now
                 self.recovered = cleanup.remove(old)
                 print(
-                    f"netlab: cleaned up what lab {self.id!r} left behind (pid {old.pid} is gone): "
-                    f"{len(self.recovered.removed)} object(s)",
+                    "netlab: "
+                    + _("cleaned up what lab {lab} left behind (pid {pid} is gone): {count} object(s)").format(
+                        lab=repr(self.id), pid=old.pid, count=len(self.recovered.removed)
+                    ),
                     file=sys.stderr,
                 )
                 path.unlink(missing_ok=True)
@@ -162,7 +174,9 @@ class Lab(Processes, Wiring):
 
     def _check_open(self) -> None:
         if self._closed:
-            raise NetlabError(f"lab {self.id!r} is closed", hint="start a new one: Lab()", subject=self.id)
+            raise NetlabError(
+                _("lab {lab} is closed").format(lab=repr(self.id)), hint=_("start a new one: Lab()"), subject=self.id
+            )
 
     @contextmanager
     def _step(self) -> Iterator[None]:
@@ -200,23 +214,27 @@ class Lab(Processes, Wiring):
         for record in journal.all_records():
             obj = record.find("netns", name=name) if kind == "netns" else record.find("link", name=name, netns=ino)
             if obj is not None:
-                whose = (
-                    "this lab"
-                    if record.lab == self.id
-                    else f"lab {record.lab!r} (pid {record.pid}, "
-                    f"{'running' if record.alive else 'gone: `netlab cleanup` removes it'})"
-                )
+                if record.lab == self.id:
+                    whose = _("this lab")
+                elif record.alive:
+                    whose = _("lab {lab} (pid {pid}, running)").format(lab=repr(record.lab), pid=record.pid)
+                else:
+                    whose = _("lab {lab} (pid {pid}, gone: `netlab cleanup` removes it)").format(
+                        lab=repr(record.lab), pid=record.pid
+                    )
                 cls = type(exc)
                 return cls(
-                    f"{exc.message}; it belongs to {whose}",
-                    hint="two labs never share a name: pick another one (prefix it with your lab's name)",
+                    _("{message}; it belongs to {owner}").format(message=exc.message, owner=whose),
+                    hint=_("two labs never share a name: pick another one (prefix it with your lab's name)"),
                     subject=name,
                     errno=exc.errno_code,
                 )
         return type(exc)(
-            f"{exc.message}; no lab made it (`ip` or netlab's plain functions did)",
-            hint="a lab never takes over what it did not create: pick another name, or, if an earlier lesson "
-            "left it, start from a clean world: `netlab reset` (lesson.reset() in a notebook)",
+            _("{message}; no lab made it (`ip` or netlab's plain functions did)").format(message=exc.message),
+            hint=_(
+                "a lab never takes over what it did not create: pick another name, or, if an earlier lesson "
+                "left it, start from a clean world: `netlab reset` (lesson.reset() in a notebook)"
+            ),
             subject=name,
             errno=exc.errno_code,
         )
@@ -262,8 +280,8 @@ class Lab(Processes, Wiring):
         with self._step():
             if self.record.find("netns", name=name) is None:
                 raise NamespaceNotFoundError(
-                    f"lab {self.id!r} has no namespace {name!r}",
-                    hint="a lab deletes only what it created; use netns.delete() for others",
+                    _("lab {lab} has no namespace {name}").format(lab=repr(self.id), name=repr(name)),
+                    hint=_("a lab deletes only what it created; use netns.delete() for others"),
                     subject=name,
                 )
             self._delete_netns(name)
@@ -342,7 +360,10 @@ class Lab(Processes, Wiring):
             with open_socket() as sock:
                 (answer,) = send_batch(sock, [set_link_request(name=name, alias=f"netlab:{self.id}")])
             if isinstance(answer, OSError):
-                raise error(answer, action=f"mark {name!r} in {in_words(target)} as lab {self.id!r}'s", subject=name)
+                action = _("mark {name} in {where} as lab {lab}'s").format(
+                    name=repr(name), where=in_words(target), lab=repr(self.id)
+                )
+                raise error(answer, action=action, subject=name)
 
         call(target, mark)
 
@@ -462,10 +483,13 @@ class Lab(Processes, Wiring):
             return lambda: None
         if cleanup.nat_table_handle(self.table, netns) is not None:
             raise LabExistsError(
-                f"an nft table {nat.FAMILY} {self.table} already exists in {in_words(netns)}, and lab "
-                f"{self.id!r} did not create it",
-                hint=f"a lab never adopts a table it did not make: pick another lab name, or delete yours "
-                f"(nft delete table {nat.FAMILY} {self.table})",
+                _("an nft table {family} {table} already exists in {where}, and lab {lab} did not create it").format(
+                    family=nat.FAMILY, table=self.table, where=in_words(netns), lab=repr(self.id)
+                ),
+                hint=_(
+                    "a lab never adopts a table it did not make: pick another lab name, or delete yours "
+                    "(nft delete table {family} {table})"
+                ).format(family=nat.FAMILY, table=self.table),
                 subject=self.table,
             )
         seq = self._journal.add("nft", table=self.table, netns=ino, handle=None)
@@ -525,8 +549,10 @@ class Lab(Processes, Wiring):
         self._journal.close(remove=not report.errors)
         if report.errors:
             raise NetlabError(
-                f"lab {self.id!r} could not remove everything: " + "; ".join(report.errors),
-                hint="`netlab cleanup` retries once this process has exited",
+                _("lab {lab} could not remove everything: {errors}").format(
+                    lab=repr(self.id), errors="; ".join(report.errors)
+                ),
+                hint=_("`netlab cleanup` retries once this process has exited"),
                 subject=self.id,
             )
         return report
@@ -561,4 +587,7 @@ def _close_labs_at_exit() -> None:
         try:
             lab.close()
         except Exception as exc:  # never block the interpreter's exit
-            print(f"netlab: closing lab {lab.id!r} at exit: {exc}", file=sys.stderr)
+            print(
+                "netlab: " + _("closing lab {lab} at exit: {error}").format(lab=repr(lab.id), error=exc),
+                file=sys.stderr,
+            )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from netlab.commands import emit, in_netns
 from netlab.enter import popen
+from netlab.i18n import _
 from netlab.lab import journal
 from netlab.targets import Target
 
@@ -51,7 +52,7 @@ class Processes:
             proc = self._start_journaled(target, argv, popen_kwargs)
             seq = self.record.find("process", pid=proc.pid)["seq"]  # type: ignore[index]
             self._processes.append((seq, proc))
-            emit(in_netns(target, argv), note="runs in the background until the lab closes")
+            emit(in_netns(target, argv), note=_("runs in the background until the lab closes"))
             self._on_undo(lambda: self._stop(seq, proc))
             return proc
 

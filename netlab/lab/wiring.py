@@ -30,6 +30,7 @@ from netlab.errors import (
     NamespaceExistsError,
     NetlabError,
 )
+from netlab.i18n import _
 from netlab.lab import cleanup
 from netlab.names import check_ifname, check_netns_name
 from netlab.rtnl import (
@@ -158,9 +159,10 @@ class Wiring:
                 spec["master"] = master
             if mine is None:
                 links.must_be_free(ipr, host, netns)
-            kernel_call(
-                f"create veth pair {host!r}/{ifname!r} into {in_words(ns)}", host, lambda: ipr.link("add", **spec)
+            action = _("create veth pair {name}/{peer} into {where}").format(
+                name=repr(host), peer=repr(ifname), where=in_words(ns)
             )
+            kernel_call(action, host, lambda: ipr.link("add", **spec))
             made.append(True)
             msg = ipr.link("get", ifname=host)[0]
             ipr.link("set", index=msg["index"], ifalias=alias)
@@ -178,13 +180,17 @@ class Wiring:
                     }
                     if address.version == 6:
                         attrs["flags"] = links.IFA_F_NODAD
-                    kernel_call(
-                        f"add {address} to {ifname!r} in {in_words(ns)}", str(address), lambda: ipr.addr("add", **attrs)
+                    action = _("add {address} to {name} in {where}").format(
+                        address=address, name=repr(ifname), where=in_words(ns)
                     )
+                    kernel_call(action, str(address), lambda: ipr.addr("add", **attrs))
+            up = _("bring {name} up in {where}")
             kernel_call(
-                f"bring {ifname!r} up in {in_words(ns)}", ifname, lambda: ipr.link("set", index=index, state="up")
+                up.format(name=repr(ifname), where=in_words(ns)),
+                ifname,
+                lambda: ipr.link("set", index=index, state="up"),
             )
-            kernel_call(f"bring 'lo' up in {in_words(ns)}", "lo", lambda: ipr.link("set", index=1, state="up"))
+            kernel_call(up.format(name="'lo'", where=in_words(ns)), "lo", lambda: ipr.link("set", index=1, state="up"))
             if gateway is not None:
                 links.add_route_on(
                     ipr, links.network("default6" if gateway.version == 6 else "default"), gateway, None, ns
@@ -243,21 +249,21 @@ class Wiring:
         """
         if isinstance(namespaces, bool) or not isinstance(namespaces, (int, Sequence)) or isinstance(namespaces, str):
             raise InvalidNameError(
-                f"star() takes a number of namespaces or a list of names, not {namespaces!r}",
-                hint="e.g. lab.star(3) or lab.star(['red', 'blue'])",
+                _("star() takes a number of namespaces or a list of names, not {value}").format(value=repr(namespaces)),
+                hint=_("e.g. lab.star(3) or lab.star(['red', 'blue'])"),
                 subject=str(namespaces),
             )
         if isinstance(namespaces, int) and namespaces < 1:
             raise InvalidNameError(
-                f"star({namespaces}): a star needs at least one namespace",
-                hint="e.g. lab.star(3) makes ns1, ns2 and ns3 around a bridge",
+                _("star({value}): a star needs at least one namespace").format(value=namespaces),
+                hint=_("e.g. lab.star(3) makes ns1, ns2 and ns3 around a bridge"),
                 subject=str(namespaces),
             )
         names = [f"{prefix}{i}" for i in range(1, namespaces + 1)] if isinstance(namespaces, int) else list(namespaces)
         if not names or len(set(names)) != len(names):
             raise InvalidNameError(
-                f"star({names!r}): the namespaces must be at least one, each named once",
-                hint="e.g. lab.star(['red', 'blue'])",
+                _("star({value}): the namespaces must be at least one, each named once").format(value=repr(names)),
+                hint=_("e.g. lab.star(['red', 'blue'])"),
                 subject=str(names),
             )
         for name in names:
@@ -266,11 +272,13 @@ class Wiring:
         net = links.network(subnet)
         hosts = net.hosts()
         gateway = next(hosts, None)
-        addresses = [next(hosts, None) for _ in names]
+        addresses = [next(hosts, None) for _name in names]
         if gateway is None or (addresses and addresses[-1] is None):
             raise InvalidAddressError(
-                f"{net} has room for {max(net.num_addresses - 3, 0)} namespaces, not {len(names)}",
-                hint="use a bigger subnet, e.g. '10.0.0.0/16'",
+                _("{subnet} has room for {room} namespaces, not {count}").format(
+                    subnet=net, room=max(net.num_addresses - 3, 0), count=len(names)
+                ),
+                hint=_("use a bigger subnet, e.g. '10.0.0.0/16'"),
                 subject=subnet,
             )
         show = self.progress if self.progress is not None else len(names) >= 50
@@ -337,7 +345,7 @@ class Wiring:
                 sock, chunk, held, ifname=ifname, bridge=bridge, bridge_index=bridge_index, gateway=gateway, netns=netns
             )
         finally:
-            for fd, (_, inner) in held:
+            for fd, (_ino, inner) in held:
                 inner.close()
                 os.close(fd)
 
@@ -356,12 +364,14 @@ class Wiring:
         count, now = len(chunk), time.time()
         ino = self._root if netns is None else self._inode(netns)
         base = self._journal.last_seq
-        macs = [(self._mac(), self._mac()) for _ in chunk]
+        macs = [(self._mac(), self._mac()) for _item in chunk]
         items: list[tuple[str, dict[str, Any]]] = [
             ("netns", {"name": name, "inode": inner_ino, "time": now})
-            for (name, _), (_, (inner_ino, _)) in zip(chunk, held, strict=True)
+            for (name, _address), (_fd, (inner_ino, _inner)) in zip(chunk, held, strict=True)
         ]
-        for k, ((name, _), (_, (inner_ino, _)), (mac, peer_mac)) in enumerate(zip(chunk, held, macs, strict=True)):
+        for k, ((name, _address), (_fd, (inner_ino, _inner)), (mac, peer_mac)) in enumerate(
+            zip(chunk, held, macs, strict=True)
+        ):
             host_seq = base + count + 2 * k + 1
             items.append(
                 ("link", {"name": f"v-{name}", "netns": ino, "mac": mac, "kind": "veth", "pair": host_seq + 1})
@@ -376,7 +386,7 @@ class Wiring:
             """The journal numbers of namespace ``k`` onwards and of their pairs: none of it built."""
             return [*seqs[k:count], *(seqs[count + 2 * j + e] for j in range(k, count) for e in (0, 1))]
 
-        for k, ((name, _), (fd, _)) in enumerate(zip(chunk, held, strict=True)):
+        for k, ((name, _address), (fd, _pair)) in enumerate(zip(chunk, held, strict=True)):
             try:
                 netns_module.attach_fd(name, fd, setup=False)
             except NetlabError as exc:
@@ -389,38 +399,41 @@ class Wiring:
 
         alias = f"netlab:{self.id}"
         requests = []
-        for (name, _), (fd, _), (mac, peer_mac) in zip(chunk, held, macs, strict=True):
+        for (name, _address), (fd, _pair), (mac, peer_mac) in zip(chunk, held, macs, strict=True):
             host = f"v-{name}"
             requests.append(
                 veth_request(host, ifname, peer_netns_fd=fd, mac=mac, peer_mac=peer_mac, master=bridge_index, up=True)
             )
             requests.append(set_link_request(name=host, alias=alias))
         answers = send_batch(sock, requests)
-        for k, (name, _) in enumerate(chunk):
+        for k, (name, _address) in enumerate(chunk):
             made, marked = answers[2 * k], answers[2 * k + 1]
             if isinstance(made, OSError):
                 failed = [j for j in range(k, count) if isinstance(answers[2 * j], OSError)]
                 self._journal.gone(*(seqs[count + 2 * j + e] for j in failed for e in (0, 1)))
                 failure = error(
                     made,
-                    action=f"create veth pair {f'v-{name}'!r}/{ifname!r} into {in_words(name)}",
+                    action=_("create veth pair {name}/{peer} into {where}").format(
+                        name=repr(f"v-{name}"), peer=repr(ifname), where=in_words(name)
+                    ),
                     subject=f"v-{name}",
                 )
                 if isinstance(failure, DeviceExistsError):
                     raise self._taken(failure, "link", f"v-{name}", netns)
                 raise failure
             if isinstance(marked, OSError):
-                raise error(marked, action=f"mark 'v-{name}' as lab {self.id!r}'s", subject=f"v-{name}")
+                action = _("mark {name} as lab {lab}'s").format(name=repr(f"v-{name}"), lab=repr(self.id))
+                raise error(marked, action=action, subject=f"v-{name}")
 
         first = [
             [set_link_request(index=1, up=True), set_link_request(name=ifname, up=True), get_link_request(ifname)]
-            for _ in chunk
+            for _item in chunk
         ]
         indexes = [
             _answers(send_batch(inner, requests), [(f"lo/{ifname}", name)] * 3)[2]
-            for (name, _), (_, (_, inner)), requests in zip(chunk, held, first, strict=True)
+            for (name, _address), (_fd, (_ino, inner)), requests in zip(chunk, held, first, strict=True)
         ]
-        for (name, address), (_, (_, inner)), index in zip(chunk, held, indexes, strict=True):
+        for (name, address), (_fd, (_ino, inner)), index in zip(chunk, held, indexes, strict=True):
             second = [address_request(index, address)]
             if gateway is not None:
                 second.append(default_route_request(gateway))
@@ -482,7 +495,8 @@ def _answers(answers: list[int | OSError | None], what: list[tuple[str, Target]]
     found = []
     for answer, (subject, target) in zip(answers, what, strict=False):
         if isinstance(answer, OSError):
-            raise error(answer, action=f"set up {subject!r} in {in_words(target)}", subject=subject)
+            action = _("set up {name} in {where}").format(name=repr(subject), where=in_words(target))
+            raise error(answer, action=action, subject=subject)
         found.append(answer or 0)
     return found
 

@@ -220,7 +220,7 @@ def reset_widget() -> Any:
     button = widgets.Button(description=_("Reset the lab"), icon="undo", button_style="warning")
     output = widgets.Output()
 
-    def clicked(_: Any) -> None:
+    def clicked(_button: Any) -> None:
         output.outputs = ()
         try:
             output.append_stdout(f"{reset()}\n")
@@ -264,11 +264,11 @@ def _clean(lesson: str | None, clean: _World, *, everything: bool, dry_run: bool
     tables = sorted(t for t in now.tables - clean.tables if everything or _kit_table(t))
     rules = _rules(every=everything and not clean.tables, skip_tables=set(tables))
     for table in tables:
-        done.removed.append(f"nft table {table}")
+        done.removed.append(_("nft table {table}").format(table=table))
         if not dry_run:
             _nft(["delete", "table", *table.split()], done)
     for family, rule in rules:
-        done.removed.append(f"{family} rule '{rule}'")
+        done.removed.append(_("{tool} rule '{rule}'").format(tool=family, rule=rule))
         if not dry_run:
             _delete_rule(family, rule, done)
     # A veth whose other end was in a deleted namespace may still be here for a moment, on its way
@@ -393,7 +393,7 @@ def _delete_name(name: str, done: Cleaned) -> None:
     except (NamespaceNotFoundError, FileNotFoundError):
         pass
     except (NetlabError, OSError) as exc:
-        done.problems.append(f"namespace {name}: {exc}")
+        done.problems.append(_("namespace {name}: {reason}").format(name=name, reason=exc))
 
 
 def _delete_link(name: str, done: Cleaned) -> None:
@@ -402,7 +402,7 @@ def _delete_link(name: str, done: Cleaned) -> None:
             links.delete(name)
     except NetlabError as exc:
         if not isinstance(exc, FileNotFoundError):  # a veth that went with its peer meanwhile
-            done.problems.append(f"link {name}: {exc.message}")
+            done.problems.append(_("link {name}: {reason}").format(name=name, reason=exc.message))
 
 
 def _sysctl(key: str) -> str | None:
@@ -494,10 +494,10 @@ class Snapshot:
         """Remove the rules and tables added since, and put each sysctl back. Returns what changed."""
         done = Cleaned(None)
         for command, rule in sorted(set(_rules(every=False, skip_tables=set())) - self.rules):
-            done.removed.append(f"{command} rule '{rule}'")
+            done.removed.append(_("{tool} rule '{rule}'").format(tool=command, rule=rule))
             _delete_rule(command, rule, done)
         for table in sorted(set(_tables()) - self.tables):
-            done.removed.append(f"nft table {table}")
+            done.removed.append(_("nft table {table}").format(table=table))
             _nft(["delete", "table", *table.split()], done)
         for key, value in self.sysctls.items():
             if _sysctl(key) != value:

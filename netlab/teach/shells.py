@@ -30,6 +30,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netlab.i18n import _
 from netlab.inodes import nsfs_mounts
 from netlab.teach.checks import CheckResult
 
@@ -97,48 +98,68 @@ class ArticleShells:
             elif pinned is None:
                 self._find_unshared()
         if self.pid is not None and "unshared" not in self.seen:
-            self.seen["unshared"] = (
-                f"a process in a new network namespace: pid {self.pid} ({_command(self.pid)}), net:[{self.inode}]"
-            )
+            self.seen["unshared"] = _(
+                "a process in a new network namespace: pid {pid} ({command}), net:[{inode}]"
+            ).format(pid=self.pid, command=_command(self.pid), inode=self.inode)
         if self.inode is None:
             return
         if pinned == self.inode:
-            self.seen.setdefault("pinned", f"{self.path} is a bind mount of net:[{self.inode}]")
+            self.seen.setdefault(
+                "pinned", _("{path} is a bind mount of net:[{inode}]").format(path=self.path, inode=self.inode)
+            )
         alive = self.pid is not None and _net_inode(self.pid) == self.inode
         if "pinned" in self.seen and not alive and pinned == self.inode:
-            self.seen.setdefault("gone", f"pid {self.pid} has exited; net:[{self.inode}] lives on")
+            self.seen.setdefault(
+                "gone", _("pid {pid} has exited; net:[{inode}] lives on").format(pid=self.pid, inode=self.inode)
+            )
             if self.path.stat().st_ino == self.inode:
-                self.seen.setdefault("inode", f"ls -i {self.path} still shows {self.inode}")
+                self.seen.setdefault(
+                    "inode", _("ls -i {path} still shows {inode}").format(path=self.path, inode=self.inode)
+                )
         if "gone" in self.seen:
             others = [p for p in _processes_in(self.inode) if p != self.pid]
             if others and pinned == self.inode:
                 self.seen.setdefault(
-                    "entered", f"entered again: pid {others[0]} ({_command(others[0])}) is in net:[{self.inode}]"
+                    "entered",
+                    _("entered again: pid {pid} ({command}) is in net:[{inode}]").format(
+                        pid=others[0], command=_command(others[0]), inode=self.inode
+                    ),
                 )
             if "entered" in self.seen and pinned is None and not others:
-                self.seen.setdefault("unmounted", f"{self.path} is no longer a mount; net:[{self.inode}] is freed")
+                self.seen.setdefault(
+                    "unmounted",
+                    _("{path} is no longer a mount; net:[{inode}] is freed").format(path=self.path, inode=self.inode),
+                )
 
     def check(self) -> CheckResult:
         """Look at the kernel now; say which steps have been seen, and what to do next."""
         self._observe()
-        result = CheckResult("the article's two shells, step by step")
+        result = CheckResult(_("the article's two shells, step by step"))
         path, pid = self.path, self.pid or "PID"
         var_path = f"/var/run/netns/{self.name}"
+
+        def shell(number: int, command: str) -> str:
+            return _("in shell {number}: {command}").format(number=number, command=command)
+
         steps = [
-            ("unshared", "no process in a new network namespace yet", "in shell 1: unshare -n bash; echo $$"),
+            ("unshared", _("no process in a new network namespace yet"), shell(1, "unshare -n bash; echo $$")),
             (
                 "pinned",
-                f"{path} does not hold it yet",
-                f"in shell 2: touch {var_path}; mount --bind /proc/{pid}/ns/net {var_path}",
+                _("{path} does not hold it yet").format(path=path),
+                shell(2, f"touch {var_path}; mount --bind /proc/{pid}/ns/net {var_path}"),
             ),
-            ("gone", f"pid {pid} is still running", "in shell 1: exit"),
-            ("inode", "the inode has not been compared yet", f"in shell 2: ls -i {var_path}"),
+            ("gone", _("pid {pid} is still running").format(pid=pid), shell(1, "exit")),
+            ("inode", _("the inode has not been compared yet"), shell(2, f"ls -i {var_path}")),
             (
                 "entered",
-                "nobody has entered it again yet",
-                f"in shell 2: nsenter --net={var_path} bash (look around, then exit)",
+                _("nobody has entered it again yet"),
+                shell(2, f"nsenter --net={var_path} bash") + _(" (look around, then exit)"),
             ),
-            ("unmounted", f"{path} still holds it, or a process is still inside", f"in shell 2: umount {var_path}"),
+            (
+                "unmounted",
+                _("{path} still holds it, or a process is still inside").format(path=path),
+                shell(2, f"umount {var_path}"),
+            ),
         ]
         for key, failed, hint in steps:
             ok = key in self.seen
@@ -146,8 +167,9 @@ class ArticleShells:
             if not ok:
                 if key == "unmounted" and self.inode is not None and self._pinned() is None:
                     inside = _processes_in(self.inode)
-                    result.steps[-1] = (f"net:[{self.inode}] is still held by pid {inside[0]}", False)
-                    hint = f"exit the shell that nsenter started (pid {inside[0]})"
+                    held = _("net:[{inode}] is still held by pid {pid}").format(inode=self.inode, pid=inside[0])
+                    result.steps[-1] = (held, False)
+                    hint = _("exit the shell that nsenter started (pid {pid})").format(pid=inside[0])
                 result.hint = hint
                 break
         return result

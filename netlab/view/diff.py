@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from netlab.i18n import _
+from netlab.model import words
 from netlab.view.snapshot import Interface, Namespace, Topology, interface_key
 
 __all__ = ["Change", "TopologyDiff", "diff"]
@@ -127,7 +128,7 @@ class TopologyDiff:
 
 
 def _where(ns: Namespace) -> str:
-    return ns.title
+    return ns.heading
 
 
 def _addresses(interface: Interface) -> list[str]:
@@ -141,8 +142,8 @@ def _with_addresses(interface: Interface) -> str:
 
 def _ns_sentence(ns: Namespace) -> str:
     if ns.names or ns.root:
-        return _("{title} ({label})").format(title=ns.title, label=ns.label)
-    held = ns.holders[0] if ns.holders else _("nothing")
+        return _("{title} ({label})").format(title=ns.heading, label=ns.label)
+    held = words(ns.holders[0]) if ns.holders else _("nothing")
     return _("{label}, held by {holder}").format(label=ns.label, holder=held)
 
 
@@ -220,7 +221,11 @@ def _name_changes(old: Namespace, new: Namespace) -> list[Change]:
             changes.append(Change(text.format(label=old.label, name=name), CHANGED, new.inode))
     for name in old.names:
         if name not in new.names:
-            alive = _(": still alive, held by {holders}").format(holders="; ".join(new.holders)) if new.holders else ""
+            alive = (
+                _(": still alive, held by {holders}").format(holders="; ".join(new.held_in_words))
+                if new.holders
+                else ""
+            )
             lost = _("{label} lost its name {name}").format(label=new.label, name=name)
             changes.append(Change(lost + alive, CHANGED, new.inode))
     return changes
@@ -407,10 +412,10 @@ def _holder_changes(old: Namespace, new: Namespace) -> list[Change]:
     changes = []
     for holder in new.holders:
         if holder not in old.holders and mine not in holder and holder not in names:
-            text = _("{where} is now also held by {holder}").format(where=_where(new), holder=holder)
+            text = _("{where} is now also held by {holder}").format(where=_where(new), holder=words(holder))
             changes.append(Change(text, CHANGED, new.inode))
     for holder in old.holders:
         if holder not in new.holders and mine not in holder and holder not in names:
-            text = _("{where} is no longer held by {holder}").format(where=_where(new), holder=holder)
+            text = _("{where} is no longer held by {holder}").format(where=_where(new), holder=words(holder))
             changes.append(Change(text, CHANGED, new.inode))
     return changes

@@ -56,7 +56,7 @@ class LiveTopology:
         try:
             self.check()
         except Exception:  # a broken hook must never break the notebook
-            print("netlab.live: could not read the network state:\n" + traceback.format_exc(limit=3))
+            print("netlab.live: " + _("could not read the network state:") + "\n" + traceback.format_exc(limit=3))
 
     def check(self) -> TopologyDiff:
         """Snapshot now, show what changed since the last snapshot, and return it."""
@@ -116,7 +116,8 @@ def _live_magic(line: str) -> None:
     word, *rest = line.split() or ["on"]
     if word == "projector":
         settings.projector = (rest or ["on"])[0] not in ("off", "0", "no", "false")
-        print(f"netlab.live: projector mode {'on' if settings.projector else 'off'}")
+        mode = _("projector mode on") if settings.projector else _("projector mode off")
+        print(f"netlab.live: {mode}")
         return
     if word == "on":
         _live.mode = "diff" if _live.mode == "off" else _live.mode
@@ -124,7 +125,11 @@ def _live_magic(line: str) -> None:
     elif word in MODES:
         _live.mode = word
     else:
-        print(f"netlab.live: unknown mode {word!r}; use one of on, {', '.join(MODES)}, projector")
+        modes = ", ".join(MODES)
+        print(
+            "netlab.live: "
+            + _("unknown mode {mode}; use one of on, {modes}, projector").format(mode=repr(word), modes=modes)
+        )
         return
     print(f"netlab.live: {_live.mode}")
 

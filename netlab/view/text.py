@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import re
 
+from netlab.i18n import _
+from netlab.model import words
 from netlab.view.snapshot import Interface, Namespace, Route, Topology, interface_key
 
 __all__ = ["chosen_routes", "no_default_route", "route_words", "to_dot", "to_mermaid", "tree"]
@@ -40,34 +42,38 @@ def _peer_text(topology: Topology, ns: Namespace, interface: Interface) -> str:
         return ""
     arrow = "⇄" if interface.peer else "↳"
     if ref.netns is None:
-        return f"{arrow} ifindex {ref.index} in a namespace this snapshot cannot see"
+        return _("{arrow} ifindex {index} in a namespace this snapshot cannot see").format(arrow=arrow, index=ref.index)
     other = topology.by_inode(ref.netns)
-    where = "here" if ref.netns == ns.inode else (other.title if other else f"net:[{ref.netns}]")
+    where = _("here") if ref.netns == ns.inode else (other.heading if other else f"net:[{ref.netns}]")
     return f"{arrow} {ref.name or f'ifindex {ref.index}'} @ {where}"
 
 
 def _holders(items: list[str]) -> str:
-    return "; ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+    shown = "; ".join(words(item) for item in items[:3])
+    return shown + (_(" and {count} more").format(count=len(items) - 3) if len(items) > 3 else "")
 
 
 def _facts(ns: Namespace) -> list[str]:
     """The header words: inode, who holds it (beyond its own name), forwarding, NAT."""
     facts = [ns.label]
     if ns.root:
-        facts.append("you are here")
+        facts.append(_("you are here"))
     if ns.outside:
-        facts.append("outside this lab")
+        facts.append(_("outside this lab"))
     own = {f"bind mount {mount}" for mount in ns.mounts if mount.rsplit("/", 1)[-1] in ns.names}
     others = [holder for holder in ns.holders if holder not in own]
     if not ns.root:
         if ns.names and others:
-            facts.append("also held by " + _holders(others))
+            facts.append(_("also held by {holders}").format(holders=_holders(others)))
         elif not ns.names:
-            facts.append("held by " + (_holders(others) or "nothing"))
+            facts.append(_("held by {holders}").format(holders=_holders(others) or _("nothing")))
     if ns.ip_forward is not None:
-        facts.append("forwarding on" if ns.ip_forward else "forwarding off")
+        facts.append(_("forwarding on") if ns.ip_forward else _("forwarding off"))
     for rule in ns.nat or ():
-        facts.append(f"NAT {rule.action}{' to ' + rule.to if rule.to else ''}")
+        if rule.to:
+            facts.append(_("NAT {action} to {address}").format(action=rule.action, address=rule.to))
+        else:
+            facts.append(f"NAT {rule.action}")
     return facts
 
 
@@ -112,11 +118,13 @@ def no_default_route(ns: Namespace) -> str | None:
     if not any(a.family == 4 and a.scope == "global" for i in ns.interfaces for a in i.addresses):
         return None
     if any(r.family == 4 for r in chosen_routes(ns)):
-        return "no default route: other networks only through the routes above"
+        return _("no default route: other networks only through the routes above")
     subnets = [r.dst for r in ns.routes if r.family == 4 and r.protocol == "kernel" and r.scope == "link"]
-    if 1 <= len(subnets) <= 2:
-        return f"no default route: reaches only {' and '.join(subnets)}"
-    return "no default route: reaches only its own subnets"
+    if len(subnets) == 1:
+        return _("no default route: reaches only {subnet}").format(subnet=subnets[0])
+    if len(subnets) == 2:
+        return _("no default route: reaches only {subnet} and {other}").format(subnet=subnets[0], other=subnets[1])
+    return _("no default route: reaches only its own subnets")
 
 
 def _row(
@@ -144,7 +152,7 @@ def tree(topology: Topology, *, routes: bool = True, color: bool = False) -> str
     """
     lines: list[str] = []
     for ns in topology.namespaces:
-        title = f"{_BOLD}{ns.title}{_RESET}" if color else ns.title
+        title = f"{_BOLD}{ns.heading}{_RESET}" if color else ns.heading
         lines.append(" · ".join([title, *_facts(ns)]))
         ports: dict[str, list[Interface]] = {}
         top: list[Interface] = []
@@ -170,7 +178,7 @@ def tree(topology: Topology, *, routes: bool = True, color: bool = False) -> str
                 stem = ("    " if last else "│   ") + ("└── " if m == len(children) - 1 else "├── ")
                 lines.append(stem + _row(topology, ns, port, widths, color=color, indent=4))
         if route_lines:
-            lines.append("└── routes")
+            lines.append("└── " + _("routes"))
             for m, route in enumerate(route_lines):
                 text = f"{_DIM}{route}{_RESET}" if color else route
                 lines.append("    " + ("└── " if m == len(route_lines) - 1 else "├── ") + text)
@@ -195,7 +203,7 @@ def to_dot(topology: Topology) -> str:
     for ns in topology.namespaces:
         style = 'style="rounded,bold", color="#1f4e79", penwidth=2' if ns.root else 'style="rounded", color="#555555"'
         out.append(f"  subgraph cluster_{ns.inode} {{")
-        out.append(f"    label={_dot_quote(ns.title + chr(10) + ns.label)}; {style};")
+        out.append(f"    label={_dot_quote(ns.heading + chr(10) + ns.label)}; {style};")
         for interface in ns.interfaces:
             fill = "#c8e6c9" if interface.running else ("#fff3c4" if interface.up else "#eeeeee")
             line = "dashed" if not interface.up else "solid"
@@ -206,7 +214,8 @@ def to_dot(topology: Topology) -> str:
                 f'fillcolor="{fill}", style="rounded,filled,{line}"{shape}];'
             )
         if not ns.interfaces:
-            out.append(f'    {_dot_quote(ns.key)} [label="(no interfaces)", shape=plaintext, style=""];')
+            empty = _dot_quote(_("(no interfaces)"))
+            out.append(f'    {_dot_quote(ns.key)} [label={empty}, shape=plaintext, style=""];')
         out.append("  }")
     for (ns_a, a), (ns_b, b) in topology.veth_pairs():
         out.append(
@@ -217,7 +226,7 @@ def to_dot(topology: Topology) -> str:
         for port in ports:
             out.append(
                 f"  {_dot_quote(interface_key(ns, port.name))} -- {_dot_quote(interface_key(ns, bridge.name))} "
-                '[style=dotted, label="port"];'
+                f"[style=dotted, label={_dot_quote(_('port'))}];"
             )
     out.append("}")
     return "\n".join(out) + "\n"
@@ -239,7 +248,7 @@ def to_mermaid(topology: Topology) -> str:
     out = ["flowchart LR"]
     classes: dict[str, list[str]] = {"up": [], "waiting": [], "down": []}
     for ns in topology.namespaces:
-        out.append(f"  subgraph ns_{ns.inode}[{_mermaid_label(ns.title + ' · ' + ns.label)}]")
+        out.append(f"  subgraph ns_{ns.inode}[{_mermaid_label(ns.heading + ' · ' + ns.label)}]")
         for interface in ns.interfaces:
             node = "if_" + _mermaid_id(f"{ns.inode}_{interface.name}")
             label = "\n".join([f"{interface.name} ({interface.status})", *interface.shown_addresses])
@@ -248,16 +257,18 @@ def to_mermaid(topology: Topology) -> str:
             state = "up" if interface.running else ("waiting" if interface.up else "down")
             classes[state].append(node)
         if not ns.interfaces:
-            out.append(f'    empty_{ns.inode}["(no interfaces)"]')
+            out.append(f"    empty_{ns.inode}[{_mermaid_label(_('(no interfaces)'))}]")
         out.append("  end")
     for (ns_a, a), (ns_b, b) in topology.veth_pairs():
         out.append(
             f"  if_{_mermaid_id(f'{ns_a.inode}_{a.name}')} <-->|veth| if_{_mermaid_id(f'{ns_b.inode}_{b.name}')}"
         )
+    port_word = _("port")
     for ns, bridge, ports in topology.bridges():
         for port in ports:
             out.append(
-                f"  if_{_mermaid_id(f'{ns.inode}_{port.name}')} -.-|port| if_{_mermaid_id(f'{ns.inode}_{bridge.name}')}"
+                f"  if_{_mermaid_id(f'{ns.inode}_{port.name}')} -.-|{port_word}| "
+                f"if_{_mermaid_id(f'{ns.inode}_{bridge.name}')}"
             )
     out.append("  classDef up fill:#c8e6c9,stroke:#2e7d32")
     out.append("  classDef waiting fill:#fff3c4,stroke:#b28704")

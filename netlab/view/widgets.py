@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from netlab.i18n import _
 from netlab.view.settings import settings
 from netlab.view.snapshot import Namespace, Topology, snapshot
 from netlab.view.text import no_default_route
@@ -34,7 +35,7 @@ __all__ = ["NamespaceExplorer", "PingTester", "namespace_explorer", "ping_tester
 
 
 def _choices(topology: Topology) -> list[tuple[str, int]]:
-    return [(f"{ns.title}  ·  {ns.label}", ns.inode) for ns in topology.namespaces]
+    return [(f"{ns.heading}  ·  {ns.label}", ns.inode) for ns in topology.namespaces]
 
 
 def _pre_style() -> str:
@@ -47,28 +48,34 @@ def _cell(text: object) -> str:
 
 def describe(topology: Topology, ns: Namespace) -> str:
     """HTML: a namespace's identity, holders, interfaces and routes (what the explorer shows)."""
-    state = {True: "on", False: "off", None: "unknown"}
+    state = {True: _("on"), False: _("off"), None: _("unknown")}
+    if ns.nat:
+        nat = "; ".join(str(r) for r in ns.nat)
+    else:
+        nat = _("none") if ns.nat == () else _("unknown")
+    here = _(" (you are here)") if ns.root else ""
+    facts = _("names: {names} · IP forwarding: {forwarding} · NAT: {nat}").format(
+        names=", ".join(ns.names) or _("(none)"), forwarding=state[ns.ip_forward], nat=nat
+    )
+    held = _("held by: {holders}").format(holders="; ".join(ns.held_in_words) or _("nothing"))
+    columns = (_("interface"), _("kind"), _("state"), _("addresses"), "MAC", "mtu", _("wired to"))
     parts = [
-        f"<h4 style='margin:4px 0'>{html.escape(ns.title)} <code>{ns.label}</code>"
-        f"{' (you are here)' if ns.root else ''}</h4>",
-        f"<div>names: {html.escape(', '.join(ns.names) or '(none)')} · "
-        f"IP forwarding: {state[ns.ip_forward]} · "
-        f"NAT: {html.escape('; '.join(str(r) for r in ns.nat) if ns.nat else ('none' if ns.nat == () else 'unknown'))}"
-        f"</div>",
-        "<div>held by: " + html.escape("; ".join(ns.holders) or "nothing") + "</div>",
-        "<table style='margin-top:6px'><tr><th align=left>interface</th><th align=left>kind</th>"
-        "<th align=left>state</th><th align=left>addresses</th><th align=left>MAC</th><th align=left>mtu</th>"
-        "<th align=left>wired to</th></tr>",
+        f"<h4 style='margin:4px 0'>{html.escape(ns.heading)} <code>{ns.label}</code>{html.escape(here)}</h4>",
+        f"<div>{html.escape(facts)}</div>",
+        f"<div>{html.escape(held)}</div>",
+        "<table style='margin-top:6px'><tr>"
+        + "".join(f"<th align=left>{html.escape(column)}</th>" for column in columns)
+        + "</tr>",
     ]
     for interface in ns.interfaces:
         wired = []
         other = topology.peer_of(ns, interface)
         if other:
-            wired.append(f"veth peer {other[1].name} in {other[0].title}")
+            wired.append(_("veth peer {name} in {where}").format(name=other[1].name, where=other[0].heading))
         elif interface.peer:
-            wired.append(f"veth peer ifindex {interface.peer.index} (namespace not visible)")
+            wired.append(_("veth peer ifindex {index} (namespace not visible)").format(index=interface.peer.index))
         if interface.master:
-            wired.append(f"port of {interface.master}")
+            wired.append(_("port of {bridge}").format(bridge=interface.master))
         parts.append(
             "<tr>"
             + "".join(
@@ -87,9 +94,10 @@ def describe(topology: Topology, ns: Namespace) -> str:
         )
     parts.append("</table>")
     routes = "".join(f"<li><code>{html.escape(str(r))}</code></li>" for r in ns.routes)
+    none = html.escape(_("none"))
     parts.append(
-        f"<div style='margin-top:6px'>routes (table main):<ul style='margin:2px 0'>{routes or '<li>none</li>'}"
-        "</ul></div>"
+        f"<div style='margin-top:6px'>{html.escape(_('routes (table main):'))}<ul style='margin:2px 0'>"
+        f"{routes or f'<li>{none}</li>'}</ul></div>"
     )
     note = no_default_route(ns)
     if note:
@@ -105,10 +113,10 @@ class NamespaceExplorer:
 
         self.topology = topology or snapshot()
         self.dropdown = widgets.Dropdown(
-            options=_choices(self.topology), description="namespace", layout=widgets.Layout(width="420px")
+            options=_choices(self.topology), description=_("namespace"), layout=widgets.Layout(width="420px")
         )
         self.refresh_button = widgets.Button(
-            description="Refresh", icon="refresh", tooltip="take a new snapshot of the kernel's state"
+            description=_("Refresh"), icon="refresh", tooltip=_("take a new snapshot of the kernel's state")
         )
         self.details = widgets.HTML()
         self.dropdown.observe(lambda change: self._show(), names="value")
@@ -132,7 +140,7 @@ class NamespaceExplorer:
 
     def _show(self) -> None:
         ns = self.topology.by_inode(self.dropdown.value) if self.dropdown.value is not None else None
-        self.details.value = describe(self.topology, ns) if ns else "<i>no namespace chosen</i>"
+        self.details.value = describe(self.topology, ns) if ns else f"<i>{html.escape(_('no namespace chosen'))}</i>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -145,12 +153,12 @@ class PingTester:
         import ipywidgets as widgets
 
         self.topology = topology or snapshot()
-        self.source = widgets.Dropdown(options=_choices(self.topology), description="from")
+        self.source = widgets.Dropdown(options=_choices(self.topology), description=_("from"))
         self.destination = widgets.Combobox(
             options=self._addresses(), placeholder="10.1.1.1", description="ping", ensure_option=False
         )
         self.count = widgets.BoundedIntText(
-            value=count, min=1, max=20, description="count", layout=widgets.Layout(width="140px")
+            value=count, min=1, max=20, description=_("count"), layout=widgets.Layout(width="140px")
         )
         self.button = widgets.Button(description="Ping", button_style="primary", icon="play")
         self.result = widgets.HTML()
@@ -180,10 +188,12 @@ class PingTester:
         address = self.destination.value.strip()
         ns = self.topology.by_inode(self.source.value)
         if ns is None or not address:
-            self.result.value = "<span style='color:#c92a2a'>choose a source namespace and an address</span>"
+            advice = html.escape(_("choose a source namespace and an address"))
+            self.result.value = f"<span style='color:#c92a2a'>{advice}</span>"
             return None
         self.button.disabled = True
-        self.result.value = f"<i>pinging {html.escape(address)} from {html.escape(ns.title)}...</i>"
+        pinging = _("pinging {address} from {where}...").format(address=address, where=ns.heading)
+        self.result.value = f"<i>{html.escape(pinging)}</i>"
         outcome: PingResult | Exception
         try:
             outcome = ping(ns.target, address, count=self.count.value, timeout=1.0)

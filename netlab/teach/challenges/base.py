@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from netlab import links
 from netlab.enter import call
+from netlab.i18n import _
 from netlab.lab.lab import Lab
 from netlab.teach.checks import CheckResult
 from netlab.teach.lesson import Snapshot
@@ -28,7 +29,7 @@ UPLINK = "203.0.113.2"  # the root namespace's address towards it
 class Challenge:
     """A starting state (``lab``), a ``task`` in words, and the ``check`` of the goal."""
 
-    name: str
+    name: str  # in English; shown in the learner's language
     task: str
     lab: Lab
     checker: Callable[[], CheckResult]
@@ -63,7 +64,7 @@ class Challenge:
                 time.sleep(0.05)
 
     def __repr__(self) -> str:
-        return f"Challenge {self.name!r}:\n{self.task}"
+        return _("Challenge {name}:").format(name=repr(_(self.name))) + "\n" + self.task
 
 
 def internet(lab: Lab) -> None:

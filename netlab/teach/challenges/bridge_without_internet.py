@@ -6,7 +6,7 @@ would lead straight out: the check pings both ways, and towards the internet it 
 
 from __future__ import annotations
 
-from netlab.i18n import _
+from netlab.i18n import N_, _
 from netlab.lab.lab import Lab
 from netlab.teach import checks
 from netlab.teach.challenges.base import INTERNET, Challenge, internet
@@ -28,7 +28,7 @@ def isolated_bridge() -> Challenge:
         "neither can reach the internet server {internet} (forwarding and NAT are already on here!)."
     ).format(internet=INTERNET)
     return Challenge(
-        "isolated bridge",
+        N_("isolated bridge"),
         task,
         lab,
         lambda: checks.bridge_isolated_from_internet(

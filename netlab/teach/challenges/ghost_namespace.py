@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from netlab import inodes
-from netlab.i18n import _
+from netlab.i18n import N_, _
 from netlab.lab.lab import Lab
 from netlab.teach import checks
 from netlab.teach.challenges.base import Challenge
@@ -22,7 +22,7 @@ def deleted_namespace() -> Challenge:
     ghost_inode = inodes.inode("ghost")
     lab.delete_netns("ghost")
     challenge = Challenge(
-        "deleted namespace",
+        N_("deleted namespace"),
         _(
             "A namespace called ghost was deleted (ip netns delete ghost), yet it is still alive: a process\n"
             "keeps it. Its inode was {inode}. Find that process, and give its pid with .answer(PID)."

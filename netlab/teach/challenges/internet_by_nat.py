@@ -6,7 +6,7 @@ c1 sits on bridge br0 behind the root namespace; the internet namespace has no r
 
 from __future__ import annotations
 
-from netlab.i18n import _
+from netlab.i18n import N_, _
 from netlab.lab.lab import Lab
 from netlab.teach import checks
 from netlab.teach.challenges.base import INTERNET, UPLINK, Challenge, internet
@@ -29,5 +29,5 @@ def nat() -> Challenge:
         "the server sees the root's address {uplink}, not 10.0.0.2."
     ).format(internet=INTERNET, uplink=UPLINK)
     return Challenge(
-        "nat", task, lab, lambda: checks.nat_to_internet("c1", internet="internet", address=INTERNET), leftovers=[]
+        N_("nat"), task, lab, lambda: checks.nat_to_internet("c1", internet="internet", address=INTERNET), leftovers=[]
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from netlab.i18n import _
+from netlab.i18n import N_, _
 from netlab.teach import checks
 from netlab.teach.challenges.base import UPLINK, Challenge, wait_for_listener
 from netlab.teach.challenges.internet_by_nat import nat
@@ -37,7 +37,7 @@ def publish() -> Challenge:
     except BaseException:
         lab.close()
         raise
-    challenge.name = "publish"
+    challenge.name = N_("publish")
     challenge.task = _(
         "A web server runs in c1 on port 80. Publish it on the root namespace's port 8080, so that\n"
         "the internet namespace gets its page from http://{uplink}:8080/ (like docker run -p 8080:80)."

@@ -6,7 +6,7 @@ forwarding, in the router's own namespace.
 
 from __future__ import annotations
 
-from netlab.i18n import _
+from netlab.i18n import N_, _
 from netlab.lab.lab import Lab
 from netlab.teach import checks
 from netlab.teach.challenges.base import Challenge
@@ -25,7 +25,7 @@ def router() -> Challenge:
         "ping each other through router. (What must router do with packets that are not for it?)"
     )
     return Challenge(
-        "router",
+        N_("router"),
         task,
         lab,
         lambda: checks.router_between(

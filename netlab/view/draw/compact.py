@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from netlab.i18n import _
 from netlab.view.draw.detailed import name_key, namespace_links
 from netlab.view.draw.labels import header_lines, hub_lines, tile_lines
 from netlab.view.draw.measure import fit, text_width
@@ -119,7 +120,7 @@ def render_compact(
             ax,
             left + 0.22,
             y - 0.24,
-            hub.title,
+            hub.heading,
             quick=True,
             size=11,
             fontweight="bold",
@@ -127,8 +128,8 @@ def render_compact(
             color=title_ink,
             zorder=3,
         )
-        facts = " · ".join(t for t, _, _ in header_lines(hub, routes=False)[1:])
-        facts_x = left + 0.22 + text_width(hub.title, 11, mono=False, bold=True) + 0.15
+        facts = " · ".join(t for t, *_rest in header_lines(hub, routes=False)[1:])
+        facts_x = left + 0.22 + text_width(hub.heading, 11, mono=False, bold=True) + 0.15
         write(ax, facts_x, y - 0.24, facts, quick=True, size=7.5, va="center", color=DIM_INK, zorder=3)
         body = "\n".join(fit(line, 7.5, grid_w - 0.4) for line in hub_text[hub.inode])
         write(
@@ -211,23 +212,23 @@ def render_compact(
             )
         )
         top = y0 + tile_h - 0.15
-        title = fit(ns.title, 8.5, TILE_W * 0.5, mono=False)
+        title = fit(ns.heading, 8.5, TILE_W * 0.5, mono=False)
         title_ink = ROOT_BOX[1] if ns.root else INK
         write(ax, x0 + 0.1, top, title, quick=True, size=8.5, fontweight="bold", va="center", color=title_ink, zorder=3)
-        facts = ns.label + (" · fwd" if ns.ip_forward else "") + (" · NAT" if ns.nat else "")
+        facts = ns.label + (" · " + _("fwd") if ns.ip_forward else "") + (" · NAT" if ns.nat else "")
         write(ax, x0 + TILE_W - 0.08, top, facts, quick=True, size=6, va="center", ha="right", color=DIM_INK, zorder=3)
         texts = tile_text[ns.inode]
-        for k, (_, interface) in enumerate(texts):
+        for k, (_text, interface) in enumerate(texts):
             if interface is not None:
                 dots_x.append(x0 + 0.13)
                 dots_y.append(top - 0.21 - 0.15 * k)
                 dots_c.append(state_colours(interface)[1])
-        dim = all(i is None or not i.up for _, i in texts)
+        dim = all(i is None or not i.up for _text, i in texts)
         write(
             ax,
             x0 + 0.22,
             top - 0.13,
-            "\n".join(fit(t, 6.5, TILE_W - 0.3) for t, _ in texts),
+            "\n".join(fit(t, 6.5, TILE_W - 0.3) for t, _interface in texts),
             quick=True,
             size=6.5,
             mono=True,
@@ -246,7 +247,7 @@ def render_compact(
 
 
 def _legend(ax: Axes, *, x: float, y: float, hubs: bool) -> None:
-    entries = [("up", RUNNING[1]), ("up, no carrier", NO_CARRIER[1]), ("DOWN", DOWN[1])]
+    entries = [(_("up"), RUNNING[1]), (_("up, no carrier"), NO_CARRIER[1]), ("DOWN", DOWN[1])]
     for label, colour in entries:
         ax.scatter([x + 0.05], [y], s=20, c=[colour], linewidths=0)
         write(ax, x + 0.15, y, label, quick=True, size=7.5, va="center", color=GREY_INK)
@@ -254,5 +255,5 @@ def _legend(ax: Axes, *, x: float, y: float, hubs: bool) -> None:
     if hubs:
         x += 0.1
         wire(ax, (x, y), (x + 0.3, y), colour=HUB_COLOURS[0], width=1.4)
-        label = "veth pairs to a busy namespace (one colour per band at the top)"
+        label = _("veth pairs to a busy namespace (one colour per band at the top)")
         write(ax, x + 0.38, y, label, quick=True, size=7.5, va="center", color=GREY_INK)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import NetlabError
+from netlab.i18n import _
 from netlab.view.diff import TopologyDiff
 from netlab.view.draw.compact import render_compact
 from netlab.view.draw.detailed import plan
@@ -59,12 +60,16 @@ def draw(
     (``netlab.view.settings``).
     """
     if layout not in LAYOUTS:
-        raise DrawingError(f"no layout called {layout!r}", hint="use layout='auto', 'detailed' or 'compact'")
+        raise DrawingError(
+            _("no layout called {layout}").format(layout=repr(layout)),
+            hint=_("use layout='auto', 'detailed' or 'compact'"),
+        )
     if isinstance(subject, TopologyDiff):
         topology = subject.union()
         marks = {**subject.marks(), **(marks or {})}
         since = time.strftime("%H:%M:%S", time.localtime(subject.before.taken_at))
-        note = f"{subject.summary} since {since}" + (f" · {title_note}" if title_note else "")
+        note = _("{summary} since {time}").format(summary=subject.summary, time=since)
+        note += f" · {title_note}" if title_note else ""
         caption = caption or caption_text(subject.after, note)
     else:
         topology = subject

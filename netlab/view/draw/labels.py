@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+from netlab.i18n import _
+from netlab.model import words
 from netlab.view.snapshot import Interface, Namespace, Topology
 from netlab.view.text import chosen_routes, no_default_route, route_words
 
@@ -30,12 +32,12 @@ def chip_lines(ns: Namespace, interface: Interface, topology: Topology) -> list[
     for address in addresses[:3]:
         lines.append((address, 7.5, "plain"))
     if len(addresses) > 3:
-        lines.append((f"+{len(addresses) - 3} more", 6.5, "dim"))
+        lines.append((_("+{count} more").format(count=len(addresses) - 3), 6.5, "dim"))
     ref = interface.peer or interface.lower
     if ref is not None and (ref.netns is None or topology.by_inode(ref.netns) is None):
-        where = "a namespace being freed" if ref.netns is None else f"net:[{ref.netns}]"
-        lines.append((f"peer: ifindex {ref.index}", 6.5, "dim"))
-        lines.append((f"in {where}", 6.5, "dim"))
+        where = _("a namespace being freed") if ref.netns is None else f"net:[{ref.netns}]"
+        lines.append((_("peer: ifindex {index}").format(index=ref.index), 6.5, "dim"))
+        lines.append((_("in {where}").format(where=where), 6.5, "dim"))
     return lines
 
 
@@ -44,7 +46,7 @@ def route_lines(ns: Namespace) -> list[Line]:
     chosen = sorted(chosen_routes(ns), key=lambda r: (r.dst != "default", r.family))
     lines: list[Line] = [(route_words(r), 7.0, "route") for r in chosen[:MAX_ROUTES]]
     if len(chosen) > MAX_ROUTES:
-        lines.append((f"+{len(chosen) - MAX_ROUTES} more routes", 6.5, "dim"))
+        lines.append((_("+{count} more routes").format(count=len(chosen) - MAX_ROUTES), 6.5, "dim"))
     note = no_default_route(ns)
     if note:
         lines.append((note, 7.0, "warn"))
@@ -55,21 +57,22 @@ def facts(ns: Namespace) -> list[str]:
     """Short facts for a header: where you are, forwarding, NAT, what holds an unnamed one."""
     found = []
     if ns.root:
-        found.append("you are here")
+        found.append(_("you are here"))
     if ns.outside:
-        found.append("outside this lab")
+        found.append(_("outside this lab"))
     if ns.ip_forward:
-        found.append("forwarding on")
+        found.append(_("forwarding on"))
     for rule in ns.nat or ():
         found.append(f"NAT {rule.action}" + (f" → {rule.to}" if rule.to else ""))
     if not ns.root and not ns.names:
-        found.append(f"held by {ns.holders[0]}" if ns.holders else "held by nothing")
+        holder = words(ns.holders[0]) if ns.holders else _("nothing")
+        found.append(_("held by {holders}").format(holders=holder))
     return found
 
 
 def header_lines(ns: Namespace, *, routes: bool = True) -> list[Line]:
     """A namespace box's header: title, ``net:[INODE]``, facts, then its routes."""
-    header: list[Line] = [(ns.title, 11.0, "title"), (ns.label, 7.5, "dim")]
+    header: list[Line] = [(ns.heading, 11.0, "title"), (ns.label, 7.5, "dim")]
     found = facts(ns)
     if found:
         header.append((" · ".join(found), 7.0, "fact"))
@@ -89,18 +92,18 @@ def tile_lines(topology: Topology, ns: Namespace) -> list[tuple[str, Interface |
         ref = interface.peer or interface.lower
         if ref is not None and ref.netns is not None and ref.netns != ns.inode:
             other = topology.by_inode(ref.netns)
-            text += f" ⇄{ref.name}@{other.title if other else '?'}"
+            text += f" ⇄{ref.name}@{other.heading if other else '?'}"
         lines.append((text, interface))
     if len(shown) > 3:
-        lines.append((f"+{len(shown) - 3} more interfaces", None))
+        lines.append((_("+{count} more interfaces").format(count=len(shown) - 3), None))
     if not shown:
         lo = next((i for i in ns.interfaces if i.kind == "loopback"), None)
-        lines.append(("only lo" + (f" ({lo.status})" if lo else ""), None))
+        lines.append((_("only lo") + (f" ({lo.status})" if lo else ""), None))
     gateway = next((r for r in ns.routes if r.dst == "default" and r.family == 4), None)
     if gateway is not None:
         lines.append((route_words(gateway), None))
     elif no_default_route(ns):
-        lines.append(("no default route", None))
+        lines.append((_("no default route"), None))
     return lines
 
 
@@ -114,17 +117,19 @@ def hub_lines(ns: Namespace) -> list[str]:
     for interface in ns.interfaces:
         if interface.master or (interface.peer and interface.peer.netns not in (None, ns.inode)):
             continue
-        words = (
-            f"{interface.name:<10} {interface.kind:<9} {interface.status:<10} {', '.join(interface.shown_addresses)}"
-        )
+        line = f"{interface.name:<10} {interface.kind:<9} {interface.status:<10} {', '.join(interface.shown_addresses)}"
         if interface.name in ports:
-            words += f"   ({ports[interface.name]} ports)"
-        lines.append(words.rstrip())
+            line += "   " + _("({count} ports)").format(count=ports[interface.name])
+        lines.append(line.rstrip())
     wired = sum(1 for i in ns.interfaces if i.peer and i.peer.netns not in (None, ns.inode))
     if len(lines) > 5:
-        lines = lines[:4] + [f"+{len(lines) - 4} more interfaces"]
-    lines.append(f"{wired} veth ends wired to the namespaces below (each tile names its peer here)")
-    lines += [text if style == "warn" else f"route {text}" for text, _, style in route_lines(ns)]
+        lines = lines[:4] + [_("+{count} more interfaces").format(count=len(lines) - 4)]
+    lines.append(
+        _("{count} veth ends wired to the namespaces below (each tile names its peer here)").format(count=wired)
+    )
+    lines += [
+        text if style == "warn" else _("route {route}").format(route=text) for text, _size, style in route_lines(ns)
+    ]
     return lines
 
 
@@ -133,8 +138,7 @@ def caption_text(topology: Topology, note: str | None = None) -> str:
     interfaces = sum(len(ns.interfaces) for ns in topology.namespaces)
     when = time.strftime("%H:%M:%S", time.localtime(topology.taken_at))
     count = len(topology.namespaces)
-    text = (
-        f"{count} network namespace{'s' if count != 1 else ''} · {interfaces} interface"
-        f"{'s' if interfaces != 1 else ''} · snapshot at {when}"
-    )
+    namespaces = (_("{count} network namespace") if count == 1 else _("{count} network namespaces")).format(count=count)
+    chips = (_("{count} interface") if interfaces == 1 else _("{count} interfaces")).format(count=interfaces)
+    text = " · ".join([namespaces, chips, _("snapshot at {time}").format(time=when)])
     return f"{text} · {note}" if note else text

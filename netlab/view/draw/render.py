@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from netlab.i18n import N_, _
 from netlab.view.draw.detailed import INNER_SIDE, Box, Chip, peer_chip, plan
 from netlab.view.draw.glyphs import QuickText
 from netlab.view.draw.measure import families, line_height, text_width
@@ -32,6 +33,7 @@ VETH_LINE = "#1c7ed6"
 PORT_LINE = "#5c677d"
 LOWER_LINE = "#9c36b5"
 MARK_COLOURS = {"added": "#2f9e44", "removed": "#e03131", "changed": "#f08c00"}
+MARK_WORDS = {"added": N_("added"), "removed": N_("removed"), "changed": N_("changed")}  # the legend's words
 MARK_BADGES = {"added": "+", "removed": "−", "changed": "~"}
 HUB_COLOURS = ("#1c7ed6", "#e8590c", "#2f9e44", "#9c36b5", "#c2255c", "#0c8599")
 INK, GREY_INK, DIM_INK = "#212529", "#495057", "#5c677d"
@@ -325,19 +327,19 @@ def render_detailed(
 def _legend_entries(marks: bool) -> list[tuple[str, str, str, bool]]:
     entries: list[tuple[str, str, str, bool]] = [
         ("chip", RUNNING[0], RUNNING[1], False),
-        ("up", "", "", False),
+        (_("up"), "", "", False),
         ("chip", NO_CARRIER[0], NO_CARRIER[1], False),
-        ("up, no carrier", "", "", False),
+        (_("up, no carrier"), "", "", False),
         ("chip", DOWN[0], DOWN[1], True),
         ("DOWN", "", "", False),
         ("line", VETH_LINE, "-", False),
-        ("veth pair", "", "", False),
+        (_("veth pair"), "", "", False),
         ("line", PORT_LINE, "-", False),
-        ("bridge port", "", "", False),
+        (_("bridge port"), "", "", False),
     ]
     if marks:
         for mark in ("added", "changed", "removed"):
-            entries += [("badge", mark, "", False), (mark, "", "", False)]
+            entries += [("badge", mark, "", False), (_(MARK_WORDS[mark]), "", "", False)]
     return entries
 
 
@@ -346,7 +348,7 @@ def _legend_step(kind: str) -> float:
 
 
 def legend_width(marks: bool) -> float:
-    return sum(_legend_step(kind) for kind, _, _, _ in _legend_entries(marks))
+    return sum(_legend_step(kind) for kind, *_rest in _legend_entries(marks))
 
 
 def legend(ax: Axes, *, x: float, y: float, marks: bool) -> None:
