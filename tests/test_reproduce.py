@@ -12,6 +12,7 @@ from pathlib import Path
 from conftest import sh
 
 from netlab import inode, netns
+from netlab.i18n import _
 from netlab.teach import reproduce
 from netlab.teach.reproduce import Claim, Observation, Scene, Verdict
 from netlab.teach.reproduce.versions import detect, nsfs_lines_on_a_host
@@ -93,6 +94,57 @@ def test_reproduce_proves_every_claim_and_reports_it(tmp_path):
     for row in ROWS:
         assert f'id="row-{row}"' in html
     assert html.count('src="data:image/png;base64,') >= 5  # the diagrams travel inside the page
+
+
+def _chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+# Report lines that are names and tools' own words, in any language: the machine table's rows.
+_NAMES_ONLY = re.compile(r"^\| (iproute2|util-linux|nftables|iputils|net-tools|Python|pyroute2|netlab) \| ")
+
+
+def test_a_chinese_reader_meets_no_english_prose(monkeypatch):
+    """In zh_CN every sentence of the run is Chinese: what was observed, the notes, the explanations,
+    the facts, the transcript's comments and every prose line of the report (commands, kernel output
+    and names aside). A new English sentence, or one left out of the catalog, fails here."""
+    from netlab.teach.reproduce.report import markdown
+
+    monkeypatch.setenv("NETLAB_LANG", "zh_CN")
+    progress = io.StringIO()
+    report = reproduce.reproduce(progress=progress)
+    assert [r.claim.id for r in report.results] == ROWS and report.ok, report.summary()
+    assert all(_chinese(line) for line in progress.getvalue().splitlines()), progress.getvalue()
+    for result in report.results:
+        texts = {"observed": result.observed, "note": result.note, "explanation": result.explanation}
+        for what, text in texts.items():
+            assert not text or _chinese(_(text)), (result.claim.id, what, text)
+        assert result.observed and result.note, result.claim.id
+        comments = [line for line in result.transcript.splitlines() if line.startswith("# ")]
+        assert all(_chinese(line) for line in comments), (result.claim.id, comments)
+    for fact in report.facts:
+        assert _chinese(fact.topic) and _chinese(fact.rule) and _chinese(fact.here), fact
+    assert _chinese(report.summary())
+
+    prose, fenced = [], False
+    for line in markdown(report).splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        bare = re.sub(r"`+[^`]*`+", "", line)  # inline code: commands, names
+        if (
+            not fenced
+            and re.search(r"[A-Za-z]{4,}", bare)
+            and not line.startswith("</")
+            and not _NAMES_ONLY.match(line)
+        ):
+            prose.append(line)
+    english = [line for line in prose if not _chinese(line)]
+    assert prose and not english, english
+    # The English stays the default: the same run's words, read without the override, are English.
+    monkeypatch.delenv("NETLAB_LANG")
+    monkeypatch.setenv("LANGUAGE", "en")
+    assert report.results[0].verdict.words == "holds"
 
 
 def _lo_is_up(scene: Scene) -> Observation:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from netlab.i18n import _
 from netlab.teach.reproduce.model import Observation
 from netlab.teach.reproduce.scene import Scene
 
@@ -40,6 +41,10 @@ def _with_an_internet(scene: Scene) -> Lab:
 _UNANSWERED = 0.5  # seconds to wait for what must not arrive; what must arrive returns at once
 
 
+def _replied(ok: bool) -> str:
+    return _("replied") if ok else _("no reply")
+
+
 def bridge_joins_containers(scene: Scene) -> Observation:
     """A10a: a bridge in the root namespace with the containers' veths as ports."""
     lab = _containers_on_a_bridge(scene)
@@ -50,22 +55,25 @@ def bridge_joins_containers(scene: Scene) -> Observation:
     scene.kit('lab.ping("c1", "10.0.0.3"), lab.ping("c1", "10.0.0.1")', f"{neighbour}\n{gateway}")
     scene.snapshot()
     return Observation(
-        f"br0's ports: {', '.join(ports) or 'none'}; c1 -> c2: {'replied' if neighbour.ok else 'no reply'}; "
-        f"c1 -> gateway 10.0.0.1 (br0): {'replied' if gateway.ok else 'no reply'}",
+        _("br0's ports: {ports}; c1 -> c2: {neighbour}; c1 -> gateway 10.0.0.1 (br0): {gateway}").format(
+            ports=_(", ").join(ports) or _("none"),
+            neighbour=_replied(neighbour.ok),
+            gateway=_replied(gateway.ok),
+        ),
         ok=ports == ["v-c1", "v-c2"] and neighbour.ok and gateway.ok,
-        note="The bridge is a switch for the root ends of the veths; its own address is the containers' gateway.",
+        note=_("The bridge is a switch for the root ends of the veths; its own address is the containers' gateway."),
     )
 
 
 def forwarding_is_needed(scene: Scene) -> Observation:
     """A10b: with ip_forward=0 nothing passes from c1 to the internet; with 1 it does."""
     lab = _with_an_internet(scene)
-    inherited = scene.look("sysctl", "-n", "net.ipv4.ip_forward", comment="the value this namespace started with")
+    inherited = scene.look("sysctl", "-n", "net.ipv4.ip_forward", comment=_("the value this namespace started with"))
     lab.sysctl("net.ipv4.ip_forward", 0)
     blocked = lab.probe("c1", "203.0.113.1", 8000, server="internet", proto="udp", timeout=_UNANSWERED)
     lab.sysctl("net.ipv4.ip_forward", 1)
     inside_c1 = scene.look(
-        "ip", "netns", "exec", "c1", "sysctl", "net.ipv4.ip_forward", comment="each namespace has its own"
+        "ip", "netns", "exec", "c1", "sysctl", "net.ipv4.ip_forward", comment=_("each namespace has its own")
     ).stdout.strip()
     passed = lab.probe("c1", "203.0.113.1", 8000, server="internet", proto="udp", timeout=2)
     scene.kit(
@@ -73,12 +81,16 @@ def forwarding_is_needed(scene: Scene) -> Observation:
         f"{blocked}\n{passed}",
     )
     return Observation(
-        f"ip_forward=0: {'nothing arrived' if not blocked.ok else 'a datagram arrived (!)'}; ip_forward=1: "
-        f"{'the internet received the datagram' if passed.ok else 'still nothing'}; inside c1: {inside_c1}",
+        _("ip_forward=0: {blocked}; ip_forward=1: {passed}; inside c1: {inside}").format(
+            blocked=_("a datagram arrived (!)") if blocked.ok else _("nothing arrived"),
+            passed=_("the internet received the datagram") if passed.ok else _("still nothing"),
+            inside=inside_c1,
+        ),
         ok=not blocked.ok and passed.ok,
-        note=f"This namespace started with ip_forward={inherited.stdout.strip() or '?'}: by default a new namespace "
-        "copies its IPv4 settings from the machine's initial one (net.core.devconf_inherit_init_net), so set "
-        "it explicitly, as Docker does.",
+        note=_(
+            "This namespace started with ip_forward={value}: by default a new namespace copies its IPv4 settings "
+            "from the machine's initial one (net.core.devconf_inherit_init_net), so set it explicitly, as Docker does."
+        ).format(value=inherited.stdout.strip() or "?"),
     )
 
 
@@ -95,11 +107,15 @@ def nat_is_needed(scene: Scene) -> Observation:
     routes = scene.look("ip", "-n", "internet", "route").stdout
     seen = datagram.seen_from[0] if datagram.seen_from else None
     return Observation(
-        f"udp: the internet saw source {seen or 'nothing'}; tcp: "
-        f"{'connected (!)' if connection.ok else 'no answer (' + (connection.error or '?') + ')'}; the internet has "
-        f"{'a' if '10.0.0.0/24' in routes else 'no'} route to 10.0.0.0/24",
+        _("udp: the internet saw source {source}; tcp: {tcp}; {route}").format(
+            source=seen or _("nothing"),
+            tcp=_("connected (!)") if connection.ok else _("no answer ({error})").format(error=connection.error or "?"),
+            route=_("the internet has a route to 10.0.0.0/24")
+            if "10.0.0.0/24" in routes
+            else _("the internet has no route to 10.0.0.0/24"),
+        ),
         ok=seen == "10.0.0.2" and not connection.ok and "10.0.0.0/24" not in routes,
-        note="Private addresses are not routed on the internet: replies to 10.0.0.2 have nowhere to go.",
+        note=_("Private addresses are not routed on the internet: replies to 10.0.0.2 have nowhere to go."),
     )
 
 
@@ -119,9 +135,16 @@ def masquerade_works(scene: Scene) -> Observation:
     local = connection.local[0] if connection.local else None
     seen = connection.seen_from[0] if connection.seen_from else None
     return Observation(
-        f"tcp: c1 connected from {local or '?'}, the internet saw {seen or 'nothing'}"
-        f"{' (masqueraded)' if connection.nat else ''}; ping c1 -> 203.0.113.1: {'replied' if echo.ok else 'no reply'}",
+        _("tcp: c1 connected from {local}, the internet saw {seen}; ping c1 -> 203.0.113.1: {echo}").format(
+            local=local or "?",
+            seen=_("{address} (masqueraded)").format(address=seen or _("nothing"))
+            if connection.nat
+            else seen or _("nothing"),
+            echo=_replied(echo.ok),
+        ),
         ok=connection.ok and connection.nat and local == "10.0.0.2" and seen == "203.0.113.2" and echo.ok,
-        note="Docker's recipe: bridge + default route via it + ip_forward + masquerade. The 'internet' here is a "
-        "namespace at 203.0.113.1; nothing left this machine.",
+        note=_(
+            "Docker's recipe: bridge + default route via it + ip_forward + masquerade. The 'internet' here is a "
+            "namespace at 203.0.113.1; nothing left this machine."
+        ),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from netlab.i18n import _
 from netlab.teach.reproduce.model import Observation
 from netlab.teach.reproduce.scene import Scene
 from netlab.teach.reproduce.steps import add_link, add_netns, configured_pair, ifconfig_up, veth_pair_into_netns1
@@ -51,21 +52,27 @@ def which_devices_move(scene: Scene) -> Observation:
     scene.snapshot()
 
     def refusal(proc: subprocess.CompletedProcess) -> str:
-        return "moved (!)" if proc.returncode == 0 else f"refused ({proc.stderr.strip() or 'error'})"
+        if proc.returncode == 0:
+            return _("moved (!)")
+        return _("refused ({error})").format(error=proc.stderr.strip() or _("error"))
 
-    kinds = ", ".join(
-        f"{kind}: {'moved' if ok else 'not available on this kernel' if ok is None else 'refused (!)'}"
-        for kind, ok in moved.items()
-    )
+    def outcome(ok: bool | None) -> str:
+        return _("moved") if ok else _("not available on this kernel") if ok is None else _("refused (!)")
+
+    kinds = _(", ").join(_("{kind}: {outcome}").format(kind=kind, outcome=outcome(ok)) for kind, ok in moved.items())
     return Observation(
-        f"lo: {refusal(lo)}; bridge: {refusal(bridge)}; a bridge created inside netns1: "
-        f"{'fine' if made_inside.returncode == 0 else 'failed'}; {kinds}",
+        _("lo: {lo}; bridge: {bridge}; a bridge created inside netns1: {inside}; {kinds}").format(
+            lo=refusal(lo),
+            bridge=refusal(bridge),
+            inside=_("fine") if made_inside.returncode == 0 else _("failed"),
+            kinds=kinds,
+        ),
         ok=lo.returncode != 0
         and bridge.returncode != 0
         and made_inside.returncode == 0
         and moved["veth"] is True
         and all(ok is not False for ok in moved.values()),
-        note="No physical NIC was moved: the sandbox has none, and moving yours would take your connection away.",
+        note=_("No physical NIC was moved: the sandbox has none, and moving yours would take your connection away."),
     )
 
 
@@ -75,9 +82,10 @@ def a_connected_pair(scene: Scene) -> Observation:
     scene.look("ip", "-br", "link", "show", "type", "veth")
     ends = {d["ifname"]: d.get("link") for d in scene.look_json("ip", "-j", "link", "show", "type", "veth")}
     return Observation(
-        "; ".join(f"{name}'s peer is {peer}" for name, peer in sorted(ends.items())) or "no veth devices",
+        _("; ").join(_("{name}'s peer is {peer}").format(name=name, peer=peer) for name, peer in sorted(ends.items()))
+        or _("no veth devices"),
         ok=ends == {"veth0": "veth1", "veth1": "veth0"},
-        note="That they are connected (a packet into one comes out of the other) is proven by A9's pings.",
+        note=_("That they are connected (a packet into one comes out of the other) is proven by A9's pings."),
     )
 
 
@@ -90,12 +98,20 @@ def moved_into_netns1(scene: Scene) -> Observation:
     veth0 = (scene.look_json("ip", "-j", "link", "show", "veth0") or [{}])[0]
     scene.snapshot()
     return Observation(
-        f"veth1 {'still' if in_root else 'no longer'} in the root namespace, {'present' if inside else 'absent'} in "
-        f"netns1; veth0 now names its peer by ifindex {veth0.get('link_index', '?')} in namespace id "
-        f"{veth0.get('link_netnsid', '?')} (ip shows veth0@if{veth0.get('link_index', '?')})",
+        _(
+            "{root}, {netns1}; veth0 now names its peer by ifindex {index} in namespace id {nsid} "
+            "(ip shows veth0@if{index})"
+        ).format(
+            root=_("veth1 still in the root namespace") if in_root else _("veth1 no longer in the root namespace"),
+            netns1=_("present in netns1") if inside else _("absent in netns1"),
+            index=veth0.get("link_index", "?"),
+            nsid=veth0.get("link_netnsid", "?"),
+        ),
         ok=not in_root and inside and "link_netnsid" in veth0,
-        note="A device belongs to exactly one namespace; a veth pair is how two namespaces share a cable. "
-        "The article's comment says 'assign veth1 to veth1': it means to netns1.",
+        note=_(
+            "A device belongs to exactly one namespace; a veth pair is how two namespaces share a cable. "
+            "The article's comment says 'assign veth1 to veth1': it means to netns1."
+        ),
     )
 
 
@@ -108,7 +124,7 @@ def addressed_in_netns1(scene: Scene) -> Observation:
         "-n",
         "-c",
         "ip netns exec netns1 ifconfig veth1 10.1.1.1/24 up`",
-        comment="-n: read the article's line as printed, run nothing",
+        comment=_("-n: read the article's line as printed, run nothing"),
     )
     ifconfig_up(scene, "veth1", "10.1.1.1/24", netns="netns1")
     scene.look("ip", "netns", "exec", "netns1", "ip", "-br", "addr", "show", "veth1")
@@ -117,11 +133,18 @@ def addressed_in_netns1(scene: Scene) -> Observation:
     up = "UP" in veth1.get("flags", [])
     shell_error = printed.stderr.strip().splitlines()[0] if printed.returncode != 0 and printed.stderr.strip() else ""
     return Observation(
-        f"as printed, {shell} refuses the line ({shell_error or 'accepted it'}); without the backtick: veth1 has "
-        f"{', '.join(addresses) or 'no IPv4 address'}, is {'UP' if up else 'DOWN'}, state "
-        f"{veth1.get('operstate', '?')}",
+        _(
+            "as printed, {shell} refuses the line ({error}); without the backtick: veth1 has {addresses}, is {state}, "
+            "state {operstate}"
+        ).format(
+            shell=shell,
+            error=shell_error or _("accepted it"),
+            addresses=_(", ").join(addresses) or _("no IPv4 address"),
+            state="UP" if up else "DOWN",
+            operstate=veth1.get("operstate", "?"),
+        ),
         ok=printed.returncode != 0 and addresses == ["10.1.1.1/24"] and up,
-        note="State LOWERLAYERDOWN: veth1 is up, but its other end veth0 is not yet, so it has no carrier.",
+        note=_("State LOWERLAYERDOWN: veth1 is up, but its other end veth0 is not yet, so it has no carrier."),
     )
 
 
@@ -145,13 +168,17 @@ def addressed_in_root(scene: Scene) -> Observation:
         if a.get("family") == "inet"
     ]
     return Observation(
-        f"veth0 has {', '.join(addresses) or 'no IPv4 address'}; states {states}; connected routes: root "
-        f"'{root_route}', netns1 '{inner_route}'",
+        _("veth0 has {addresses}; states {states}; connected routes: root '{root}', netns1 '{netns1}'").format(
+            addresses=_(", ").join(addresses) or _("no IPv4 address"),
+            states=states,
+            root=root_route,
+            netns1=inner_route,
+        ),
         ok=addresses == ["10.1.1.2/24"]
         and states == {"veth0": "UP", "veth1": "UP"}
         and "dev veth0" in root_route
         and "10.1.1.0/24 dev veth1" in inner_route,
-        note="The kernel adds a connected route when an address is added; each namespace has its own table.",
+        note=_("The kernel adds a connected route when an address is added; each namespace has its own table."),
     )
 
 
@@ -174,16 +201,16 @@ def _route(scene: Scene, address: str, *, netns: str | None = None) -> str:
 def ping_both_ways(scene: Scene) -> Observation:
     """A9: the first ping crosses the pair; where the second ran the text does not show: both readings."""
     configured_pair(scene)
-    there = _ping(scene, "10.1.1.1", comment="the article's first ping, at root@ubuntu:/run/netns#")
-    scene.comment("the second ping's prompt, root@ubuntu:/home/bytedance#, is user@host:directory; in each place:")
+    there = _ping(scene, "10.1.1.1", comment=_("the article's first ping, at root@ubuntu:/run/netns#"))
+    scene.comment(_("the second ping's prompt, root@ubuntu:/home/bytedance#, is user@host:directory; in each place:"))
     root_prompt = scene.look("sh", "-c", _PROMPT).stdout.strip()
     inner_prompt = scene.look(
-        "ip", "netns", "exec", "netns1", "sh", "-c", _PROMPT, comment="a shell opened with ip netns exec netns1"
+        "ip", "netns", "exec", "netns1", "sh", "-c", _PROMPT, comment=_("a shell opened with ip netns exec netns1")
     ).stdout.strip()
-    scene.comment("reading 1: the second ping ran in the root namespace")
+    scene.comment(_("reading 1: the second ping ran in the root namespace"))
     as_root = _ping(scene, "10.1.1.2")
     root_route = _route(scene, "10.1.1.2")
-    scene.comment("reading 2: it ran in a shell inside netns1")
+    scene.comment(_("reading 2: it ran in a shell inside netns1"))
     as_netns1 = _ping(scene, "10.1.1.2", netns="netns1")
     inner_route = _route(scene, "10.1.1.2", netns="netns1")
     scene.snapshot()
@@ -192,13 +219,23 @@ def ping_both_ways(scene: Scene) -> Observation:
     same = bool(root_prompt) and root_prompt == inner_prompt
 
     def replied(ok: bool) -> str:
-        return "replied" if ok else "no reply"
+        return _("replied") if ok else _("no reply")
 
     return Observation(
-        f"root -> 10.1.1.1: {replied(there)}. The second prompt looks "
-        f"{'the same' if same else 'different'} in both places (root: '{root_prompt}', netns1: '{inner_prompt}'). "
-        f"Read as the root: 10.1.1.2 {replied(as_root)}, its own address ({root_route}), not across the pair. "
-        f"Read as netns1: 10.1.1.2 {replied(as_netns1)} across the pair ({inner_route})",
+        _(
+            "root -> 10.1.1.1: {there}. The second prompt looks {same} in both places (root: '{root_prompt}', "
+            "netns1: '{netns1_prompt}'). Read as the root: 10.1.1.2 {as_root}, its own address ({root_route}), "
+            "not across the pair. Read as netns1: 10.1.1.2 {as_netns1} across the pair ({netns1_route})"
+        ).format(
+            there=replied(there),
+            same=_("the same") if same else _("different"),
+            root_prompt=root_prompt,
+            netns1_prompt=inner_prompt,
+            as_root=replied(as_root),
+            root_route=root_route,
+            as_netns1=replied(as_netns1),
+            netns1_route=inner_route,
+        ),
         ok=there and same and as_root and local and as_netns1 and crosses,
-        note="To test the way back without doubt, name the namespace: `ip netns exec netns1 ping 10.1.1.2`.",
+        note=_("To test the way back without doubt, name the namespace: `ip netns exec netns1 ping 10.1.1.2`."),
     )

@@ -48,6 +48,24 @@ VERDICT_WORDS = {
 }
 
 
+def _label(name: str) -> str:
+    """``name:``, the way the reader's language writes a label (Chinese: a full-width colon)."""
+    return _("{label}:").format(label=name)
+
+
+def _meaning(verdict: str, count: int, words: str) -> str:
+    """One line of the verdicts' key: ``holds (14): the article is right``."""
+    return _("{verdict} ({count}): {meaning}").format(verdict=verdict, count=count, meaning=words)
+
+
+def _when(report: Report, summary: str, conclusion: str) -> str:
+    """The summary line: ``19 claims: ... (2023-07-21 16:55:13 UTC, 2.2 s). Every claim holds ...``."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(report.started))
+    return _("{summary} ({when}, {seconds} s). {conclusion}").format(
+        summary=summary, when=when, seconds=f"{report.seconds:.1f}", conclusion=conclusion
+    )
+
+
 def _conclusion(report: Report) -> str:
     if report.ok:
         return _("Every claim holds, or is explained: inaccurate, version-bound or unclear in a known way.")
@@ -79,7 +97,6 @@ def _md_step(step: str) -> str:
 
 
 def _md_header(report: Report) -> list[str]:
-    when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(report.started))
     return [
         "# " + _("netlab reproduce: the article's claims, on this machine"),
         "",
@@ -89,10 +106,12 @@ def _md_header(report: Report) -> list[str]:
             'private sandbox: nothing reached this machine\'s own network; the "internet" is a namespace.'
         ).format(article=ARTICLE),
         "",
-        f"**{report.summary()}** ({when}, {report.seconds:.1f} s). "
-        + (_conclusion(report) if report.ok else f"**{_conclusion(report)}**"),
+        _when(report, f"**{report.summary()}**", _conclusion(report) if report.ok else f"**{_conclusion(report)}**"),
         "",
-        *(f"- **{verdict.words}** ({report.count(verdict)}): {_(words)}" for verdict, words in VERDICT_WORDS.items()),
+        *(
+            "- " + _meaning(f"**{verdict.words}**", report.count(verdict), _(words))
+            for verdict, words in VERDICT_WORDS.items()
+        ),
         "",
         "## " + _("Machine"),
         "",
@@ -130,7 +149,7 @@ def _md_table(report: Report) -> list[str]:
         claim = result.claim
         verdict = f"**{result.verdict.words}**"
         if result.explanation:
-            verdict += ": " + _(result.explanation)
+            verdict = _("{verdict}: {explanation}").format(verdict=verdict, explanation=_(result.explanation))
         lines.append(
             f"| {claim.id} | {_md_cell(_md_step(claim.step))} | {_md_cell(_(claim.says))} | "
             f"{_md_cell(_(claim.expected))} | {_md_cell(result.observed)} | {_md_cell(verdict)} |"
@@ -143,16 +162,16 @@ def _md_details(result: Result) -> list[str]:
     lines = [
         f"### {claim.id} · {_md_step(claim.step)} · {result.verdict.words}",
         "",
-        f"- **{_('The article says')}:** {_(claim.says)}",
-        f"- **{_('Expected')}:** {_(claim.expected)}",
-        f"- **{_('Observed')}:** {result.observed}",
+        f"- **{_label(_('The article says'))}** {_(claim.says)}",
+        f"- **{_label(_('Expected'))}** {_(claim.expected)}",
+        f"- **{_label(_('Observed'))}** {result.observed}",
     ]
     if result.explanation:
-        lines.append(f"- **{_(EXPLAINED[result.verdict])}:** {_(result.explanation)}")
+        lines.append(f"- **{_label(_(EXPLAINED[result.verdict]))}** {_(result.explanation)}")
     if result.note:
-        lines.append(f"- **{_('Note')}:** {result.note}")
+        lines.append(f"- **{_label(_('Note'))}** {result.note}")
     transcript = _("Transcript ({seconds} s)").format(seconds=f"{result.seconds:.2f}")
-    lines += ["", f"{transcript}:", "", "```console", result.transcript, "```", ""]
+    lines += ["", _label(transcript), "", "```console", result.transcript, "```", ""]
     tree = _tree(result)
     if tree:
         lines += [
@@ -176,7 +195,7 @@ def _tree(result: Result) -> str:
 
         return tree(result.diagram, color=False)
     except Exception as exc:
-        return f"(no tree: {type(exc).__name__}: {exc})"
+        return _("(no tree: {error})").format(error=f"{type(exc).__name__}: {exc}")
 
 
 def markdown(report: Report) -> str:
@@ -231,10 +250,12 @@ def _png(result: Result) -> str:
     try:
         from netlab.view.draw import png_bytes
 
-        data = base64.b64encode(png_bytes(result.diagram, title_note=f"article step {result.claim.id}")).decode()
+        note = _("article step {id}").format(id=result.claim.id)
+        data = base64.b64encode(png_bytes(result.diagram, title_note=note)).decode()
     except Exception as exc:
-        return f"<p><em>no diagram: {_e(type(exc).__name__)}: {_e(str(exc))}</em></p>"
-    return f'<img alt="topology after {_e(result.claim.id)}" src="data:image/png;base64,{data}">'
+        return "<p><em>{}</em></p>".format(_e(_("no diagram: {error}").format(error=f"{type(exc).__name__}: {exc}")))
+    alt = _e(_("topology after {id}").format(id=result.claim.id))
+    return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
 
 
 def _html_row(result: Result) -> str:
@@ -264,7 +285,7 @@ def _html_details(result: Result) -> str:
     return "\n".join(
         [
             f'<h3 id="{_e(claim.id)}">{_e(claim.id)} · {_html_step(claim.step)} · {_badge(result)}</h3>',
-            "<ul>" + "".join(f"<li><b>{_e(k)}:</b> {_prose(v)}</li>" for k, v in items) + "</ul>",
+            "<ul>" + "".join(f"<li><b>{_e(_label(k))}</b> {_prose(v)}</li>" for k, v in items) + "</ul>",
             _png(result),
             "<details><summary>{}</summary>".format(
                 _e(_("Transcript ({seconds} s)").format(seconds=f"{result.seconds:.2f}"))
@@ -280,10 +301,10 @@ def _html_details(result: Result) -> str:
 
 def html(report: Report) -> str:
     """The whole report as one self-contained HTML page (diagrams embedded as PNG)."""
-    when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(report.started))
     verdict = _e(_conclusion(report)) if report.ok else f"<b>{_e(_conclusion(report))}</b>"
     meanings = "".join(
-        f"<li><b>{_e(v.words)}</b> ({report.count(v)}): {_e(_(words))}</li>" for v, words in VERDICT_WORDS.items()
+        "<li>{}</li>".format(_meaning(f"<b>{_e(v.words)}</b>", report.count(v), _e(_(words))))
+        for v, words in VERDICT_WORDS.items()
     )
     facts = "".join(
         f"<tr><td>{_prose(f.topic)}</td><td>{_prose(f.rule)}</td><td>{_prose(f.here)}</td></tr>" for f in report.facts
@@ -318,7 +339,7 @@ def html(report: Report) -> str:
 <body>
 <h1>{title}</h1>
 <p>{intro}</p>
-<p><b>{_e(report.summary())}</b> ({_e(when)}, {report.seconds:.1f} s). {verdict}</p>
+<p>{_when(report, f"<b>{_e(report.summary())}</b>", verdict)}</p>
 <ul>{meanings}</ul>
 <h2>{_e(_("Machine"))}</h2>
 <table class="machine">{machine_rows}</table>

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -66,9 +67,10 @@ def run_claim(claim: Claim, *, versions: Versions | None = None) -> Result:
         undo_errors = scene.close()
     left = sorted(_world() - before)
     if undo_errors:
-        problem += ("; " if problem else "") + "could not clean up: " + "; ".join(undo_errors)
+        could_not = _("could not clean up: {errors}").format(errors="; ".join(undo_errors))
+        problem += (_("; ") if problem else "") + could_not
     if left:
-        problem += ("; " if problem else "") + "left behind: " + ", ".join(left)
+        problem += (_("; ") if problem else "") + _("left behind: {items}").format(items=", ".join(left))
     if observation is None or problem:
         verdict = Verdict.ERROR
         observed = problem if observation is None else f"{observation.observed} ({problem})"
@@ -86,6 +88,20 @@ def run_claim(claim: Claim, *, versions: Versions | None = None) -> Result:
     )
 
 
+def _columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut with an ellipsis to at most ``width`` columns, then padded to exactly ``width``."""
+    if _columns(text) > width:
+        while _columns(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return text + " " * (width - _columns(text))
+
+
 def reproduce(claims: Sequence[Claim] = CLAIMS, *, progress: TextIO | None = sys.stderr) -> Report:
     """Run ``claims`` in order; print one line per claim to ``progress``; return the report."""
     versions = detect()
@@ -95,12 +111,14 @@ def reproduce(claims: Sequence[Claim] = CLAIMS, *, progress: TextIO | None = sys
     for number, claim in enumerate(claims, 1):
         if progress is not None:
             step = claim.step if claim.step.isascii() else _(claim.says)  # the article's prose is Chinese
-            step = step if len(step) <= 48 else step[:47] + "…"
-            print(f"[{number:>2}/{len(claims)}] {claim.id:<{width}}  {step:<48} ", end="", file=progress, flush=True)
+            print(
+                f"[{number:>2}/{len(claims)}] {claim.id:<{width}}  {_fit(step, 48)} ", end="", file=progress, flush=True
+            )
         result = run_claim(claim, versions=versions)
         report.results.append(result)
         if progress is not None:
-            print(f"{result.verdict.words} ({result.seconds:.2f} s)", file=progress, flush=True)
+            took = _("{verdict} ({seconds} s)").format(verdict=result.verdict.words, seconds=f"{result.seconds:.2f}")
+            print(took, file=progress, flush=True)
             if result.verdict.failed:
                 print(
                     "         " + _("observed: {observed}").format(observed=result.observed), file=progress, flush=True
@@ -131,7 +149,11 @@ def _fresh_sandbox(argv: list[str], why: str, *, outputs: Sequence[str]) -> None
     """Re-execute ``netlab reproduce ARGV`` in a new sandbox (never returns); ``outputs`` stay visible there."""
     from netlab.sandbox import exec_in_sandbox
 
-    print(f"netlab reproduce: {why}: running in a fresh sandbox (`netlab sandbox`)", file=sys.stderr, flush=True)
+    print(
+        _("netlab reproduce: {why}: running in a fresh sandbox (`netlab sandbox`)").format(why=why),
+        file=sys.stderr,
+        flush=True,
+    )
     os.environ[FRESH_ENV] = "1"
     keep = [os.path.abspath(path) for path in outputs]  # the sandbox's /tmp is its own: keep the report's folder
     exec_in_sandbox([sys.executable, "-m", "netlab.app.cli", "reproduce", *argv], keep=keep)
@@ -150,12 +172,13 @@ def command(
     outputs = list(outputs or [DEFAULT_OUTPUT])
     argv = [word for path in outputs for word in ("--output", path)] + (["--format", format] if format else [])
     if not in_sandbox():
-        _fresh_sandbox(argv, "not in a sandbox", outputs=outputs)
+        _fresh_sandbox(argv, _("not in a sandbox"), outputs=outputs)
     taken = article_names_in_use()
     if taken and os.environ.get(FRESH_ENV) != "1":
-        _fresh_sandbox(argv, f"this sandbox already uses {', '.join(taken)}", outputs=outputs)
+        why = _("this sandbox already uses {names}").format(names=", ".join(taken))
+        _fresh_sandbox(argv, why, outputs=outputs)
     if taken:
-        print(f"netlab reproduce: a fresh sandbox, yet {', '.join(taken)} exist", file=sys.stderr)
+        print(_("netlab reproduce: a fresh sandbox, yet {names} exist").format(names=", ".join(taken)), file=sys.stderr)
         return 2
     report = reproduce(claims, progress=progress)
     written = [write(report, Path(path), format=format) for path in outputs]

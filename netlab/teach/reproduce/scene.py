@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from netlab.i18n import _
 from netlab.teach.reproduce.versions import Versions, detect
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ class Scene:
         self.lines.append(f"$ {shlex.join(argv)}" + (f"    # {comment}" if comment else ""))
         kept = output.rstrip("\n").splitlines()
         if len(kept) > TRANSCRIPT_LINES:
-            kept = kept[:TRANSCRIPT_LINES] + [f"... ({len(kept) - TRANSCRIPT_LINES} more lines)"]
+            more = _("... ({count} more lines)").format(count=len(kept) - TRANSCRIPT_LINES)
+            kept = kept[:TRANSCRIPT_LINES] + [more]
         self.lines.extend(kept)
 
     def comment(self, text: str) -> None:
@@ -97,8 +99,8 @@ class Scene:
         proc = self._run(argv)
         self._write(argv, proc.stdout + proc.stderr, comment)
         if check and proc.returncode != 0:
-            said = (proc.stderr or proc.stdout).strip() or f"exit status {proc.returncode}"
-            raise StepFailed(f"`{shlex.join(argv)}` failed: {said}")
+            said = (proc.stderr or proc.stdout).strip() or _("exit status {status}").format(status=proc.returncode)
+            raise StepFailed(_("`{command}` failed: {said}").format(command=shlex.join(argv), said=said))
         return proc
 
     def look(self, *argv: str, show: bool = True, comment: str = "") -> subprocess.CompletedProcess:
@@ -109,7 +111,7 @@ class Scene:
 
     def look_json(self, *argv: str) -> list[dict[str, Any]]:
         """``ip -j ...`` parsed; an error (no such device) is an empty list."""
-        proc = self.look(*argv, show=False, comment="JSON, read by the check")
+        proc = self.look(*argv, show=False, comment=_("JSON, read by the check"))
         return json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else []
 
     def start(self, *argv: str, comment: str = "", new_netns: bool = False) -> subprocess.Popen:
@@ -149,7 +151,7 @@ class Scene:
 
             self.diagram = snapshot()
         except Exception as exc:
-            self.comment(f"no diagram: {type(exc).__name__}: {exc}")
+            self.comment(_("no diagram: {error}").format(error=f"{type(exc).__name__}: {exc}"))
 
     def close(self) -> list[str]:
         """Undo everything, newest first; return what could not be undone (the transcript stops here)."""

@@ -6,9 +6,11 @@ Each claim starts from a clean world, so a claim about step A8 first repeats A1,
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
+from netlab.i18n import N_, _
 from netlab.teach.reproduce.scene import Scene
 
 __all__ = [
@@ -16,6 +18,7 @@ __all__ = [
     "add_link",
     "add_netns",
     "configured_pair",
+    "holder_words",
     "holders",
     "ifconfig_up",
     "inode_of",
@@ -69,7 +72,7 @@ def ifconfig_up(scene: Scene, device: str, cidr: str, *, netns: str | None = Non
     if scene.versions.ifconfig:
         scene.do(*inside, "ifconfig", device, cidr, "up")
     else:
-        scene.comment("ifconfig (net-tools) is not installed: the same with ip")
+        scene.comment(_("ifconfig (net-tools) is not installed: the same with ip"))
         scene.do(*inside, "ip", "addr", "add", cidr, "dev", device)
         scene.do(*inside, "ip", "link", "set", device, "up")
 
@@ -89,9 +92,31 @@ def holders(scene: Scene, ino: int) -> list[str] | None:
     held = None if info is None else info.held_by
     scene.kit(
         f"[i.held_by for i in netlab.namespaces() if i.inode == {ino}]",
-        "[] (no such namespace: freed)" if held is None else held,
+        _("[] (no such namespace: freed)") if held is None else held,
     )
     return held
+
+
+# What keeps a namespace alive, as netlab.inodes words it, and the same in the reader's language.
+_HOLDERS = (
+    (re.compile(r"process (?P<pid>\d+) \((?P<command>.*)\)"), N_("process {pid} ({command})")),
+    (re.compile(r"thread (?P<tid>\d+) of process (?P<pid>\d+)"), N_("thread {tid} of process {pid}")),
+    (re.compile(r"open fd (?P<fd>\d+) of process (?P<pid>\d+)"), N_("open fd {fd} of process {pid}")),
+    (re.compile(r"bind mount (?P<path>.+)"), N_("bind mount {path}")),
+)
+
+
+def _holder(text: str) -> str:
+    for pattern, words in _HOLDERS:
+        match = pattern.fullmatch(text)
+        if match:
+            return _(words).format(**match.groupdict())
+    return text
+
+
+def holder_words(held: list[str] | None) -> str:
+    """``held`` (what ``holders`` found) as one phrase for the report: ``bind mount /run/netns/ns1, ...``."""
+    return _(", ").join(_holder(h) for h in held or []) or _("nothing")
 
 
 def inode_of(ls_output: str) -> int:
@@ -115,7 +140,7 @@ def pin_an_unshared_process(scene: Scene, *, name: str = "ns1") -> tuple[subproc
     """
     from netlab import inodes
 
-    proc = scene.start("sleep", "60", new_netns=True, comment="the article's first shell, `unshare -n bash`")
+    proc = scene.start("sleep", "60", new_netns=True, comment=_("the article's first shell, `unshare -n bash`"))
     born = inodes.inode(proc.pid)
     return proc, pin(scene, proc.pid, name), born
 

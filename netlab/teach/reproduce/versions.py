@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from netlab.i18n import _
+
 __all__ = [
     "Fact",
     "Version",
@@ -161,52 +163,64 @@ class Fact:
 
 
 def _named(tool: str, version: Version | None) -> str:
-    return f"{tool} {version}" if version is not None else f"{tool} (version unknown)"
+    return f"{tool} {version}" if version is not None else _("{tool} (version unknown)").format(tool=tool)
 
 
 def facts(versions: Versions) -> list[Fact]:
     """The version-dependent facts of the article and the notebooks, each stated for this machine."""
     ip = _named("iproute2", versions.iproute2)
     lines = nsfs_lines_on_a_host(versions)
-    mount_here = {1: "once", 2: "twice", None: "once or twice: the version decides"}[lines]
+    mount_here = {1: _("once"), 2: _("twice"), None: _("once or twice: the version decides")}[lines]
     listed = lsns_lists_bind_mounted(versions)
     fd_held = versions.util_linux is not None and versions.util_linux.at_least(*LSNS_FD_HELD)
     colour = ip_colours_by_default(versions)
     no_color = versions.iproute2 is not None and versions.iproute2.at_least(*IP_NO_COLOR)
+    lsns_here = {
+        None: _("unknown"),
+        False: _("only namespaces with a process in them"),
+        True: _("also bind-mounted namespaces, and fd- or socket-held ones")
+        if fd_held
+        else _("also bind-mounted namespaces"),
+    }[listed]
+    colour_here = {None: _("unknown"), False: _("no colour unless asked"), True: _("may colour")}[colour]
+    if no_color:
+        colour_here = _("{answer}; NO_COLOR is honoured").format(answer=colour_here)
+    here = _("{tool}: {answer}")
     return [
         Fact(
-            "`mount` after `ip netns add` on a host",
-            "iproute2 < 7.0: each nsfs line twice (the self-bind of /run/netns shares /run's peer group); "
-            "7.0 and later: once (commit 82c8b9fe makes /run/netns a peer group of its own)",
-            f"{ip}: {mount_here}",
+            _("`mount` after `ip netns add` on a host"),
+            _(
+                "iproute2 < 7.0: each nsfs line twice (the self-bind of /run/netns shares /run's peer group); "
+                "7.0 and later: once (commit 82c8b9fe makes /run/netns a peer group of its own)"
+            ),
+            here.format(tool=ip, answer=mount_here),
         ),
         Fact(
-            "what `lsns -t net` lists",
-            "util-linux < 2.39: only namespaces a process is in; 2.39 and later: also those only a bind mount "
-            "holds (`ip netns add`); 2.41 and later: also those only an open fd or a socket holds",
-            f"{_named('util-linux', versions.util_linux)}: "
-            + {
-                None: "unknown",
-                False: "only namespaces with a process in them",
-                True: "also bind-mounted namespaces" + (", and fd- or socket-held ones" if fd_held else ""),
-            }[listed],
+            _("what `lsns -t net` lists"),
+            _(
+                "util-linux < 2.39: only namespaces a process is in; 2.39 and later: also those only a bind mount "
+                "holds (`ip netns add`); 2.41 and later: also those only an open fd or a socket holds"
+            ),
+            here.format(tool=_named("util-linux", versions.util_linux), answer=lsns_here),
         ),
         Fact(
-            "`ip` colours its output on a terminal (a notebook's `!ip` is one)",
-            "iproute2 < 6.7: never unless asked (`-color`); 6.7 and later: as built (`configure --color`, "
-            "the distribution's choice); `-color=never` always turns it off, and from 6.15 so does NO_COLOR",
-            f"{ip}: "
-            + {None: "unknown", False: "no colour unless asked", True: "may colour"}[colour]
-            + ("; NO_COLOR is honoured" if no_color else ""),
+            _("`ip` colours its output on a terminal (a notebook's `!ip` is one)"),
+            _(
+                "iproute2 < 6.7: never unless asked (`-color`); 6.7 and later: as built (`configure --color`, "
+                "the distribution's choice); `-color=never` always turns it off, and from 6.15 so does NO_COLOR"
+            ),
+            here.format(tool=ip, answer=colour_here),
         ),
         Fact(
-            "`ifconfig`, used by the article",
-            "part of net-tools, a package of its own that many systems no longer install; `ip addr add` + "
-            "`ip link set up` do the same",
+            _("`ifconfig`, used by the article"),
+            _(
+                "part of net-tools, a package of its own that many systems no longer install; `ip addr add` + "
+                "`ip link set up` do the same"
+            ),
             {
-                None: "unknown",
-                True: "installed",
-                False: "not installed: the article's ifconfig lines run as ip commands",
+                None: _("unknown"),
+                True: _("installed"),
+                False: _("not installed: the article's ifconfig lines run as ip commands"),
             }[versions.ifconfig],
         ),
     ]
@@ -221,7 +235,7 @@ def first_line(argv: Sequence[str]) -> str:
         env = {**os.environ, "LC_ALL": "C"}  # the version line in English, whatever the learner's locale
         proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=10, env=env)
     except (FileNotFoundError, subprocess.TimeoutExpired):
-        return "not installed"
+        return _("not installed")
     lines = (proc.stdout + proc.stderr).strip().splitlines()
     return lines[0].strip() if lines else "?"
 
@@ -244,7 +258,7 @@ def _package(name: str) -> str:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
-        return "not installed"
+        return _("not installed")
 
 
 def _where() -> str:
@@ -255,9 +269,12 @@ def _where() -> str:
     except OSError:
         uid_map = []
     rootless = uid_map[:3] != ["0", "0", "4294967295"]
-    place = "netlab sandbox" if in_sandbox() else "NOT in a sandbox"
-    who = f"rootless (a user namespace; uid {uid_map[1]} outside)" if rootless and len(uid_map) > 1 else "root"
-    return f"{place}, {who}"
+    place = _("netlab sandbox") if in_sandbox() else _("NOT in a sandbox")
+    if rootless and len(uid_map) > 1:
+        who = _("rootless (a user namespace; uid {uid} outside)").format(uid=uid_map[1])
+    else:
+        who = "root"
+    return _("{place}, {who}").format(place=place, who=who)
 
 
 def machine() -> list[tuple[str, str]]:
@@ -265,7 +282,7 @@ def machine() -> list[tuple[str, str]]:
     from netlab import __version__
 
     return [
-        ("kernel", f"Linux {platform.release()} {platform.version()} ({platform.machine()})"),
+        (_("kernel"), f"Linux {platform.release()} {platform.version()} ({platform.machine()})"),
         ("iproute2", first_line(["ip", "-V"])),
         ("util-linux", first_line(["lsns", "--version"])),
         ("nftables", first_line(["nft", "--version"])),
@@ -274,5 +291,5 @@ def machine() -> list[tuple[str, str]]:
         ("Python", sys.version.split()[0]),
         ("pyroute2", _package("pyroute2")),
         ("netlab", __version__),
-        ("ran in", _where()),
+        (_("ran in"), _where()),
     ]
