@@ -100,6 +100,7 @@ class RunningLab:
     server: Path  # /proc/PID of the JupyterLab server (inside its sandbox)
     workdir: Path  # /tmp/netlab-lab-*: the server's Unix socket lives here
     notebooks: Path | None  # the folder it was asked to serve (None: its own lessons)
+    root: Path  # the folder JupyterLab serves: ``notebooks``, or its ``zh-CN`` with ``--lang zh-CN``
 
     def url_for(self, path: str) -> str:
         """The printed URL, opening ``path`` (relative to the notebooks folder) instead of the first notebook."""
@@ -130,7 +131,7 @@ def netlab_lab(
 
     ``notebooks=None`` leaves ``--notebooks`` out (netlab finds its own lessons); ``command`` is the
     ``netlab`` to run (another installation's), ``cwd`` where to run it; ``args`` more options
-    (``("--lesson", "04")``).
+    (``("--lesson", "04")``, ``("--lang", "zh-CN")``: then ``root`` is ``NOTEBOOKS/zh-CN``).
     """
     port = port or free_port()
     where = ["--notebooks", str(notebooks)] if notebooks is not None else []
@@ -155,6 +156,7 @@ def netlab_lab(
         server = next(p for p in _children_of(proc.pid) if b"--ServerApp.sock=" in cmdline(p))
         sock = next(arg for arg in cmdline(server).split(b"\0") if arg.startswith(b"--ServerApp.sock="))
         workdir = Path(os.fsdecode(sock.split(b"=", 1)[1])).parent
+        root_dir = next(arg for arg in cmdline(server).split(b"\0") if arg.startswith(b"--ServerApp.root_dir="))
         yield RunningLab(
             proc=proc,
             url=url,
@@ -163,6 +165,7 @@ def netlab_lab(
             server=server,
             workdir=workdir,
             notebooks=notebooks,
+            root=Path(os.fsdecode(root_dir.split(b"=", 1)[1])),
         )
     finally:
         stop(proc)

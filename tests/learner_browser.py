@@ -9,7 +9,10 @@ One visit of a notebook, as ``visit_notebook`` does it:
    authority: JupyterLab 4 renders a traceback with the same ``application/vnd.jupyter.stderr`` mime type as
    a warning), every image is loaded, big enough, shown at its aspect ratio and not blank (its pixels, read
    from a screenshot of the element), every widget rendered;
-4. a screenshot of the key view (the first diagram, else the top), checked for real content;
+4. a screenshot of the key view (the first diagram, else the top), checked for real content, and its Chinese
+   characters (the article's quotes; all the prose of a zh-CN lesson) for drawn glyphs, not empty boxes
+   (``drawn_glyphs``); a diagram whose labels lack a font (matplotlib's "Glyph ... missing from font(s)"
+   warning) is a problem too;
 5. if the notebook has widgets with a button or a dropdown, use them the way a learner would: Kernel >
    Restart Kernel and Clear Outputs, then Shift+Enter down the notebook, and right after a cell shows such a
    widget (so the namespaces it shows still exist, before the notebook's clean-up runs), use it as below and
@@ -23,6 +26,9 @@ The contract for widgets, then (ipywidgets, as a learner reads them):
 - else a widget with a dropdown (like the namespace explorer): another entry is picked, and what it shows
   must change;
 - else a widget with a button: it is clicked, and something new must show.
+
+Nothing depends on the interface's language: menus are found by the command they run, not their label, so
+the same visit works in JupyterLab in English and in Chinese (``netlab lab --lang zh-CN``).
 
 Nothing here asserts: ``visit_notebook`` returns a ``Visit`` whose ``problems`` list says, in words, what a
 learner would have hit. The tests assert it is empty for the real notebooks, and that it names every planted
@@ -63,6 +69,8 @@ WIDGET_TIMEOUT_MS = 60_000  # a widget's answer to a click
 RENDER_GRACE_MS = 10_000  # after the kernel handled a click and went idle, for the page to show the answer
 
 MIN_IMAGE = (120, 90)  # natural size of a diagram, in pixels, at least
+NO_KERNEL = ["No Kernel", "无内核"]  # the toolbar's kernel name when there is none, in English and in Chinese
+MIN_CHINESE = 8  # different Chinese characters a zh-CN lesson shows in its key view, at least
 
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 TOP_WIDGETS = ".jp-Cell-outputArea .jupyter-widgets:not(.jupyter-widgets *)"  # not nested in another widget
@@ -115,7 +123,7 @@ _READY_JS = """([sel, want, cells]) => {
     const state = (__STATE__)(sel);
     if (!state) return false;
     if (want.dialog && state.dialogs.length) return true;
-    const idle = state.status === 'idle' && state.kernel && state.kernel !== 'No Kernel';
+    const idle = state.status === 'idle' && state.kernel && !want.noKernel.includes(state.kernel);
     if (!idle) return false;
     const prompt = Object.fromEntries(state.cells.map(c => [c.index, c.prompt]));
     const ran = i => /^\\[\\d+\\]:$/.test(prompt[i] || '');
@@ -140,6 +148,8 @@ class Visit:
     kernel_errors: list[str] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)
     widgets: list[dict] = field(default_factory=list)
+    menus: list[str] = field(default_factory=list)  # the menu bar's labels: the interface's language
+    glyphs: dict = field(default_factory=dict)  # the key view's Chinese characters (see drawn_glyphs)
     screenshots: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # how long each step took (reported, never asserted)
 
@@ -157,6 +167,7 @@ class KernelTraffic:
 
     def __init__(self, page: Page) -> None:
         self.errors: list[str] = []
+        self.stderr: list[str] = []
         self.widget_views = 0
         self.states: list[str] = []
         page.on("websocket", self._on_websocket)
@@ -175,6 +186,8 @@ class KernelTraffic:
                 f"{content.get('ename')}: {content.get('evalue')}\n"
                 + _strip_ansi("\n".join(content.get("traceback", [])))
             )
+        elif kind == "stream" and content.get("name") == "stderr":
+            self.stderr.append(content.get("text", ""))
         elif kind in ("display_data", "execute_result") and WIDGET_VIEW in content.get("data", {}):
             self.widget_views += 1
         elif kind == "status":
@@ -228,17 +241,32 @@ def _wait_for(page: Page, mode: str, *, cells: list[int] = (), timeout: float, d
     ('ran-cell'), or shows no execution count ('cleared'); with `dialog`, a dialog also ends the wait."""
     try:
         page.wait_for_function(
-            _READY_JS, arg=[NOTEBOOK, {"mode": mode, "dialog": dialog}, list(cells)], timeout=timeout
+            _READY_JS,
+            arg=[NOTEBOOK, {"mode": mode, "dialog": dialog, "noKernel": NO_KERNEL}, list(cells)],
+            timeout=timeout,
         )
         return True
     except PlaywrightTimeout:
         return False
 
 
-def _menu(page: Page, menu: str, command: str) -> None:
-    """Click a menu of the menu bar, then one of its entries (by the command it runs)."""
-    page.locator(".lm-MenuBar-item", has_text=menu).first.click()
-    page.locator(f'.lm-Menu-item[data-command="{command}"]').click()
+def _menu(page: Page, command: str) -> None:
+    """Click the menu bar's menu that holds ``command``, then its entry. Found by the command, not by the labels
+    (Run, 运行): each menu is opened in turn until the entry shows."""
+    entry = page.locator(f'.lm-Menu-item[data-command="{command}"]')
+    bar = page.locator(".lm-MenuBar-item")
+    for i in range(bar.count()):
+        bar.nth(i).click()
+        if entry.count() and entry.first.is_visible():
+            entry.first.click()
+            return
+        page.keyboard.press("Escape")
+    raise AssertionError(f"no menu of the menu bar has {command}")
+
+
+def menu_labels(page: Page) -> list[str]:
+    """The menu bar's labels, as the learner reads them (File Edit ... or 文件 编辑 ...)."""
+    return [label.strip() for label in page.locator(".lm-MenuBar-item").all_inner_texts()]
 
 
 def _accept_dialogs(page: Page, visit: Visit) -> None:
@@ -255,11 +283,14 @@ def _code_cells(notebook_file: Path) -> tuple[int, list[int]]:
     return len(cells), [i for i, c in enumerate(cells) if c["cell_type"] == "code" and "".join(c["source"]).strip()]
 
 
-def visit_notebook(context: BrowserContext, lab: RunningLab, relpath: str, artifacts: Path) -> Visit:
-    """Open ``relpath`` (in the lab's notebooks folder) in JupyterLab, run it all, look at it, use its widgets;
-    return what was found. Screenshots go to ``artifacts``. The kernel is shut down afterwards, whatever happened."""
+def visit_notebook(
+    context: BrowserContext, lab: RunningLab, relpath: str, artifacts: Path, *, chinese: bool = False
+) -> Visit:
+    """Open ``relpath`` (in the folder the lab serves) in JupyterLab, run it all, look at it, use its widgets;
+    return what was found. Screenshots go to ``artifacts``. The kernel is shut down afterwards, whatever happened.
+    ``chinese``: a zh-CN lesson, whose key view must show Chinese (at least ``MIN_CHINESE`` characters)."""
     visit = Visit(name=relpath)
-    visit.cells, code = _code_cells(lab.notebooks / relpath)
+    visit.cells, code = _code_cells(lab.root / relpath)
     visit.code_cells = len(code)
     stem = Path(relpath).stem
     artifacts.mkdir(parents=True, exist_ok=True)
@@ -272,7 +303,7 @@ def visit_notebook(context: BrowserContext, lab: RunningLab, relpath: str, artif
             with visit.step("run all"):
                 _run_all(page, visit, traffic, code)
             with visit.step("look"):
-                _look(page, visit, traffic, artifacts, stem)
+                _look(page, visit, traffic, artifacts, stem, chinese=chinese)
             if _interactive_widgets(page):
                 with visit.step("walk and use widgets"):
                     _walk(page, visit, traffic, code, artifacts, stem)
@@ -293,6 +324,7 @@ def _open(page: Page, lab: RunningLab, relpath: str, visit: Visit) -> None:
     if not _wait_for(page, "idle", timeout=OPEN_TIMEOUT_MS):
         visit.problems.append(f"the kernel did not start: {_state(page)}")
         return
+    visit.menus = menu_labels(page)
     # JupyterLab adds the cells of a long notebook to the page a batch at a time.
     try:
         page.wait_for_function(
@@ -309,7 +341,7 @@ def _open(page: Page, lab: RunningLab, relpath: str, visit: Visit) -> None:
 
 
 def _run_all(page: Page, visit: Visit, traffic: KernelTraffic, code: list[int]) -> None:
-    _menu(page, "Run", "runmenu:run-all")
+    _menu(page, "runmenu:run-all")
     if not _wait_for(page, "ran-all", cells=code, timeout=RUN_TIMEOUT_MS):
         visit.problems.append(f"Run All Cells did not finish in {RUN_TIMEOUT_MS // 1000} s")
     prompts = {c["index"]: c["prompt"] for c in _state(page)["cells"]}
@@ -324,7 +356,7 @@ def _run_all(page: Page, visit: Visit, traffic: KernelTraffic, code: list[int]) 
         visit.problems.append("the kernel died")
 
 
-def _look(page: Page, visit: Visit, traffic: KernelTraffic, artifacts: Path, stem: str) -> None:
+def _look(page: Page, visit: Visit, traffic: KernelTraffic, artifacts: Path, stem: str, *, chinese: bool) -> None:
     panel = page.locator(NOTEBOOK)
     # Errors as the page shows them (a traceback is rendered as stderr text in JupyterLab 4).
     shown = panel.locator(
@@ -367,6 +399,11 @@ def _look(page: Page, visit: Visit, traffic: KernelTraffic, artifacts: Path, ste
             visit.problems.append(f"{where} is {natural[0]}x{natural[1]} but shown as {info['shown']}")
         if looks_blank(stats):
             visit.problems.append(f"{where} is blank: {stats}")
+    missing = sorted(
+        {line.strip() for text in traffic.stderr for line in text.splitlines() if "missing from font" in line}
+    )
+    if missing:
+        visit.problems.append(f"a diagram's text has no font (empty boxes): {missing[:3]}")
 
     # Widgets: rendered wherever the kernel sent one.
     if traffic.widget_views:
@@ -384,7 +421,13 @@ def _look(page: Page, visit: Visit, traffic: KernelTraffic, artifacts: Path, ste
         key.evaluate("e => e.scrollIntoView({block: 'center'})")
     _painted(page)
     path = artifacts / f"{stem}.png"
-    page_stats = picture_stats(page.screenshot(path=path))
+    png = page.screenshot(path=path)
+    page_stats = picture_stats(png)
+    visit.glyphs = drawn_glyphs(png, page.evaluate(_CHINESE_IN_VIEW_JS, NOTEBOOK))
+    if visit.glyphs["characters"] and visit.glyphs["alike"] > MAX_ALIKE:
+        visit.problems.append(f"the Chinese characters in {path.name} are empty boxes, not glyphs: {visit.glyphs}")
+    elif chinese and visit.glyphs["in notebook"] < MIN_CHINESE:
+        visit.problems.append(f"the screenshot {path.name} of a Chinese lesson shows no Chinese: {visit.glyphs}")
     box = panel.bounding_box()
     panel_stats = picture_stats(page.screenshot(clip=box))
     visit.screenshots.append(path)
@@ -394,6 +437,83 @@ def _look(page: Page, visit: Visit, traffic: KernelTraffic, artifacts: Path, ste
         or looks_blank(panel_stats)
     ):
         visit.problems.append(f"the screenshot {path.name} shows nothing: {page_stats}, notebook {panel_stats}")
+
+
+# Each Chinese character (Han script) the page shows in view, once, the notebook's first, then the interface's
+# (menus, file browser): [character, x, y, width, height, in the notebook]. Shown: on top at its place (not hidden,
+# clipped or covered: the status bar's text for screen readers is in the page too).
+_CHINESE_IN_VIEW_JS = """(sel) => {
+    const seen = new Set(), found = [], panel = document.querySelector(sel);
+    const nodes = root => {
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT), all = [];
+        for (let node; (node = walker.nextNode()); ) all.push(node);
+        return all;
+    };
+    const notebook = panel ? nodes(panel) : [];
+    const inNotebook = new Set(notebook);
+    for (const node of [...notebook, ...nodes(document.body).filter(n => !inNotebook.has(n))]) {
+        if (found.length >= 60) break;
+        const parent = node.parentElement;
+        if (!parent || !parent.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
+        let offset = 0;
+        for (const ch of node.data) {
+            const start = offset;
+            offset += ch.length;
+            if (!/\\p{Script=Han}/u.test(ch) || seen.has(ch)) continue;
+            const range = document.createRange();
+            range.setStart(node, start);
+            range.setEnd(node, offset);
+            const b = range.getBoundingClientRect();
+            if (b.width < 6 || b.height < 6 || b.top < 0 || b.left < 0
+                || b.bottom > innerHeight || b.right > innerWidth) continue;
+            const top = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);
+            if (!top || !(top === parent || parent.contains(top))) continue;
+            seen.add(ch);
+            found.push([ch, b.x, b.y, b.width, b.height, inNotebook.has(node)]);
+        }
+    }
+    return found;
+}"""
+MAX_ALIKE = 0.2  # of the pairs of different characters, the share that may look alike (see drawn_glyphs)
+
+
+def drawn_glyphs(png: bytes, characters: list[list]) -> dict:
+    """Are these Chinese characters (``[char, x, y, width, height, in_notebook]`` on the screenshot ``png``) drawn
+    as glyphs?
+
+    Without a font that has them, a browser draws every character as the same empty box ("tofu"). So each
+    character is cut out of the screenshot and compared with every other one (at the best of nine 1-pixel
+    shifts): two different glyphs differ in about a third or more of their ink, two boxes only by their
+    anti-aliasing at fractions of a pixel. ``alike``: the share of pairs that differ in under a fifth (drawn
+    Chinese: 0; boxes: about half or more); over ``MAX_ALIKE`` means boxes.
+    """
+    import numpy as np
+    from PIL import Image
+
+    shot = Image.open(io.BytesIO(png)).convert("L")
+    cut = [
+        (255 - np.asarray(shot.crop((round(x) - 1, round(y), round(x + w) + 1, round(y + h))), dtype=float), inside)
+        for _ch, x, y, w, h, inside in characters
+    ]
+    cut = [(c, inside) for c, inside in cut if c.sum() > 0]  # a character behind something else: nothing to see
+    cuts = [c for c, _inside in cut]
+
+    def difference(a, b) -> float:
+        h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+        a, b = a[:h, :w], b[:h, :w]
+        return min(
+            float(np.abs(np.roll(a, (dy, dx), (0, 1)) - b).sum() / max(a.sum() + b.sum(), 1.0))
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+        )
+
+    pairs = [difference(a, b) for i, a in enumerate(cuts) for b in cuts[i + 1 :]]
+    return {
+        "characters": len(cuts),
+        "in notebook": sum(inside for _c, inside in cut),
+        "sample": "".join(ch for ch, *_ in characters[:12]),
+        "alike": round(sum(d < 0.2 for d in pairs) / len(pairs), 2) if pairs else 0.0,
+    }
 
 
 def _painted(page: Page) -> None:
@@ -416,7 +536,7 @@ def _interactive_widgets(page: Page, scope: str = NOTEBOOK) -> list:
 
 def _walk(page: Page, visit: Visit, traffic: KernelTraffic, code: list[int], artifacts: Path, stem: str) -> None:
     """Restart and clear, then Shift+Enter down the notebook, using each widget as soon as it shows."""
-    _menu(page, "Kernel", "kernelmenu:restart-and-clear")
+    _menu(page, "kernelmenu:restart-and-clear")
     page.locator(".jp-Dialog .jp-mod-accept").click()
     if not _wait_for(page, "cleared", timeout=OPEN_TIMEOUT_MS):
         visit.problems.append(f"Restart Kernel and Clear Outputs did not finish: {_state(page)}")

@@ -1,13 +1,15 @@
 """The lab as a learner sees it: `netlab lab`, JupyterLab in a real browser, every notebook run to the end.
 
-One `netlab lab` (the README's command, token on) and one headless Chromium serve the whole module. The server
+One `netlab lab` (the README's command, token on) and one headless Chromium serve the whole module; a second
+`netlab lab --lang zh-CN` serves the Chinese lessons (notebooks/zh-CN) in JupyterLab's Chinese interface, each
+visited the same way, its screenshot checked for drawn Chinese glyphs, not empty boxes. The server
 works on a copy of notebooks/ (running a notebook in JupyterLab marks it changed, and nothing may write
 outputs into the repository's notebooks), plus two self-test notebooks that keep the checks honest: one that
 works (a diagram, an explorer-like dropdown, a ping-like button) and one with a fault of every kind the checks
 must catch. What a visit does and checks is described in learner_browser.py.
 
-Screenshots land in test-artifacts/browser/ (git-ignored): NAME.png per notebook, and one per image and per
-widget used.
+Screenshots land in test-artifacts/browser/ (git-ignored; the Chinese lessons' in its zh-CN/): NAME.png per
+notebook, and one per image and per widget used.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from lab_server import netlab_lab
 from learner_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    MAX_ALIKE,
+    MIN_CHINESE,
     VIEWPORT,
     looks_blank,
     picture_stats,
@@ -39,6 +43,7 @@ from learner_terminals import STEPS, walk_two_shells
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9]*.ipynb"))
+CHINESE = sorted(p.name for p in (REPO / "notebooks" / "zh-CN").glob("[0-9]*.ipynb"))
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -124,6 +129,8 @@ def _png(width: int, height: int) -> str:
 def _selftest_broken() -> str:
     return _notebook(
         [
+            # Han characters no installed font has (CJK Extension G): the browser can only draw boxes.
+            ("markdown", "## " + "".join(chr(0x30000 + i) for i in range(16))),
             (
                 "code",
                 "import base64\nfrom IPython.display import Image, display\n"
@@ -144,6 +151,7 @@ def _selftest_broken() -> str:
 
 
 BROKEN_FAULTS = [
+    "the Chinese characters in broken.png are empty boxes",
     "image 1 (broken-image-1.png) is blank",
     "image 2 (broken-image-2.png) is only 40x30 pixels",
     "error: RuntimeError: planted error",
@@ -192,6 +200,22 @@ def lab(tmp_path_factory):
     (served / "selftest/good.ipynb").write_text(SELFTEST_GOOD)
     (served / "selftest/broken.ipynb").write_text(_selftest_broken())
     with netlab_lab(served, env=_scratch_jupyter(root / "jupyter")) as running:
+        yield running
+    assert not running.workdir.exists(), "netlab lab left its directory behind"
+    assert world_state()["children"] == before, "netlab lab left processes behind"
+
+
+@pytest.fixture(scope="module")
+def chinese_lab(tmp_path_factory):
+    """`netlab lab --lang zh-CN` on a copy of notebooks/: it serves notebooks/zh-CN, JupyterLab in Chinese."""
+    before = world_state()["children"]
+    root = tmp_path_factory.mktemp("browser-zh")
+    served = root / "notebooks"
+    shutil.copytree(REPO / "notebooks", served, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    env = _scratch_jupyter(root / "jupyter")
+    env.update(NETLAB_LANG="", LANGUAGE="", LC_ALL="", LC_MESSAGES="", LANG="C.UTF-8")  # only --lang says Chinese
+    with netlab_lab(served, env=env, args=("--lang", "zh-CN")) as running:
+        assert running.root == served / "zh-CN", running.root
         yield running
     assert not running.workdir.exists(), "netlab lab left its directory behind"
     assert world_state()["children"] == before, "netlab lab left processes behind"
@@ -284,6 +308,8 @@ def _report(visit) -> str:
             f"cells {visit.cells}, code {visit.code_cells}, ran {visit.executed}",
             f"images {visit.images}",
             f"widgets {visit.widgets}",
+            f"menus {visit.menus}",
+            f"chinese on screen {visit.glyphs}",
             f"screenshots {[str(p) for p in visit.screenshots]}",
             f"seconds {visit.seconds}",
         ]
@@ -299,7 +325,22 @@ def test_notebook_runs_in_jupyterlab_as_a_learner_sees_it(lab, context, artifact
     timings.write_text(json.dumps({**seen, Path(name).stem: visit.seconds}, indent=1, sort_keys=True))
     assert not visit.problems, _report(visit)
     assert visit.executed == visit.code_cells
+    assert "Run" in visit.menus, visit.menus
     assert (artifacts / f"{Path(name).stem}.png").is_file()
+
+
+@pytest.mark.parametrize("name", CHINESE)
+def test_chinese_notebook_runs_in_a_chinese_jupyterlab(chinese_lab, context, artifacts, name):
+    """`netlab lab --lang zh-CN`: the same visit as the English lessons', and the screenshot shows Chinese glyphs."""
+    visit = visit_notebook(context, chinese_lab, name, artifacts / "zh-CN", chinese=True)
+    print(_report(visit))
+    assert not visit.problems, _report(visit)
+    assert visit.executed == visit.code_cells
+    assert "运行" in visit.menus and "Run" not in visit.menus, visit.menus  # JupyterLab's interface in Chinese
+    # The screenshot: the lesson's first diagram in the middle, and Chinese around it, drawn as glyphs (not boxes).
+    assert visit.images, "every lesson draws a diagram: the key view shows the first"
+    assert visit.glyphs["in notebook"] >= MIN_CHINESE and visit.glyphs["alike"] <= MAX_ALIKE, visit.glyphs
+    assert (artifacts / "zh-CN" / f"{Path(name).stem}.png").is_file()
 
 
 def test_the_checks_pass_a_working_notebook_with_a_diagram_and_widgets(lab, context, artifacts):
