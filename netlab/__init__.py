@@ -12,7 +12,7 @@ The package, in the order a learner meets it:
 
     netns, enter, inodes, persist, sandbox      the article: ip netns, exec, inodes, bind mounts
     links, sysctl, nat, reach, capture          wiring: veth, bridges, forwarding, NAT, ping, packets
-    netlink, rtnl, syscalls, threads            underneath: the kernel's interfaces, used directly
+    netlink, netlink_socket, rtnl, syscalls     underneath: the kernel's interfaces, used directly
     model, targets, names, addresses, errors    foundations: kernel objects, "which namespace", names
     lab/    view/    teach/    app/             machinery: labs, diagrams, exercises, the netlab command
 

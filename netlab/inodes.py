@@ -13,7 +13,9 @@ The kernel frees a namespace when its last holder is gone. Holders are:
 * (also sockets created in it and child namespaces' owners; these are not listed here).
 
 ``namespaces()`` puts all of this in one table, like ``lsns -t net`` but also showing the
-namespaces that only a bind mount or an open fd keeps alive.
+namespaces that only a bind mount or an open fd keeps alive. The names come from the mount
+table too: a name is a namespace bind-mounted on a file in ``/run/netns``, and mountinfo
+already says which namespace each mount shows (``findmnt -t nsfs`` prints the same lines).
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from __future__ import annotations
 import fcntl
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from netlab import netns, syscalls
 from netlab.enter import netns_file
+from netlab.model import words
 from netlab.targets import Target
 
 __all__ = ["NetnsInfo", "inode", "label", "namespaces", "nsfs_mounts"]
@@ -82,6 +84,11 @@ class NetnsInfo:
         held += [f"bind mount {m}" for m in self.mounts]
         return held
 
+    @property
+    def held_in_words(self) -> list[str]:
+        """``held_by`` in the learner's language, to read (``held_by`` itself stays English: code compares it)."""
+        return [words(holder) for holder in self.held_by]
+
 
 def nsfs_mounts(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[int, str]]:
     """(inode, mount point) of every network-namespace bind mount in this mount namespace.
@@ -90,14 +97,31 @@ def nsfs_mounts(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[int, str]
 
         612 25 0:4 net:[4026532302] /run/netns/netns1 rw - nsfs nsfs rw
     """
+    return _mount_table(mountinfo)[0]
+
+
+def _mount_table(mountinfo: str = "/proc/self/mountinfo") -> tuple[list[tuple[int, str]], dict[str, int | None]]:
+    """One read of mountinfo: the network-namespace bind mounts, and what each mount point shows.
+
+    The second part maps every mount point to the namespace inode mounted there, or None when
+    the topmost mount on it is something else: when two mounts share a mount point, the
+    later line is on top, and it is the one a path lookup (``ls -i``) sees.
+    """
     found = []
-    with open(mountinfo) as lines:
-        for line in lines:
-            fields = line.split()
-            sep = fields.index("-")
-            if fields[sep + 1] == "nsfs" and fields[3].startswith("net:["):
-                found.append((int(fields[3][5:-1]), _unescape(fields[4])))
-    return found
+    on_top: dict[str, int | None] = {}
+    with open(mountinfo) as file:
+        lines = file.read().split("\n")  # one read: a thousand mounts are ~100 KB
+    for line in lines:
+        fields = line.split(" ", 5)  # id, parent, major:minor, root, mount point, the rest
+        if len(fields) < 6:
+            continue
+        mount_point = _unescape(fields[4])
+        ino = None
+        if fields[3].startswith("net:[") and " - nsfs " in line:
+            ino = int(fields[3][5:-1])
+            found.append((ino, mount_point))
+        on_top[mount_point] = ino
+    return found, on_top
 
 
 def _unescape(field_: str) -> str:
@@ -105,14 +129,14 @@ def _unescape(field_: str) -> str:
     return field_.encode().decode("unicode_escape") if "\\" in field_ else field_
 
 
-def _ino_or_none(path: Path) -> int | None:
+def _ino_or_none(path: str) -> int | None:
     try:
         return os.stat(path).st_ino
     except OSError:
         return None
 
 
-def _is_net_namespace_fd(fd: Path) -> bool:
+def _is_net_namespace_fd(fd: str) -> bool:
     """Is this open nsfs file a *network* namespace (and not a mount, pid, uts... one)?"""
     link = os.readlink(fd)
     if link.startswith("net:["):
@@ -127,43 +151,62 @@ def _is_net_namespace_fd(fd: Path) -> bool:
         os.close(handle)
 
 
+def _names(on_top: dict[str, int | None]) -> list[tuple[str, int]]:
+    """(name, inode) of every named namespace, sorted by name: what ``netns.list()`` finds, from mountinfo.
+
+    A name is a network namespace bind-mounted on a file directly in the run directory. The
+    mount table already says which namespace each one shows, so the run directory is not
+    listed and no name is opened (a thousand names would cost a thousand ``stat`` and ``open``).
+    """
+    run_dir = os.path.realpath(netns.run_dir())  # mountinfo shows /run/netns for /var/run/netns
+    found = []
+    for mount_point, ino in on_top.items():
+        if ino is not None and os.path.dirname(mount_point) == run_dir:
+            found.append((os.path.basename(mount_point), ino))
+    return sorted(found)
+
+
 def namespaces() -> list[NetnsInfo]:
     """Every network namespace this process can see, with its names and holders (``lsns -t net``+)."""
     nsfs_dev = netns.nsfs_device()
     table: dict[int, NetnsInfo] = {}
 
     def entry(ino: int) -> NetnsInfo:
-        return table.setdefault(ino, NetnsInfo(inode=ino))
+        info = table.get(ino)
+        if info is None:
+            info = table[ino] = NetnsInfo(inode=ino)
+        return info
 
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
             continue
-        pid = int(proc.name)
+        pid, proc = int(name), f"/proc/{name}"
         try:
-            process_ino = os.stat(proc / "ns/net").st_ino
+            process_ino = os.stat(f"{proc}/ns/net").st_ino
             info = entry(process_ino)
             info.pids.append(pid)
-            info.commands[pid] = (proc / "comm").read_text().strip()
-            for task in (proc / "task").iterdir():
-                thread_ino = _ino_or_none(task / "ns/net")  # a thread may end while we look
+            with open(f"{proc}/comm") as comm:
+                info.commands[pid] = comm.read().strip()
+            for tid in os.listdir(f"{proc}/task"):
+                thread_ino = _ino_or_none(f"{proc}/task/{tid}/ns/net")  # a thread may end while we look
                 if thread_ino is not None and thread_ino != process_ino:
-                    entry(thread_ino).threads.append((pid, int(task.name)))
-            for fd in (proc / "fd").iterdir():
+                    entry(thread_ino).threads.append((pid, int(tid)))
+            for fd in os.listdir(f"{proc}/fd"):
+                path = f"{proc}/fd/{fd}"
                 try:
-                    st = os.stat(fd)
-                    if st.st_dev == nsfs_dev and _is_net_namespace_fd(fd):
-                        entry(st.st_ino).fds.append((pid, int(fd.name)))
+                    st = os.stat(path)
+                    if st.st_dev == nsfs_dev and _is_net_namespace_fd(path):
+                        entry(st.st_ino).fds.append((pid, int(fd)))
                 except OSError:
                     continue  # closed while we looked (listing /proc/self/fd opens and closes one itself)
         except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
             continue  # the process ended while we looked, or is not ours to inspect
 
-    for ino, mount_point in nsfs_mounts():
+    mounts, on_top = _mount_table()
+    for ino, mount_point in mounts:
         entry(ino).mounts.append(mount_point)
-    for name in netns.list():
-        named = _ino_or_none(netns.path(name))  # None: deleted since it was listed
-        if named is not None:
-            entry(named).names.append(name)
+    for name, ino in _names(on_top):
+        entry(ino).names.append(name)
 
     here = inode()
     try:

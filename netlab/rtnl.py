@@ -40,6 +40,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from netlab.enter import call, netns_file
 from netlab.errors import DeviceError, DeviceExistsError, DeviceNotFoundError, NetlabError, permission_error
+from netlab.i18n import _
 from netlab.targets import NEW, Target, in_words
 from netlab.threads import run_in_worker
 
@@ -97,14 +98,14 @@ class Rtnl:
 
     def __call__(self, fn: Callable[..., T], *args: Any) -> T:
         if self._ipr is None:
-            raise RuntimeError("this netlink session is closed")
+            raise RuntimeError(_("this netlink session is closed"))
         return run_in_worker(fn, self._ipr, *args)
 
     @property
     def ipr(self) -> Any:
         """The pyroute2 socket itself, for code already running in the worker thread."""
         if self._ipr is None:
-            raise RuntimeError("this netlink session is closed")
+            raise RuntimeError(_("this netlink session is closed"))
         return self._ipr
 
     def close(self) -> None:
@@ -123,7 +124,7 @@ class Rtnl:
 def open_netns(target: Target) -> Iterator[int]:
     """An open file descriptor of ``target``'s namespace, as IFLA_NET_NS_FD wants it."""
     if target is NEW:
-        raise TypeError("a device cannot be sent to NEW: create the namespace first with netns.add()")
+        raise TypeError(_("a device cannot be sent to NEW: create the namespace first with netns.add()"))
     file = netns_file(target)
     fd = os.open(file if file is not None else "/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -149,9 +150,10 @@ def ifindex(ipr: Any, name: str, target: Target) -> int:
     link = find(ipr, name)
     if link is None:
         raise DeviceNotFoundError(
-            f"there is no device {name!r} in {in_words(target)}",
-            hint=f"list the devices there with links.list({'' if target is None else repr(target)}) "
-            f"or `{' '.join(_ip_br(target))}`",
+            _("there is no device {name!r} in {where}").format(name=name, where=in_words(target)),
+            hint=_("list the devices there with links.list({target}) or `{command}`").format(
+                target="" if target is None else repr(target), command=" ".join(_ip_br(target))
+            ),
             subject=name,
             errno=errno.ENODEV,
         )
@@ -171,16 +173,18 @@ def error(exc: Exception, *, action: str, subject: object, hint: str = "") -> Ne
     """Turn the kernel's answer to ``action`` into a NetlabError naming ``subject``."""
     code = getattr(exc, "code", None) or getattr(exc, "errno", None) or 0
     said = exc.args[1] if len(exc.args) > 1 else str(exc)
-    message = f"cannot {action}: the kernel says {said!r} ({errno.errorcode.get(code, code)})"
+    message = _("cannot {action}: the kernel says {said!r} ({code})").format(
+        action=action, said=said, code=errno.errorcode.get(code, code)
+    )
     if code in (errno.EPERM, errno.EACCES):
         return permission_error(action, OSError(code, said))
     if code == errno.EEXIST:
         return DeviceExistsError(
-            message, hint=hint or "pick another name or remove the old one first", subject=subject, errno=code
+            message, hint=hint or _("pick another name or remove the old one first"), subject=subject, errno=code
         )
     if code in _NOT_FOUND:
         return DeviceNotFoundError(
-            message, hint=hint or "check the name and the namespace", subject=subject, errno=code
+            message, hint=hint or _("check the name and the namespace"), subject=subject, errno=code
         )
     return DeviceError(message, hint=hint, subject=subject, errno=code)
 
@@ -265,7 +269,7 @@ def veth_request(
         body += _attr(IFLA_MASTER, struct.pack("=I", master))
     body += _attr(IFLA_LINKINFO, info)
     flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL
-    return Request(RTM_NEWLINK, flags, body, f"create veth pair {name!r}/{peer!r}", name)
+    return Request(RTM_NEWLINK, flags, body, _("create veth pair {name!r}/{peer!r}").format(name=name, peer=peer), name)
 
 
 def set_link_request(
@@ -277,19 +281,25 @@ def set_link_request(
         body += _attr(IFLA_IFNAME, _name(name))
     if alias is not None:
         body += _attr(IFLA_IFALIAS, alias.encode())
-    what = name if name is not None else f"index {index}"
-    return Request(RTM_NEWLINK, NLM_F_REQUEST, body, f"set {what!r}", what)
+    what = name if name is not None else _("index {index}").format(index=index)
+    return Request(RTM_NEWLINK, NLM_F_REQUEST, body, _("set {what!r}").format(what=what), what)
 
 
 def delete_link_request(index: int) -> Request:
     """``ip link delete dev INDEX`` (a veth takes its peer with it)."""
-    return Request(RTM_DELLINK, NLM_F_REQUEST, _IFINFO.pack(0, 0, index, 0, 0), f"delete index {index}", str(index))
+    return Request(
+        RTM_DELLINK,
+        NLM_F_REQUEST,
+        _IFINFO.pack(0, 0, index, 0, 0),
+        _("delete index {index}").format(index=index),
+        str(index),
+    )
 
 
 def get_link_request(name: str) -> Request:
     """``ip link show NAME``: the answer carries its index."""
     body = _IFINFO.pack(0, 0, 0, 0, 0) + _attr(IFLA_IFNAME, _name(name))
-    return Request(RTM_GETLINK, NLM_F_REQUEST, body, f"find {name!r}", name)
+    return Request(RTM_GETLINK, NLM_F_REQUEST, body, _("find {name!r}").format(name=name), name)
 
 
 def address_request(index: int, iface: ipaddress.IPv4Interface | ipaddress.IPv6Interface) -> Request:
@@ -299,7 +309,9 @@ def address_request(index: int, iface: ipaddress.IPv4Interface | ipaddress.IPv6I
     body = _IFADDR.pack(_family(iface.ip), iface.network.prefixlen, IFA_F_NODAD if v6 else 0, 0, index)
     body += _attr(IFA_ADDRESS, raw) if v6 else _attr(IFA_LOCAL, raw) + _attr(IFA_ADDRESS, raw)
     flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL
-    return Request(RTM_NEWADDR, flags, body, f"add {iface} to index {index}", str(iface))
+    return Request(
+        RTM_NEWADDR, flags, body, _("add {address} to index {index}").format(address=iface, index=index), str(iface)
+    )
 
 
 def default_route_request(gateway: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Request:
@@ -307,7 +319,9 @@ def default_route_request(gateway: ipaddress.IPv4Address | ipaddress.IPv6Address
     body = _RTMSG.pack(_family(gateway), 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0)
     body += _attr(RTA_GATEWAY, gateway.packed)
     flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL
-    return Request(RTM_NEWROUTE, flags, body, f"add default route via {gateway}", str(gateway))
+    return Request(
+        RTM_NEWROUTE, flags, body, _("add default route via {gateway}").format(gateway=gateway), str(gateway)
+    )
 
 
 def open_socket() -> socket.socket:

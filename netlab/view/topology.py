@@ -18,12 +18,18 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from netlab.errors import NetlabError
+from netlab.i18n import _
 from netlab.model import Interface, Namespace, plain
 
 if TYPE_CHECKING:
     import networkx
 
-__all__ = ["Topology", "interface_key", "natural_key"]
+__all__ = ["NotInSnapshotError", "Topology", "interface_key", "natural_key"]
+
+
+class NotInSnapshotError(NetlabError, KeyError):
+    """A namespace this snapshot does not hold (a KeyError, so ``except KeyError`` still catches it)."""
 
 
 def interface_key(namespace: Namespace | int, name: str) -> str:
@@ -50,14 +56,23 @@ class Topology:
         for ns in self.namespaces:
             if ns.root:
                 return ns
-        raise LookupError("this snapshot has no root namespace")
+        raise NotInSnapshotError(
+            _("this snapshot has no root namespace"),
+            hint=_("snapshot() always marks the namespace it was taken from; a Topology built by hand needs root=True"),
+        )
 
     def namespace(self, which: str | int) -> Namespace:
         """A namespace by title ("root", "netns1", "pid 42 (sleep)"), name, label or inode."""
         for ns in self.namespaces:
             if which in (ns.inode, ns.title, ns.label) or which in ns.names:
                 return ns
-        raise KeyError(f"no namespace {which!r} in this snapshot; it has {[ns.title for ns in self.namespaces]}")
+        raise NotInSnapshotError(
+            _("no namespace {which!r} in this snapshot; it has {titles}").format(
+                which=which, titles=[ns.title for ns in self.namespaces]
+            ),
+            hint=_("take a new snapshot() if it was made since; a name, a title, net:[INODE] or the inode all work"),
+            subject=which,
+        )
 
     def by_inode(self, inode: int) -> Namespace | None:
         return self._by_inode.get(inode)
@@ -84,13 +99,16 @@ class Topology:
         ref = interface.peer
         if ref is None or ref.netns is None or ref.name is None:
             return None
-        other = self.by_inode(ref.netns)
-        if other is None:
-            return None
-        try:
-            return other, other.interface(ref.name)
-        except KeyError:
-            return None
+        return self._interfaces.get((ref.netns, ref.name))
+
+    @cached_property
+    def _interfaces(self) -> dict[tuple[int, str], tuple[Namespace, Interface]]:
+        """Every interface by (namespace inode, name): one lookup per veth end, not a search."""
+        found: dict[tuple[int, str], tuple[Namespace, Interface]] = {}
+        for ns in self.namespaces:
+            for interface in ns.interfaces:
+                found.setdefault((ns.inode, interface.name), (ns, interface))
+        return found
 
     def veth_pairs(self) -> list[tuple[tuple[Namespace, Interface], tuple[Namespace, Interface]]]:
         """Each veth pair once, as ((namespace, end), (namespace, other end))."""
