@@ -68,6 +68,20 @@ def check_ping_ok(cell) -> None:
     assert re.search(r"(?<![\d.])0% ", text), text
 
 
+def check_held_by_a_mount(cell) -> None:
+    """01: no process is inside netns1, yet it exists: its bind mount holds it (said in English here)."""
+    text = _text(cell)
+    assert re.search(r", \[\], \['bind mount /run/netns/netns1'", text), text
+    assert sh("ip", "netns", "pids", "netns1").stdout.strip() == ""
+
+
+def check_held_by_an_fd(cell) -> None:
+    """04: netns1 lost its name, and only an open file descriptor holds it."""
+    text = _text(cell)
+    assert re.search(r"^\(\[\], \['open fd \d+ of process \d+'\]\)", text, re.M), text
+    assert "netns1" not in sh("ip", "netns", "list").stdout.split()
+
+
 def check_unnamed_namespace(cell) -> None:
     assert "netns1" not in sh("ip", "netns", "list").stdout.split()  # a new namespace, with no name yet
     assert "✔ a process in a new network namespace" in _text(cell), _text(cell)

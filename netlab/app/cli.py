@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from netlab.errors import NetlabError
+from netlab.errors import NamespaceNotFoundError, NetlabError, StaleNamespaceError
 from netlab.i18n import N_, _
 
 
@@ -407,6 +407,19 @@ def _check_output(path: str, option: str) -> None:
         )
 
 
+def _for_the_command_line(exc: NetlabError) -> NetlabError:
+    """A hint that names a Python call (``netns.add('x')``, for a notebook) becomes the command doing the same."""
+    name = exc.subject
+    if isinstance(name, str) and "/" not in name and "netns." in exc.hint:
+        if isinstance(exc, NamespaceNotFoundError):
+            exc.hint = _("see the names with `netlab netns list`; create it with `netlab netns add {name}`").format(
+                name=name
+            )
+        elif isinstance(exc, StaleNamespaceError):
+            exc.hint = _("remove it with `netlab netns delete {name}`, then add it again").format(name=name)
+    return exc
+
+
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     lang = _language_option(words)
@@ -417,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except NetlabError as exc:
-        print(f"netlab: {exc}", file=sys.stderr)
+        print(f"netlab: {_for_the_command_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

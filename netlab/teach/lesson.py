@@ -31,6 +31,9 @@ By hand, the same is::
 
 ``Snapshot`` does the same for a challenge: ``capture()`` at its start, ``restore()`` at its close
 puts back every sysctl and removes every rule and table made meanwhile, by netlab or by hand.
+
+A notebook's own sentences speak the learner's language too: ``lesson.ok("netns1 is gone")`` prints
+a passed check, ``lesson.say("you are here")`` gives a sentence to show (a diagram's title).
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from netlab.errors import NamespaceNotFoundError, NetlabError
 from netlab.i18n import _
 from netlab.sandbox import in_sandbox
 
-__all__ = ["Cleaned", "Snapshot", "reset", "reset_widget", "start"]
+__all__ = ["Cleaned", "Snapshot", "ok", "reset", "reset_widget", "say", "start"]
 
 # What the kit's notebooks, exercises and challenges (and their reference solutions) create.
 NAMESPACES = frozenset(
@@ -94,6 +97,24 @@ class Cleaned:
 
     def _ipython_display_(self) -> None:  # start() printed the sentence already
         pass
+
+
+# -- the notebooks' own sentences ---------------------------------------------------------------
+
+
+def say(sentence: str, **fields: object) -> str:
+    """A notebook's own sentence in the learner's language: ``say("you are here")`` gives ``你在这里``.
+
+    Written in English in the notebook's code, like netlab's sentences, with ``{name}`` placeholders filled
+    from ``fields``. ``scripts/sync-translations messages`` finds every ``say(...)`` and ``ok(...)`` in the
+    English notebooks and puts the sentence in netlab's catalog, where it is translated like the others.
+    """
+    return _(sentence).format(**fields)
+
+
+def ok(sentence: str, **fields: object) -> None:
+    """Print that a lesson's check passed: ``ok("netns1 is gone")`` prints ``✔ netns1 is gone``, translated."""
+    print("✔", say(sentence, **fields))
 
 
 # -- where we are, and what clean means -------------------------------------------------------
