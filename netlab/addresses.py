@@ -18,7 +18,7 @@ import re
 from typing import TypeAlias
 
 from netlab.errors import InvalidAddressError
-from netlab.i18n import _
+from netlab.i18n import N_, _
 
 __all__ = ["IPInterface", "IPNetwork", "address", "interface", "mac", "network"]
 
@@ -26,6 +26,39 @@ IPInterface: TypeAlias = ipaddress.IPv4Interface | ipaddress.IPv6Interface  # an
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network  # a route's destination
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 HOST_BITS_SET = " has host bits set"  # how ipaddress says "a host address, not a network"
+
+# How the ipaddress module says why it refuses a text, word for word, so the learner can read it in
+# their own language: each sentence is the module's, with its facts as {placeholders}.
+_REFUSALS = [
+    N_("{value} does not appear to be an IPv4 or IPv6 address"),
+    N_("{value} does not appear to be an IPv4 or IPv6 network"),
+    N_("{value} does not appear to be an IPv4 or IPv6 interface"),
+    N_("{network} has host bits set"),
+    N_("Octet {octet} (> 255) not permitted in {address}"),
+    N_("Expected 4 octets in {address}"),
+    N_("Only decimal digits permitted in {octet} in {address}"),
+    N_("Leading zeros are not permitted in {octet} in {address}"),
+    N_("{netmask} is not a valid netmask"),
+]
+
+
+def _pattern(sentence: str) -> re.Pattern[str]:
+    """``"Expected 4 octets in {address}"`` -> a regex matching the filled-in sentence, one group a placeholder."""
+    parts = re.split(r"\{(\w+)\}", sentence)  # literal, name, literal, name, ..., literal
+    return re.compile("".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)))
+
+
+_REFUSED = [(_pattern(sentence), sentence) for sentence in _REFUSALS]
+
+
+def refusal(exc: ValueError) -> str:
+    """Why ipaddress refused a text (``str(exc)``), in the learner's language; English as the module said it."""
+    said = str(exc)
+    for pattern, sentence in _REFUSED:
+        match = pattern.fullmatch(said)
+        if match:
+            return _(sentence).format(**match.groupdict())
+    return said
 
 
 def interface(cidr: object) -> IPInterface:
@@ -48,7 +81,7 @@ def interface(cidr: object) -> IPInterface:
             value = ipaddress.ip_interface(text)
         except ValueError as exc:
             raise InvalidAddressError(
-                _("{cidr!r} is not an IP address with a prefix: {reason}").format(cidr=cidr, reason=exc),
+                _("{cidr!r} is not an IP address with a prefix: {reason}").format(cidr=cidr, reason=refusal(exc)),
                 hint=_("e.g. '10.1.1.1/24' or 'fd00::1/64'"),
                 subject=cidr,
             ) from None
@@ -80,10 +113,9 @@ def network(dst: object) -> IPNetwork:
     try:
         return ipaddress.ip_network(str(dst))
     except ValueError as exc:
-        reason = str(exc)  # the ipaddress module's own words
+        reason = refusal(exc)  # the ipaddress module's own words
         hint = _("write a network such as '10.0.0.0/24', or 'default'")
-        if reason.endswith(HOST_BITS_SET):
-            reason = _("{network} has host bits set").format(network=reason.removesuffix(HOST_BITS_SET))
+        if str(exc).endswith(HOST_BITS_SET):
             hint = _("a route goes to a whole network: use '{network}'").format(
                 network=ipaddress.ip_interface(str(dst)).network
             )

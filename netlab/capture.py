@@ -51,7 +51,7 @@ from typing import Any
 
 from netlab import frames
 from netlab.commands import emit, in_netns
-from netlab.errors import NetlabError
+from netlab.errors import NetlabError, reason
 from netlab.frames import Filter, FilterError, keyword_filter, parse_filter
 from netlab.i18n import _
 from netlab.names import check_ifname
@@ -399,7 +399,7 @@ class Capture:
         stats = self.stats[point.label]
         try:
             if gone:  # ENETDOWN: the interface, or its namespace, went away
-                stats.error = os.strerror(sock.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or 100)
+                stats.error = reason(sock.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or 100)
             sock.statistics()
         except OSError:
             pass

@@ -20,13 +20,17 @@ so ``except FileExistsError`` keeps working::
 
 Modules with errors of their own subclass ``NetlabError`` beside them: ``capture.CaptureError``
 and ``frames.FilterError`` (a capture or a filter that cannot work, both ``ValueError``).
+
+When a message quotes the system's own words for an errno ("File exists"), it takes them from
+``reason(exc)``: the same words, in the learner's language.
 """
 
 from __future__ import annotations
 
 import errno as _errno
+import os
 
-from netlab.i18n import _
+from netlab.i18n import N_, _
 
 __all__ = [
     "DeviceError",
@@ -112,9 +116,93 @@ def permission_error(action: str, err: OSError) -> NetlabPermissionError:
     """Wrap EPERM/EACCES from a syscall into an error a learner can act on."""
     return NetlabPermissionError(
         _("not allowed to {action}: {code} ({reason})").format(
-            action=action, code=_errno.errorcode.get(err.errno or 0, err.errno), reason=err.strerror
+            action=action, code=_errno.errorcode.get(err.errno or 0, err.errno), reason=reason(err)
         ),
         hint=_("run as root (sudo), or inside `netlab sandbox`, which gives you a private network world"),
         subject=action,
         errno=err.errno,
     )
+
+
+# The system's words (``os.strerror`` on glibc) for the errnos netlab can meet, marked for translation.
+_REASONS = {
+    _errno.EPERM: N_("Operation not permitted"),
+    _errno.ENOENT: N_("No such file or directory"),
+    _errno.ESRCH: N_("No such process"),
+    _errno.EINTR: N_("Interrupted system call"),
+    _errno.EIO: N_("Input/output error"),
+    _errno.ENXIO: N_("No such device or address"),
+    _errno.E2BIG: N_("Argument list too long"),
+    _errno.ENOEXEC: N_("Exec format error"),
+    _errno.EBADF: N_("Bad file descriptor"),
+    _errno.ECHILD: N_("No child processes"),
+    _errno.EAGAIN: N_("Resource temporarily unavailable"),
+    _errno.ENOMEM: N_("Cannot allocate memory"),
+    _errno.EACCES: N_("Permission denied"),
+    _errno.EBUSY: N_("Device or resource busy"),
+    _errno.ETXTBSY: N_("Text file busy"),
+    _errno.EEXIST: N_("File exists"),
+    _errno.EXDEV: N_("Invalid cross-device link"),
+    _errno.ENODEV: N_("No such device"),
+    _errno.ENOTDIR: N_("Not a directory"),
+    _errno.EISDIR: N_("Is a directory"),
+    _errno.EINVAL: N_("Invalid argument"),
+    _errno.ENFILE: N_("Too many open files in system"),
+    _errno.EMFILE: N_("Too many open files"),
+    _errno.ENOSPC: N_("No space left on device"),
+    _errno.EROFS: N_("Read-only file system"),
+    _errno.EMLINK: N_("Too many links"),
+    _errno.EPIPE: N_("Broken pipe"),
+    _errno.ERANGE: N_("Numerical result out of range"),
+    _errno.ENAMETOOLONG: N_("File name too long"),
+    _errno.ENOSYS: N_("Function not implemented"),
+    _errno.ENOTEMPTY: N_("Directory not empty"),
+    _errno.ELOOP: N_("Too many levels of symbolic links"),
+    _errno.ENODATA: N_("No data available"),
+    _errno.EOVERFLOW: N_("Value too large for defined data type"),
+    _errno.EUSERS: N_("Too many users"),
+    _errno.ENOTSOCK: N_("Socket operation on non-socket"),
+    _errno.EMSGSIZE: N_("Message too long"),
+    _errno.ENOPROTOOPT: N_("Protocol not available"),
+    _errno.EPROTONOSUPPORT: N_("Protocol not supported"),
+    _errno.EOPNOTSUPP: N_("Operation not supported"),
+    _errno.EAFNOSUPPORT: N_("Address family not supported by protocol"),
+    _errno.EADDRINUSE: N_("Address already in use"),
+    _errno.EADDRNOTAVAIL: N_("Cannot assign requested address"),
+    _errno.ENETDOWN: N_("Network is down"),
+    _errno.ENETUNREACH: N_("Network is unreachable"),
+    _errno.ECONNABORTED: N_("Software caused connection abort"),
+    _errno.ECONNRESET: N_("Connection reset by peer"),
+    _errno.ENOBUFS: N_("No buffer space available"),
+    _errno.ENOTCONN: N_("Transport endpoint is not connected"),
+    _errno.ETIMEDOUT: N_("Connection timed out"),
+    _errno.ECONNREFUSED: N_("Connection refused"),
+    _errno.EHOSTDOWN: N_("Host is down"),
+    _errno.EHOSTUNREACH: N_("No route to host"),
+    _errno.EALREADY: N_("Operation already in progress"),
+    _errno.EINPROGRESS: N_("Operation now in progress"),
+    _errno.EPROTO: N_("Protocol error"),
+}
+
+
+def reason(err: OSError | int) -> str:
+    """The system's words for an error (what ``os.strerror`` says), in the learner's language.
+
+    ``reason(exc)`` for a caught ``OSError``, ``reason(code)`` for a bare errno. Only the system's
+    words are translated, where they end the error's text (``"unshare: Operation not permitted"``);
+    any other text (the kernel's own extended message, a netlab message) comes back as it is, and so
+    does an errno netlab does not expect (``os.strerror``'s English). The exception is left untouched:
+    code that compares ``exc.strerror`` keeps working.
+    """
+    code = err if isinstance(err, int) else err.errno
+    text = os.strerror(err) if isinstance(err, int) else err.strerror
+    if not isinstance(text, str):
+        return str(err)  # an OSError made from a plain message, such as socket.timeout("timed out")
+    english = _REASONS.get(code) if code is not None else None
+    if english is None or code is None:
+        return text
+    system = os.strerror(code)
+    if not text.endswith(system):
+        return text
+    translated = _(english)
+    return text if translated == english else text[: len(text) - len(system)] + translated

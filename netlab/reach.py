@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from netlab.commands import emit, in_netns
 from netlab.enter import call, run
-from netlab.errors import DeviceExistsError, InvalidAddressError
+from netlab.errors import DeviceExistsError, InvalidAddressError, reason
 from netlab.i18n import _
 from netlab.links import address as parse_address
 from netlab.targets import Target, in_words
@@ -167,7 +167,7 @@ def _listen(proto: str, family: int, bind: str, port: int, server: Target) -> so
         if exc.errno in (98, 99):  # EADDRINUSE, EADDRNOTAVAIL
             raise DeviceExistsError(
                 _("cannot listen on {address}:{port}/{proto} in {where}: {reason}").format(
-                    address=bind or "*", port=port, proto=proto, where=in_words(server), reason=exc.strerror
+                    address=bind or "*", port=port, proto=proto, where=in_words(server), reason=reason(exc)
                 ),
                 hint=_(
                     "pick another port (server_port=), or stop what already listens there "
@@ -239,7 +239,7 @@ def probe(
                 timeout=timeout
             )
         except OSError as exc:
-            result.error = exc.strerror or str(exc)
+            result.error = reason(exc)
         finally:
             client.close()
     finally:

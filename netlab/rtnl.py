@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar
 
 from netlab.enter import call, netns_file
-from netlab.errors import DeviceError, DeviceExistsError, DeviceNotFoundError, NetlabError, permission_error
+from netlab.errors import DeviceError, DeviceExistsError, DeviceNotFoundError, NetlabError, permission_error, reason
 from netlab.i18n import _
 from netlab.targets import NEW, Target, in_words
 from netlab.threads import run_in_worker
@@ -173,6 +173,8 @@ def error(exc: Exception, *, action: str, subject: object, hint: str = "") -> Ne
     """Turn the kernel's answer to ``action`` into a NetlabError naming ``subject``."""
     code = getattr(exc, "code", None) or getattr(exc, "errno", None) or 0
     said = exc.args[1] if len(exc.args) > 1 else str(exc)
+    if code and said == os.strerror(code):  # the system's words, not the kernel's own message
+        said = reason(code)
     message = _("cannot {action}: the kernel says {said!r} ({code})").format(
         action=action, said=said, code=errno.errorcode.get(code, code)
     )

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from netlab import syscalls
-from netlab.errors import NetlabError, NetlabPermissionError
+from netlab.errors import NetlabError, NetlabPermissionError, reason
 from netlab.i18n import _
 
 __all__ = ["INIT_NAME", "KEEP_ENV", "POD_MODE_ENV", "SANDBOX_ENV", "SandboxError", "exec_in_sandbox", "in_sandbox"]
@@ -99,7 +99,7 @@ def _unshare_user() -> None:
                 errno=exc.errno,
             ) from exc
         raise NetlabPermissionError(
-            _("cannot create a user namespace as uid {uid}: {reason}").format(uid=uid, reason=exc.strerror),
+            _("cannot create a user namespace as uid {uid}: {reason}").format(uid=uid, reason=reason(exc)),
             hint=_(
                 "this kernel forbids unprivileged user namespaces; enable them with "
                 "`sudo sysctl kernel.unprivileged_userns_clone=1` (Debian) or "
@@ -116,7 +116,7 @@ def _unshare(flags: int) -> None:
         syscalls.unshare(flags)
     except OSError as exc:
         raise NetlabPermissionError(
-            _("cannot create namespaces: {reason}").format(reason=exc.strerror),
+            _("cannot create namespaces: {reason}").format(reason=reason(exc)),
             hint=_("run as root or with CAP_SYS_ADMIN"),
             errno=exc.errno,
         ) from exc
@@ -251,7 +251,7 @@ def _run_command(argv: Sequence[str]) -> None:
     try:
         os.execvp(argv[0], list(argv))
     except OSError as exc:
-        print(f"netlab sandbox: {argv[0]}: {exc.strerror}", file=sys.stderr)
+        print(f"netlab sandbox: {argv[0]}: {reason(exc)}", file=sys.stderr)
         os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
 
 
@@ -274,7 +274,7 @@ def _init(argv: Sequence[str]) -> None:
         syscalls.mount("proc", "/proc", "proc", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
         command = os.fork()
     except OSError as exc:
-        print(_("netlab sandbox: cannot mount a private /proc: {reason}").format(reason=exc.strerror), file=sys.stderr)
+        print(_("netlab sandbox: cannot mount a private /proc: {reason}").format(reason=reason(exc)), file=sys.stderr)
         os._exit(125)
     if command == 0:
         _run_command(argv)

@@ -107,7 +107,7 @@ def catalog() -> list[Sentence]:
     sentences = []
     for message in template:
         msgid = message.id if isinstance(message.id, str) else (message.id[0] if message.id else "")
-        if not msgid:
+        if not msgid or msgid in SYSTEM_ERRORS:  # the system's words (errors.reason), which tools print too
             continue
         source = ", ".join(sorted({path for path, _line in message.locations}))
         for line in msgid.split("\n"):

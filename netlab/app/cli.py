@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from netlab.errors import NamespaceNotFoundError, NetlabError, StaleNamespaceError
+from netlab.errors import NamespaceNotFoundError, NetlabError, StaleNamespaceError, reason
 from netlab.i18n import N_, _
 
 
@@ -436,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as exc:  # a file or a port given on the command line: one line, never a traceback
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"netlab: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"netlab: {reason(exc)}{where}", file=sys.stderr)
         return 1
 
 

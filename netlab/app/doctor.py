@@ -67,7 +67,7 @@ _KINDS = (N_("sandbox"), N_("vagrant VM"), N_("native Linux"))  # its answers, m
 
 def _privileges() -> Check:
     from netlab import NEW, call
-    from netlab.errors import NetlabError
+    from netlab.errors import NetlabError, reason
 
     try:
         call(NEW, lambda: None)
@@ -76,7 +76,9 @@ def _privileges() -> Check:
         return Check(
             _("privileges"),
             False,
-            _("cannot create a network namespace ({error})").format(error=exc),
+            _("cannot create a network namespace ({error})").format(
+                error=exc if isinstance(exc, NetlabError) else reason(exc)
+            ),
             fix=_("run as root (sudo), or inside `netlab sandbox`, or in the Vagrant VM"),
         )
 

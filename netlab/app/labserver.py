@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from netlab.errors import reason
 from netlab.i18n import _, language, normalize
 
 __all__ = ["find_notebooks", "lab_settings", "lesson_folder", "own_copy", "serve_lab", "terminal_shell"]
@@ -209,7 +210,7 @@ def _listen(host: str, port: int) -> socket.socket:
             "netlab: cannot listen on {host}:{port}: {reason} (another lab or Jupyter is running?)\n"
             "  hint: stop it, or pick another port: netlab lab --port {next}"
         )
-        raise SystemExit(busy.format(host=host, port=port, reason=exc.strerror, next=port + 1)) from None
+        raise SystemExit(busy.format(host=host, port=port, reason=reason(exc), next=port + 1)) from None
     listener.listen()
     return listener
 

@@ -44,7 +44,7 @@ from typing import Any
 from netlab import inodes, links, nat, netlink, netns, sysctl
 from netlab.commands import emit
 from netlab.enter import call
-from netlab.errors import NamespaceNotFoundError, NetlabError
+from netlab.errors import NamespaceNotFoundError, NetlabError, reason
 from netlab.i18n import _
 from netlab.lab import journal
 from netlab.rtnl import delete_link_request, send_batch
@@ -152,7 +152,7 @@ class _Links:
                     if isinstance(answer, OSError) and answer.errno != errno.ENODEV:
                         report.errors.append(
                             _("link {name} in {where}: {reason}").format(
-                                name=name, where=in_words(self.target), reason=answer.strerror
+                                name=name, where=in_words(self.target), reason=reason(answer)
                             )
                         )
         for obj in self.found:

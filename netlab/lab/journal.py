@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netlab.errors import InvalidNameError, LabExistsError, NetlabError, permission_error
+from netlab.errors import InvalidNameError, LabExistsError, NetlabError, permission_error, reason
 from netlab.i18n import _
 
 __all__ = [
@@ -289,7 +289,7 @@ def _scan() -> tuple[list[Record], list[str]]:
             bad.append(exc.message)
             continue
         except OSError as exc:
-            bad.append(f"{path}: {exc.strerror or exc}")
+            bad.append(f"{path}: {reason(exc)}")
             continue
         if record is not None:
             records.append(record)
