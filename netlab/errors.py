@@ -22,7 +22,8 @@ Modules with errors of their own subclass ``NetlabError`` beside them: ``capture
 and ``frames.FilterError`` (a capture or a filter that cannot work, both ``ValueError``).
 
 When a message quotes the system's own words for an errno ("File exists"), it takes them from
-``reason(exc)``: the same words, in the learner's language.
+``reason(exc)``: the same words, in the learner's language. When it quotes the kernel's own sentence
+for a refused request ("The interface netns is immutable"), it takes it from ``kernel_words(text)``.
 """
 
 from __future__ import annotations
@@ -206,3 +207,32 @@ def reason(err: OSError | int) -> str:
         return text
     translated = _(english)
     return text if translated == english else text[: len(text) - len(system)] + translated
+
+
+# The kernel's own sentences (netlink's *extended ack*, what ``ip`` prints after "Error:") that
+# netlab's requests can provoke, word for word as the kernel writes them, marked for translation.
+_KERNEL_WORDS = frozenset(
+    {
+        N_("The interface netns is immutable"),  # links.move of lo or a bridge (netns-local devices)
+        N_("Can not enslave a bridge to a bridge"),  # links.attach of a bridge to a bridge
+        N_("Nexthop has invalid gateway"),  # an IPv4 route via a gateway on no connected subnet
+        N_("Device for nexthop is not up"),  # an IPv4 route through a device that is down
+        N_("Nexthop device is not up"),  # an IPv6 route through a device that is down
+        N_("Gateway can not be a local address"),  # an IPv6 route via one of this namespace's addresses
+        N_("FIB table does not exist"),  # removing a route from a namespace that has no IPv4 route yet
+        N_("ipv4: Address not found"),  # removing an IPv4 address the device does not have
+        N_("ipv6: address not found"),  # removing an IPv6 address the device does not have
+        N_("ipv6: Invalid address"),  # adding ::/64, the unspecified address
+        N_('ipv6: Cannot assign multicast address without "IFA_F_MCAUTOJOIN" flag'),  # adding ff02::5/64
+    }
+)
+
+
+def kernel_words(text: str) -> str:
+    """The kernel's own sentence for a refused request, in the learner's language.
+
+    Besides an errno, the kernel can say *why* it refused a netlink request, in a sentence of its own
+    (the "extended ack" attribute ``NLMSGERR_ATTR_MSG``; ``ip`` prints it as ``Error: ...``).
+    A sentence netlab knows comes back translated; any other text, in any language, as it is.
+    """
+    return _(text) if text in _KERNEL_WORDS else text

@@ -18,8 +18,10 @@ Three pyroute2 pitfalls this avoids:
   ends with it). So sockets are short-lived; a ``Rtnl`` session that keeps one open (a Lab's
   bulk build) must be closed before its namespace is deleted.
 
-Kernel errors come back as ``NetlinkError(errno, message)``; ``error()`` turns them into a
-``NetlabError`` that names the object, the namespace and what to do next.
+Kernel errors come back as ``NetlinkError(errno, message)``, the message being the kernel's own
+sentence when it gave one (the *extended ack*, which ``ext_ack=True`` asks for); ``error()`` turns
+them into a ``NetlabError`` that names the object, the namespace and what to do next, quoting the
+kernel in the learner's language (``errors.reason``, ``errors.kernel_words``).
 
 For hundreds of requests in a row (``Lab.star``) there is a second way, at the end of this
 module: the requests written with ``struct`` (``veth_request``, ``address_request`` ...) and
@@ -39,7 +41,15 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar
 
 from netlab.enter import call, netns_file
-from netlab.errors import DeviceError, DeviceExistsError, DeviceNotFoundError, NetlabError, permission_error, reason
+from netlab.errors import (
+    DeviceError,
+    DeviceExistsError,
+    DeviceNotFoundError,
+    NetlabError,
+    kernel_words,
+    permission_error,
+    reason,
+)
 from netlab.i18n import _
 from netlab.targets import NEW, Target, in_words
 from netlab.threads import run_in_worker
@@ -175,6 +185,8 @@ def error(exc: Exception, *, action: str, subject: object, hint: str = "") -> Ne
     said = exc.args[1] if len(exc.args) > 1 else str(exc)
     if code and said == os.strerror(code):  # the system's words, not the kernel's own message
         said = reason(code)
+    else:  # the kernel's own sentence (its extended ack), or whatever else the exception said
+        said = kernel_words(said)
     message = _("cannot {action}: the kernel says {said!r} ({code})").format(
         action=action, said=said, code=errno.errorcode.get(code, code)
     )
