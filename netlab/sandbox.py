@@ -244,10 +244,11 @@ def _prctl(option: int, value: int | bytes) -> None:
     ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
 
 
-def _run_command(argv: Sequence[str]) -> None:
-    """In the command's process: default signal handling, then exec (never returns)."""
+def _run_command(argv: Sequence[str], mask: Iterable[int]) -> None:
+    """In the command's process: default signal handling, the caller's signal mask, then exec (never returns)."""
     for sig in (signal.SIGINT, *FORWARDED):
         signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     try:
         os.execvp(argv[0], list(argv))
     except OSError as exc:
@@ -266,8 +267,13 @@ def _forward_to(pid: int) -> None:
         signal.signal(sig, forward)
 
 
-def _init(argv: Sequence[str]) -> None:
-    """PID 1 of the sandbox: mount its /proc, start the command, reap, exit with its status."""
+def _init(argv: Sequence[str], mask: Iterable[int]) -> None:
+    """PID 1 of the sandbox: mount its /proc, start the command, reap, exit with its status.
+
+    It starts with the forwarded signals blocked (see ``exec_in_sandbox``): PID 1 of a PID namespace
+    never gets a signal it has no handler for, so a SIGTERM that came before ``_forward_to`` would
+    be lost, not just early. Blocked, it waits until the handler is there.
+    """
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # `netlab sandbox` killed: the sandbox goes too
         _prctl(PR_SET_NAME, INIT_NAME.encode())
@@ -277,8 +283,9 @@ def _init(argv: Sequence[str]) -> None:
         print(_("netlab sandbox: cannot mount a private /proc: {reason}").format(reason=reason(exc)), file=sys.stderr)
         os._exit(125)
     if command == 0:
-        _run_command(argv)
+        _run_command(argv, mask)
     _forward_to(command)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     while True:
         try:
             pid, status = os.wait()  # the command, or an orphan that PID 1 inherited
@@ -337,8 +344,11 @@ def exec_in_sandbox(
     sys.stdout.flush()
     sys.stderr.flush()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the command directly
+    # A signal that comes while a process is forked and before its handler is set stays pending.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     init = os.fork()
     if init == 0:
-        _init(argv)
+        _init(argv, mask)
     _forward_to(init)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     os._exit(_exit_code(_wait_for(init, end_with)))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -64,18 +66,44 @@ def test_exit_status_is_the_commands():
     assert "Traceback" not in missing.stderr
 
 
+def _line(proc: subprocess.Popen, timeout: float = 30) -> str:
+    """The next line ``proc`` prints, or "" if none comes within ``timeout`` (a hang fails, never blocks)."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return proc.stdout.readline() if ready else ""
+
+
 def test_sigterm_reaches_the_command_through_pid_1():
     script = 'trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.1; done'
     proc = subprocess.Popen([NETLAB, "sandbox", "--", "sh", "-c", script], stdout=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout.readline() == "ready\n"
+        assert _line(proc) == "ready\n"
         proc.send_signal(signal.SIGTERM)  # to `netlab sandbox` only, not its process group
-        assert proc.stdout.readline() == "got TERM\n"
+        assert _line(proc) == "got TERM\n"
         assert proc.wait(timeout=30) == 3
     finally:
         proc.kill()
         proc.wait()
         proc.stdout.close()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3])
+def test_a_sigterm_at_any_moment_of_the_start_ends_the_sandbox(delay):
+    """Sent while the sandbox is still forking its PID 1 and the command, SIGTERM is never lost.
+
+    PID 1 of a PID namespace drops a signal it has no handler for; the sandbox blocks the signals it
+    forwards across each fork, so one that comes early waits for the handler instead.
+    """
+    script = 'trap "exit 3" TERM; while :; do sleep 0.1; done'
+    proc = subprocess.Popen([NETLAB, "sandbox", "--", "sh", "-c", script])
+    try:
+        time.sleep(delay)  # not a synchronisation: each delay hits another moment of the start
+        proc.send_signal(signal.SIGTERM)
+        # Killed before it set its own handler (-15), the command killed before its trap (143), or the trap (3).
+        assert proc.wait(timeout=30) in (-signal.SIGTERM, 128 + signal.SIGTERM, 3)
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_pid_1_reaps_orphans():
