@@ -96,7 +96,8 @@ class KernelLaunchError(SystemExit):
     """The kernel cannot start: the message goes to the server's log, and the kernel exits."""
 
     def __init__(self, message: str, hint: str) -> None:
-        super().__init__(f"netlab kernel: {message}\n  {_('hint:')} {hint}")
+        label = _("hint:")
+        super().__init__(f"netlab kernel: {message}\n  {label} {hint}")
 
 
 def check_connection(info: dict[str, object]) -> None:

@@ -224,9 +224,10 @@ def to_dot(topology: Topology) -> str:
         )
     for ns, bridge, ports in topology.bridges():
         for port in ports:
+            port_word = _dot_quote(_("port"))
             out.append(
                 f"  {_dot_quote(interface_key(ns, port.name))} -- {_dot_quote(interface_key(ns, bridge.name))} "
-                f"[style=dotted, label={_dot_quote(_('port'))}];"
+                f"[style=dotted, label={port_word}];"
             )
     out.append("}")
     return "\n".join(out) + "\n"
@@ -257,7 +258,8 @@ def to_mermaid(topology: Topology) -> str:
             state = "up" if interface.running else ("waiting" if interface.up else "down")
             classes[state].append(node)
         if not ns.interfaces:
-            out.append(f"    empty_{ns.inode}[{_mermaid_label(_('(no interfaces)'))}]")
+            nothing = _mermaid_label(_("(no interfaces)"))
+            out.append(f"    empty_{ns.inode}[{nothing}]")
         out.append("  end")
     for (ns_a, a), (ns_b, b) in topology.veth_pairs():
         out.append(

@@ -95,9 +95,9 @@ def describe(topology: Topology, ns: Namespace) -> str:
     parts.append("</table>")
     routes = "".join(f"<li><code>{html.escape(str(r))}</code></li>" for r in ns.routes)
     none = html.escape(_("none"))
+    heading = html.escape(_("routes (table main):"))
     parts.append(
-        f"<div style='margin-top:6px'>{html.escape(_('routes (table main):'))}<ul style='margin:2px 0'>"
-        f"{routes or f'<li>{none}</li>'}</ul></div>"
+        f"<div style='margin-top:6px'>{heading}<ul style='margin:2px 0'>{routes or f'<li>{none}</li>'}</ul></div>"
     )
     note = no_default_route(ns)
     if note:
@@ -140,7 +140,8 @@ class NamespaceExplorer:
 
     def _show(self) -> None:
         ns = self.topology.by_inode(self.dropdown.value) if self.dropdown.value is not None else None
-        self.details.value = describe(self.topology, ns) if ns else f"<i>{html.escape(_('no namespace chosen'))}</i>"
+        nothing = html.escape(_("no namespace chosen"))
+        self.details.value = describe(self.topology, ns) if ns else f"<i>{nothing}</i>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

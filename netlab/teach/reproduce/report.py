@@ -159,17 +159,18 @@ def _md_table(report: Report) -> list[str]:
 
 def _md_details(result: Result) -> list[str]:
     claim = result.claim
+    says, expected, observed, note = _("The article says"), _("Expected"), _("Observed"), _("Note")
     lines = [
         f"### {claim.id} · {_md_step(claim.step)} · {result.verdict.words}",
         "",
-        f"- **{_label(_('The article says'))}** {_(claim.says)}",
-        f"- **{_label(_('Expected'))}** {_(claim.expected)}",
-        f"- **{_label(_('Observed'))}** {result.observed}",
+        f"- **{_label(says)}** {_(claim.says)}",
+        f"- **{_label(expected)}** {_(claim.expected)}",
+        f"- **{_label(observed)}** {result.observed}",
     ]
     if result.explanation:
         lines.append(f"- **{_label(_(EXPLAINED[result.verdict]))}** {_(result.explanation)}")
     if result.note:
-        lines.append(f"- **{_label(_('Note'))}** {result.note}")
+        lines.append(f"- **{_label(note)}** {result.note}")
     transcript = _("Transcript ({seconds} s)").format(seconds=f"{result.seconds:.2f}")
     lines += ["", _label(transcript), "", "```console", result.transcript, "```", ""]
     tree = _tree(result)
@@ -332,6 +333,7 @@ def html(report: Report) -> str:
         f"<th>{_e(head)}</th>"
         for head in (_("id"), _("article step"), _("the article says"), _("expected"), _("observed"), _("verdict"))
     )
+    machine, claims, in_detail = _e(_("Machine")), _e(_("Claims")), _e(_("Details"))
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <title>netlab reproduce: {_e(report.summary())}</title>
@@ -341,15 +343,15 @@ def html(report: Report) -> str:
 <p>{intro}</p>
 <p>{_when(report, f"<b>{_e(report.summary())}</b>", verdict)}</p>
 <ul>{meanings}</ul>
-<h2>{_e(_("Machine"))}</h2>
+<h2>{machine}</h2>
 <table class="machine">{machine_rows}</table>
 {facts_table}
-<h2>{_e(_("Claims"))}</h2>
+<h2>{claims}</h2>
 <table>
 <tr>{heads}</tr>
 {rows}
 </table>
-<h2>{_e(_("Details"))}</h2>
+<h2>{in_detail}</h2>
 {details}
 </body></html>
 """
