@@ -115,6 +115,20 @@ def kernel() -> Iterator[Any]:
 
 
 @pytest.fixture
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """netlab speaks English in this test, whatever the machine's locale."""
+    for variable in ("NETLAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture
+def chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    """netlab speaks Chinese in this test (``NETLAB_LANG`` comes first, see netlab/i18n.py)."""
+    monkeypatch.setenv("NETLAB_LANG", "zh_CN")
+
+
+@pytest.fixture
 def ns_name() -> Iterator[str]:
     """A unique namespace name, removed after the test whatever happened."""
     name = f"t-{uuid.uuid4().hex[:8]}"

@@ -34,11 +34,6 @@ def netlab(*argv: str, lang: str = "zh_CN") -> subprocess.CompletedProcess[str]:
     return subprocess.run([NETLAB, *argv], capture_output=True, text=True, timeout=60, env=env)
 
 
-@pytest.fixture
-def chinese(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NETLAB_LANG", "zh_CN")
-
-
 # -- the command line -------------------------------------------------------------------------------
 
 

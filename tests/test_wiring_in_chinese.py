@@ -25,11 +25,6 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 NETLAB = str(Path(sys.executable).with_name("netlab"))
 
 
-@pytest.fixture
-def chinese(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NETLAB_LANG", "zh_CN")
-
-
 def first_line(error: BaseException) -> str:
     return str(error).splitlines()[0]
 

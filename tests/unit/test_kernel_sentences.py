@@ -21,18 +21,6 @@ SENTENCE = re.compile(r'(?:[a-z0-9]+: )?[A-Za-z][A-Za-z0-9 ,_/"()-]*[A-Za-z0-9"]
 SYSTEM_WORDS = {os.strerror(code) for code in range(1, 134)}
 
 
-@pytest.fixture
-def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in ("NETLAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-
-
-@pytest.fixture
-def chinese(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NETLAB_LANG", "zh_CN")
-
-
 @pytest.mark.parametrize("sentence", sorted(_KERNEL_WORDS))
 def test_every_entry_is_shaped_like_a_kernel_sentence(sentence):
     assert SENTENCE.fullmatch(sentence) and len(sentence) < 80, sentence

@@ -20,18 +20,6 @@ from netlab.i18n import translation
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.fixture
-def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in ("NETLAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-
-
-@pytest.fixture
-def chinese(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NETLAB_LANG", "zh_CN")
-
-
 @pytest.mark.parametrize("code", sorted(_REASONS), ids=lambda code: errno.errorcode[code])
 def test_the_table_says_what_the_system_says(code):
     assert _REASONS[code] == os.strerror(code)
