@@ -183,10 +183,8 @@ def error(exc: Exception, *, action: str, subject: object, hint: str = "") -> Ne
     """Turn the kernel's answer to ``action`` into a NetlabError naming ``subject``."""
     code = getattr(exc, "code", None) or getattr(exc, "errno", None) or 0
     said = exc.args[1] if len(exc.args) > 1 else str(exc)
-    if code and said == os.strerror(code):  # the system's words, not the kernel's own message
-        said = reason(code)
-    else:  # the kernel's own sentence (its extended ack), or whatever else the exception said
-        said = kernel_words(said)
+    # The system's words for the errno, or the kernel's own sentence (its extended ack): each in the learner's language.
+    said = kernel_words(reason(OSError(code, said)))
     message = _("cannot {action}: the kernel says {said!r} ({code})").format(
         action=action, said=said, code=errno.errorcode.get(code, code)
     )

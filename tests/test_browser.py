@@ -21,11 +21,12 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import world_state
-from lab_server import netlab_lab
+from lab_server import RunningLab, netlab_lab
 from learner_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -189,51 +190,55 @@ def _scratch_jupyter(jupyter: Path) -> dict[str, str]:
     )
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """`netlab lab` on a copy of notebooks/ and the self-tests, as the README starts it; gone afterwards."""
-    before = world_state()["children"]
-    root = tmp_path_factory.mktemp("browser")
+def _copy_of_the_lessons(root: Path) -> Path:
+    """A copy of notebooks/ in ``root``, for a lab to serve (and its kernels to write to)."""
     served = root / "notebooks"
     shutil.copytree(REPO / "notebooks", served, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    (served / "selftest").mkdir()
-    (served / "selftest/good.ipynb").write_text(SELFTEST_GOOD)
-    (served / "selftest/broken.ipynb").write_text(_selftest_broken())
-    with netlab_lab(served, env=_scratch_jupyter(root / "jupyter")) as running:
+    return served
+
+
+@contextlib.contextmanager
+def _lab_that_leaves_nothing(served: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> Iterator[RunningLab]:
+    """``netlab lab ARGS`` on ``served``; once stopped, its directory and its processes must be gone."""
+    before = world_state()["children"]
+    with netlab_lab(served, env=env, args=args) as running:
         yield running
     assert not running.workdir.exists(), "netlab lab left its directory behind"
     assert world_state()["children"] == before, "netlab lab left processes behind"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """`netlab lab` on a copy of notebooks/ and the self-tests, as the README starts it; gone afterwards."""
+    root = tmp_path_factory.mktemp("browser")
+    served = _copy_of_the_lessons(root)
+    (served / "selftest").mkdir()
+    (served / "selftest/good.ipynb").write_text(SELFTEST_GOOD)
+    (served / "selftest/broken.ipynb").write_text(_selftest_broken())
+    with _lab_that_leaves_nothing(served, _scratch_jupyter(root / "jupyter")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def chinese_lab(tmp_path_factory):
     """`netlab lab --lang zh-CN` on a copy of notebooks/: it serves notebooks/zh-CN, JupyterLab in Chinese."""
-    before = world_state()["children"]
     root = tmp_path_factory.mktemp("browser-zh")
-    served = root / "notebooks"
-    shutil.copytree(REPO / "notebooks", served, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    served = _copy_of_the_lessons(root)
     env = _scratch_jupyter(root / "jupyter")
     env.update(NETLAB_LANG="", LANGUAGE="", LC_ALL="", LC_MESSAGES="", LANG="C.UTF-8")  # only --lang says Chinese
-    with netlab_lab(served, env=env, args=("--lang", "zh-CN")) as running:
+    with _lab_that_leaves_nothing(served, env, ("--lang", "zh-CN")) as running:
         assert running.root == served / "zh-CN", running.root
         yield running
-    assert not running.workdir.exists(), "netlab lab left its directory behind"
-    assert world_state()["children"] == before, "netlab lab left processes behind"
 
 
 @pytest.fixture(scope="module")
 def lesson_lab(tmp_path_factory):
     """`netlab lab --lesson 04`: the notebook and two terminals side by side; gone afterwards."""
-    before = world_state()["children"]
     root = tmp_path_factory.mktemp("lesson")
-    served = root / "notebooks"
-    shutil.copytree(REPO / "notebooks", served, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     env = _scratch_jupyter(root / "jupyter")
     env.pop("SHELL", None)  # as systemd or a CI runner starts it: the terminals must still be the article's bash
-    with netlab_lab(served, env=env, args=("--lesson", "04")) as running:
+    with _lab_that_leaves_nothing(_copy_of_the_lessons(root), env, ("--lesson", "04")) as running:
         yield running
-    assert not running.workdir.exists(), "netlab lab left its directory behind"
-    assert world_state()["children"] == before, "netlab lab left processes behind"
 
 
 @pytest.fixture(scope="module")
