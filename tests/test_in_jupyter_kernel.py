@@ -44,3 +44,15 @@ def test_namespace_calls_in_a_kernel_cell(kernel):
     assert "call: True" in out
     assert "main thread stayed: True" in out
     assert "left: []" in out
+
+
+def test_after_a_lesson_start_a_netlab_error_shows_as_one_line_not_a_traceback(kernel):
+    execute(kernel, "from netlab.teach import lesson; lesson.start('01', quiet=True)")
+    out: list[str] = []
+    reply = kernel.execute_interactive(
+        "from netlab import netns; netns.delete('no-such-namespace')", timeout=60, output_hook=_collect(out)
+    )
+    assert reply["content"]["status"] == "error"  # the cell still fails: Run All stops here
+    text = "".join(out)
+    assert text.startswith("netlab: namespace 'no-such-namespace' does not exist"), text
+    assert "Traceback" not in text and "File " not in text and len(text.strip().splitlines()) == 2, text

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -13,7 +15,8 @@ import pytest
 from conftest import sh
 from nbclient import NotebookClient
 
-from netlab import Lab, netns, sysctl
+from netlab import Lab, inode, netns, sysctl
+from netlab.lab import machine as machine_state
 from netlab.teach import challenges, lesson
 
 NETLAB = str(Path(sys.executable).with_name("netlab"))
@@ -84,40 +87,179 @@ def test_netlab_reset_empties_a_sandbox_and_dry_run_changes_nothing():
 
 @pytest.fixture
 def machine(tmp_path, monkeypatch):
-    """The VM's case, played in the sandbox: things the machine had before any lesson, and a baseline dir."""
-    monkeypatch.setenv(lesson.STATE_DIR_ENV, str(tmp_path / "state"))
-    sh("ip", "netns", "add", "machine1")
-    sh("ip", "link", "add", "mach0", "type", "bridge")
-    sh("nft", "add", "table", "inet", "mine")
-    sh("sysctl", "-qw", "net.ipv4.ip_forward=1")  # the machine forwards (a Docker host, say)
-    sh("iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "172.17.0.0/16", "-j", "MASQUERADE")
-    yield tmp_path / "state" / "baseline.json"
-    sh("ip", "netns", "delete", "machine1")
+    """The VM's case, played in the sandbox: a machine with its own network, and a baseline directory.
+
+    It has objects with the kit's own names (its ``veth0``, a namespace ``router`` running a service),
+    iptables rules that mention the kit's addresses and devices, a firewall with a DROP policy in the
+    legacy backend, its own nft table, and forwarding on (a Docker host). No lesson may touch any of it.
+    """
+    monkeypatch.setenv(machine_state.STATE_DIR_ENV, str(tmp_path / "state"))
+    own = [
+        "ip netns add svc",
+        "ip link add veth3 type veth peer name mach-peer",
+        "ip link add mach0 type bridge",
+        "nft add table inet mine",
+        "sysctl -qw net.ipv4.ip_forward=1",
+        "iptables -t nat -A POSTROUTING -s 172.17.0.0/16 -j MASQUERADE",
+        "iptables -A INPUT -s 203.0.113.0/24 -j DROP",
+        "iptables -A FORWARD -s 10.0.0.0/8 -d 192.168.77.0/24 -j ACCEPT",
+    ]
+    for cmd in own:
+        sh(*cmd.split())
+    legacy = shutil.which("iptables-legacy") is not None and sh("iptables-legacy", "-S", check=False).returncode == 0
+    if legacy:
+        for cmd in (
+            "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+            "-A INPUT -p tcp --dport 22 -j ACCEPT",
+            "-A INPUT -s 10.1.1.0/24 -j ACCEPT",
+            "-P INPUT DROP",
+        ):
+            sh("iptables-legacy", *cmd.split())
+    service = subprocess.Popen(["ip", "netns", "exec", "svc", "sleep", "600"])
+    before = machine_dump()
+    yield tmp_path / "state"
+    assert service.poll() is None, "the machine's own service was killed"
+    assert machine_dump() == before, "the machine's own configuration changed"
+    service.kill()
+    service.wait()
+    if legacy:
+        sh("iptables-legacy", "-P", "INPUT", "ACCEPT")
+        sh("iptables-legacy", "-F", "INPUT")
+    sh("ip", "netns", "delete", "svc")
+    sh("ip", "link", "delete", "veth3")
     sh("ip", "link", "delete", "mach0")
     sh("nft", "delete", "table", "inet", "mine")
     sh("nft", "delete", "table", "ip", "nat", check=False)
+    sh("nft", "delete", "table", "ip", "filter", check=False)
     sh("sysctl", "-qw", "net.ipv4.ip_forward=0")
+
+
+def machine_dump() -> dict[str, object]:
+    """The machine's configuration, read with its own tools."""
+    saves = [sh(save, check=False).stdout for save in ("iptables-save", "iptables-legacy-save") if shutil.which(save)]
+    return {
+        "links": sorted((lk["ifindex"], lk["ifname"]) for lk in json.loads(sh("ip", "-j", "link").stdout)),
+        "netns": sh("ip", "netns", "list").stdout,
+        "rules": [line for text in saves for line in text.splitlines() if line[:1] in "-:"],
+        "nft": sh("nft", "list", "ruleset").stdout,
+        "ip_forward": sysctl.get("net.ipv4.ip_forward"),
+    }
 
 
 def test_on_a_machine_a_lesson_start_removes_only_the_kits_leftovers(machine):
     assert str(lesson.start("01", sandbox=False, quiet=True)) == "netlab: lesson 01: clean start"
-    baseline = json.loads(machine.read_text())
-    assert "machine1" in baseline["namespaces"] and "mach0" in baseline["links"]
-    assert baseline["sysctls"]["net.ipv4.ip_forward"] == "1"
+    assert list(machine.glob("baseline-net-*.json")), "the baseline was not written down"
     sh("ip", "netns", "add", "c1")
     sh("ip", "link", "add", "br0", "type", "bridge")
-    sh("ip", "link", "add", "hand0", "type", "bridge")  # the learner's own, not a lesson's
+    sh("ip", "link", "add", "hand0", "type", "bridge")  # made since, but not a lesson's: listed, left
     sh("iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.0.0.0/24", "-o", "uplink", "-j", "MASQUERADE")
     sh("sysctl", "-qw", "net.ipv4.ip_forward=0")
     text = str(lesson.start("03", sandbox=False, quiet=True))
     assert "namespaces c1" in text and "links br0" in text and "10.0.0.0/24" in text, text
-    assert "set net.ipv4.ip_forward back to 1" in text and "hand0" not in text and "machine1" not in text
-    assert netns.list() == ["machine1"] and {"mach0", "hand0"} <= root_links() and "br0" not in root_links()
-    assert nat_rules() == ["-A POSTROUTING -s 172.17.0.0/16 -j MASQUERADE"]
-    # A reset goes back to the baseline: the learner's own bridge goes too, the machine's stays.
+    assert "set net.ipv4.ip_forward back to 1" in text and "hand0" not in text and "svc" not in text
+    assert netns.list() == ["svc"] and {"mach0", "hand0", "veth3"} <= root_links() and "br0" not in root_links()
+    # A reset lists what it cannot prove is netlab's, with the command, and leaves it.
     text = str(lesson.reset(sandbox=False))
-    assert "hand0" in text and root_links() == {"lo", "mach0"} and netns.list() == ["machine1"]
-    assert "inet mine" in sh("nft", "list", "tables").stdout and sysctl.get("net.ipv4.ip_forward") == "1"
+    assert "ip link delete hand0" in text and "hand0" in root_links(), text
+    sh("ip", "link", "delete", "hand0")
+
+
+def test_on_a_machine_what_appeared_after_the_first_lesson_is_listed_not_removed(machine):
+    lesson.start("01", sandbox=False, quiet=True)
+    made_since = [
+        "ip link add docker0 type bridge",
+        "ip netns add vpn",
+        "nft add table inet vpnfw",
+        "iptables -t nat -A POSTROUTING -s 172.18.0.0/16 ! -o docker0 -j MASQUERADE",
+    ]
+    for cmd in made_since:
+        sh(*cmd.split())
+    sleeper = subprocess.Popen(["ip", "netns", "exec", "vpn", "sleep", "600"])
+    done = lesson.reset(sandbox=False)
+    assert "docker0" in root_links() and netns.list() == ["svc", "vpn"] and sleeper.poll() is None
+    assert "vpnfw" in sh("nft", "list", "tables").stdout and "172.18.0.0/16" in sh("iptables-save").stdout
+    assert {"ip link delete docker0", "ip netns delete vpn"} <= set(done.left), done.left
+    assert any(line.startswith("iptables -t nat -D POSTROUTING -s 172.18.0.0/16") for line in done.left), done.left
+    sleeper.kill()
+    sleeper.wait()
+    for cmd in ("ip link delete docker0", "ip netns delete vpn", "nft delete table inet vpnfw"):
+        sh(*cmd.split())
+    sh("iptables", "-t", "nat", "-D", "POSTROUTING", "-s", "172.18.0.0/16", "!", "-o", "docker0", "-j", "MASQUERADE")
+
+
+def test_a_lesson_whose_names_the_machine_has_stops_and_changes_nothing(machine):
+    lesson.start("01", sandbox=False, quiet=True)
+    sh("ip", "netns", "add", "netns1")  # a leftover of lesson 01: it must survive 02's refusal too
+    with pytest.raises(lesson.LessonBlockedError) as refused:
+        lesson.start("02", sandbox=False, quiet=True)  # 02 makes its own veth3
+    assert "veth3" in refused.value.message and "nothing was changed" in refused.value.message
+    assert "netns1" in netns.list()
+    lesson.reset(sandbox=False)
+    assert netns.list() == ["svc"]
+
+
+@pytest.mark.parametrize(
+    "plant",
+    [
+        "world-writable",
+        "symlink",
+        "not-json",
+    ],
+)
+def test_a_planted_baseline_is_named_and_ignored(machine, plant):
+    machine.mkdir(mode=0o755, exist_ok=True)
+    file = machine / f"baseline-net-{inode()}.json"
+    fake = {"boot": machine_state.boot_id(), "netns": inode(), "time": 0, "world": machine_state.World().to_json()}
+    fake["world"]["links"] = {"1": "lo"}  # "the machine had only lo": a reset would then delete the rest
+    if plant == "world-writable":
+        file.write_text(json.dumps(fake))
+        file.chmod(0o666)
+    elif plant == "symlink":
+        target = machine / "elsewhere.json"
+        target.write_text(json.dumps(fake))
+        file.symlink_to(target)
+    else:
+        file.write_text("{")
+    done = lesson.start("01", sandbox=False, quiet=True)
+    assert any(str(file) in problem for problem in done.problems), done.problems
+    assert not file.is_symlink() and file.stat().st_mode & 0o022 == 0  # replaced by a trusted one
+    assert "mach0" in root_links()
+    lesson.reset(sandbox=False)
+
+
+def test_a_lesson_open_in_another_notebook_keeps_its_world(machine, tmp_path):
+    """Notebook 03 half-way in one tab (another process), 05 started in a second tab."""
+    other = subprocess.Popen(
+        [sys.executable, "-c", OPEN_03, str(tmp_path / "ready")], env={**os.environ}, stdin=subprocess.PIPE
+    )
+    try:
+        for _tick in range(300):
+            if (tmp_path / "ready").exists() or other.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert (tmp_path / "ready").exists(), "the other notebook did not start"
+        done = lesson.start("05", sandbox=False, quiet=True)
+        assert "c1" in netns.list() and "br0" in root_links(), str(done)
+        assert any("namespace c1" in line and "lesson 03" in line for line in done.held), done.held
+        assert sysctl.get("net.ipv4.ip_forward") == "1"
+    finally:
+        other.communicate(b"", timeout=30)  # the other tab closes: its kernel ends
+    done = lesson.start("05", sandbox=False, quiet=True)  # now 03's world is a leftover
+    assert "namespaces c1" in str(done) and "c1" not in netns.list(), str(done)
+    lesson.reset(sandbox=False)
+
+
+OPEN_03 = """
+import sys
+from pathlib import Path
+from netlab.teach import lesson
+import subprocess
+lesson.start("03", sandbox=False, quiet=True)
+for cmd in ("ip netns add c1", "ip link add br0 type bridge", "sysctl -qw net.ipv4.ip_forward=1"):
+    subprocess.run(cmd.split(), check=True)
+Path(sys.argv[1]).touch()
+sys.stdin.read()
+"""
 
 
 def test_a_challenge_snapshot_takes_back_what_a_hand_made_solution_left():
@@ -195,3 +337,18 @@ def test_03_half_way_then_challenge_3_by_hand_then_03_and_05_run_as_written():
     assert "clean start" in text(cells[0]) or "lesson 05: removed" in text(cells[0])
     lesson.reset()
     sh("nft", "delete", "table", "ip", "nat", check=False)
+
+
+def test_on_a_machine_that_drops_and_forwards_lesson_03_opens_a_door_and_turns_forwarding_off(machine):
+    """A server's DROP policy and a Docker host's forwarding: 03 runs as written, and both come back."""
+    done = lesson.start("03", sandbox=False, quiet=True)
+    notes = "\n".join(done.notes)
+    assert "net.ipv4.ip_forward=1" in notes and sysctl.get("net.ipv4.ip_forward") == "0", notes
+    assert lesson.machine_value("net.ipv4.ip_forward", sandbox=False) == "1"
+    if shutil.which("iptables-legacy"):
+        saved = sh("iptables-legacy-save").stdout
+        assert '-A INPUT -i br0 -m comment --comment "netlab lesson 03" -j ACCEPT' in saved, saved
+        assert ":INPUT DROP" in saved and "let br0 in" in notes  # the policy itself stays
+    assert "uplink" not in sh("iptables-save").stdout  # the nft backend accepts by default: no door there
+    text = str(lesson.reset(sandbox=False))
+    assert "netlab lesson 03" in text and "set net.ipv4.ip_forward back to 1" in text, text

@@ -5,6 +5,8 @@ wiring.py   ``Lab.connect`` and ``Lab.star``: the bigger steps, in few trips to 
 processes.py ``Lab.popen``: processes written down before they can run, stopped at close
 journal.py  what a lab is about to build, written down *before* each step (``/run/netlab``)
 cleanup.py  ``netlab cleanup``: remove what a crashed lab left, and nothing else
+machine.py  what the machine holds, by identity, and what it had before any lesson (the baseline)
+removal.py  the one way anything is removed: only the very object seen, its identity checked again
 """
 
 from __future__ import annotations

@@ -36,7 +36,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,9 +43,10 @@ from typing import Any
 from netlab import inodes, links, nat, netlink, netns, sysctl
 from netlab.commands import emit
 from netlab.enter import call
-from netlab.errors import NamespaceNotFoundError, NetlabError, reason
+from netlab.errors import NetlabError, reason
 from netlab.i18n import _
-from netlab.lab import journal
+from netlab.lab import journal, removal
+from netlab.lab.machine import PLAIN_FILE
 from netlab.rtnl import delete_link_request, send_batch
 from netlab.targets import Target, in_words
 
@@ -114,13 +114,8 @@ def _kill(obj: dict[str, Any], report: Report, dry_run: bool) -> None:
     if journal.process_start(pid) != obj["start"]:
         return  # exited (or the pid now belongs to another program)
     report.removed.append(_("process {pid} ({command})").format(pid=pid, command=" ".join(obj.get("argv", []))[:60]))
-    if dry_run:
-        return
-    try:
-        os.kill(pid, signal.SIGKILL)
+    if not dry_run and removal.kill(pid, obj["start"]):
         emit(["kill", "-9", str(pid)])
-    except ProcessLookupError:
-        pass
 
 
 def _links_by_mac(sock: netlink.NetlinkSocket) -> dict[tuple[str, str], tuple[int, str]]:
@@ -305,8 +300,8 @@ def _remove_tables(work: _Pass) -> None:
                     family=nat.FAMILY, table=obj["table"], where=in_words(target)
                 )
             )
-            if not work.dry_run:
-                nat.remove_table(obj["table"], netns=target, missing_ok=True)
+            if not work.dry_run and (problem := removal.delete_table(f"{nat.FAMILY} {obj['table']}", handle, target)):
+                work.report.errors.append(problem)
         except NetlabError as exc:
             work.report.errors.append(f"nft table {obj['table']}: {exc.message}")
 
@@ -365,11 +360,12 @@ def _restore_sysctls(work: _Pass) -> None:
                 key=obj["key"], value=current, where=where, old=obj["old"]
             )
         )
-        if not work.dry_run and current != obj["old"]:
-            try:
-                sysctl.set(obj["key"], obj["old"], netns=target)
-            except NetlabError as exc:
-                work.report.errors.append(f"sysctl {obj['key']}: {exc.message}")
+        if (
+            not work.dry_run
+            and current != obj["old"]
+            and (problem := removal.set_sysctl(obj["key"], obj["old"], target))
+        ):
+            work.report.errors.append(problem)
 
 
 def _return_borrowed(work: _Pass) -> None:
@@ -442,13 +438,13 @@ def _delete_namespaces(work: _Pass) -> None:
         if st.st_dev == work.nsfs and st.st_ino == obj["inode"]:
             work.report.removed.append(_("namespace {name} (net:[{inode}])").format(name=name, inode=obj["inode"]))
             if not work.dry_run:
-                _delete_netns(name, work.report)
+                _delete_netns(name, obj["inode"], work.report)
         elif st.st_dev != work.nsfs and st.st_ctime >= obj.get("time", 0) - 1:
             work.report.removed.append(
                 _("stale namespace file {path} (a crash between create and mount)").format(path=netns.run_dir() / name)
             )
             if not work.dry_run:
-                _delete_netns(name, work.report)
+                _delete_netns(name, PLAIN_FILE, work.report)
         else:
             work.report.left.append(
                 _("namespace {name}: it is another namespace now (not net:[{inode}])").format(
@@ -457,14 +453,11 @@ def _delete_namespaces(work: _Pass) -> None:
             )
 
 
-def _delete_netns(name: str, report: Report) -> None:
-    try:
-        netns.delete(name)
+def _delete_netns(name: str, inode: int, report: Report) -> None:
+    if problem := removal.delete_namespace(name, inode):
+        report.errors.append(problem)
+    else:
         emit(["ip", "netns", "delete", name])
-    except NamespaceNotFoundError:
-        pass  # someone else deleted it meanwhile: what we wanted
-    except NetlabError as exc:
-        report.errors.append(_("namespace {name}: {reason}").format(name=name, reason=exc.message))
 
 
 def _wait_then_delete(to_wait: dict[Target, list[dict]], report: Report, wait: float) -> None:

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from netlab.errors import InvalidNameError, LabExistsError, NetlabError, permission_error, reason
-from netlab.i18n import _
+from netlab.i18n import N_, _
 
 __all__ = [
     "Journal",
@@ -74,7 +74,7 @@ MAX_BYTES = 64 << 20  # a journal of 100 000 objects is ~15 MB; anything bigger 
 
 
 class UntrustedJournalError(NetlabError):
-    """A file in the record directory that cannot be proven to be a lab's journal."""
+    """A file in the record directory that cannot be proven to be a lab's journal (or its lock)."""
 
 
 def record_dir() -> Path:
@@ -315,6 +315,47 @@ _lock_depth = 0
 _lock_fd = -1
 
 
+def _open_lock_file(directory: Path) -> int:
+    """Open (or create) ``DIR/.lock``: a regular file, never through a symlink (``O_NOFOLLOW``)."""
+    lock = directory / ".lock"
+    try:
+        directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except PermissionError as exc:
+        raise permission_error(_("lock the lab records in {path}").format(path=directory), exc) from exc
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.EISDIR, errno.ENXIO):  # a symlink, a folder, a socket
+            raise
+        raise _untrusted_lock(lock) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device
+        os.close(fd)
+        raise _untrusted_lock(lock)
+    return fd
+
+
+_UNTRUSTED_LOCK = {
+    "symlink": N_("cannot lock the lab records: {path} is a symlink"),
+    "folder": N_("cannot lock the lab records: {path} is a folder"),
+    "other": N_("cannot lock the lab records: {path} is not a regular file"),
+}
+
+
+def _untrusted_lock(lock: Path) -> UntrustedJournalError:
+    """The lock is something netlab did not make: say what it is and how to remove it."""
+    try:
+        mode = os.lstat(lock).st_mode
+    except OSError:
+        mode = 0
+    kind = "symlink" if stat.S_ISLNK(mode) else "folder" if stat.S_ISDIR(mode) else "other"
+    return UntrustedJournalError(
+        _(_UNTRUSTED_LOCK[kind]).format(path=lock),
+        hint=_("netlab never follows or replaces a file it did not make: remove it yourself (rm -r {path})").format(
+            path=lock
+        ),
+        subject=str(lock),
+    )
+
+
 @contextmanager
 def locked() -> Iterator[None]:
     """Hold the record directory's lock (``flock`` on ``.lock``): one opener or cleaner at a time.
@@ -324,12 +365,7 @@ def locked() -> Iterator[None]:
     global _lock_depth, _lock_fd
     with _lock:
         if _lock_depth == 0:
-            directory = record_dir()
-            try:
-                directory.mkdir(mode=0o755, parents=True, exist_ok=True)
-                fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-            except PermissionError as exc:
-                raise permission_error(_("lock the lab records in {path}").format(path=directory), exc) from exc
+            fd = _open_lock_file(record_dir())
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             except BaseException:
@@ -433,3 +469,27 @@ class Journal:
             self._fd = -1
         if remove:
             self.path.unlink(missing_ok=True)
+
+
+def parent_of(pid: int) -> int:
+    """The parent of process ``pid`` (0 if it has none, or is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def descendants(root: int) -> set[int]:
+    """Every process below ``root`` (children, their children, ...)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            children.setdefault(parent_of(int(entry.name)), []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found

@@ -16,21 +16,29 @@ What "clean" means depends on where the lab runs (``netlab.sandbox``):
 
 * in a sandbox (``netlab lab``, ``netlab sandbox``) the whole network world is the lab's, and clean
   is *empty*: no namespace, no device but ``lo``, no nft table or iptables rule, forwarding off.
-* on a machine's own root namespace (the VM), clean is what the machine had when the lab first
-  started there, written down in a *baseline* file (``/var/lib/netlab/baseline.json``). A lesson
-  start removes only what the kit's lessons make (the names below) and puts the kit's sysctls
-  back; ``reset()`` removes everything not in the baseline. Neither ever removes what the
-  machine had before.
+* on a machine's own root namespace (the VM, a teacher's server) the machine is lived in. Clean is
+  what it had when the first lesson started there this boot, the *baseline*
+  (``netlab.lab.machine``), and only what is provably the kit's goes: an object that was not in
+  the baseline (by identity: inode, ifindex, nft handle, the exact rule) *and* that a lesson makes
+  (by name: ``c1``, ``br0``, ``nft table ip demo``, a rule on 10.0.0.0/24). Anything else made
+  since (a ``docker0``, a VPN's namespace) is listed by ``netlab reset`` with the command that
+  would remove it, and left. Sysctls go back to the machine's own values; firewall policies are
+  never touched. A lesson whose names the machine already uses (its own ``br0``) stops at once.
+
+A lesson open in another notebook keeps its world (``netlab.teach.sessions``): the next lesson's
+start leaves it and says whose it is. ``reset()`` resets it all. Every removal goes through
+``netlab.lab.removal``, which checks each object's identity again right before acting.
 
 By hand, the same is::
 
-    ip netns delete c1                       # every namespace (its devices go with it)
-    ip link delete br0                       # every device that is not lo
-    nft delete table ip demo                 # every nft table (iptables-nft rules live there too)
-    sysctl -w net.ipv4.ip_forward=0
+    ip netns delete c1                       # each namespace (its devices go with it)
+    ip link delete br0                       # each device
+    nft delete table ip demo                 # each nft table
+    iptables -t nat -D POSTROUTING ...       # each rule a lesson added
+    sysctl -w net.ipv4.ip_forward=0          # each sysctl, to the machine's value
 
 ``Snapshot`` does the same for a challenge: ``capture()`` at its start, ``restore()`` at its close
-puts back every sysctl and removes every rule and table made meanwhile, by netlab or by hand.
+puts back every sysctl and removes the rules and tables made meanwhile, by netlab or by hand.
 
 A notebook's own sentences speak the learner's language too: ``lesson.ok("netns1 is gone")`` prints
 a passed check, ``lesson.say("you are here")`` gives a sentence to show (a diagram's title).
@@ -38,42 +46,55 @@ a passed check, ``lesson.say("you are here")`` gives a sentence to show (a diagr
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
-import shutil
-import signal
-import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from netlab import inodes, links, netns, sysctl
-from netlab.commands import quiet
-from netlab.enter import run
-from netlab.errors import NamespaceNotFoundError, NetlabError
+from netlab import inodes, netns
+from netlab.errors import NetlabError
 from netlab.i18n import _
+from netlab.lab import journal, removal
+from netlab.lab.machine import Rule, World, baseline
 from netlab.sandbox import in_sandbox
+from netlab.teach import firewall, sessions
 
-__all__ = ["Cleaned", "Snapshot", "ok", "reset", "reset_widget", "say", "start"]
+__all__ = ["Cleaned", "LessonBlockedError", "Snapshot", "machine_value", "ok", "reset", "reset_widget", "say", "start"]
 
-# What the kit's notebooks, exercises and challenges (and their reference solutions) create.
-NAMESPACES = frozenset(
-    {"netns1", "netns2", "netns3", "broken", "ns1", "c1", "c2", "internet", "left", "right", "router", "ghost"}
-    | {"by-mount", "by-symlink", "mine"}
+# What each lesson makes in the root namespace (its notebook, exercises, challenges and solutions).
+LESSONS: dict[str, frozenset[str]] = {
+    "00": frozenset(),
+    "01": frozenset({"netns1", "netns2"}),
+    "02": frozenset({"netns1", "netns2", "veth0", "veth1", "veth2", "veth3", "br-try", "mv0"}),
+    "03": frozenset({"br0", "c1", "c2", "internet", "uplink", "v-c1", "v-c2", "ip demo"}),
+    "04": frozenset({"netns1", "netns2", "ns1", "by-mount", "by-symlink", "mine"}),
+    "05": frozenset(
+        {"broken", "ghost", "c1", "c2", "internet", "left", "right", "router", "br0", "uplink", "v-c1", "v-c2"}
+        | {"to-router", "to-left", "to-right", "to-router2", "v-left", "v-right", "v-router", "veth0", "veth1"}
+        | {"ip solution"}
+    ),
+}
+KIT: frozenset[str] = frozenset().union(*LESSONS.values())
+# iptables rules that mention one of these are a lesson's (the kit's addresses and devices).
+RULE_MARKS = (
+    *("10.0.0.", "10.0.1.", "10.0.2.", "10.1.1.", "10.1.2.", "203.0.113."),
+    *("uplink", "br0", "v-c1", "v-c2", "veth0"),
+    firewall.MARK,  # a lesson's door in a firewall that drops (netlab.teach.firewall)
 )
-LINKS = frozenset(
-    {"veth0", "veth1", "veth2", "veth3", "br-try", "mv0", "br0", "uplink", "v-c1", "v-c2", "v-internet"}
-    | {"to-router", "to-left", "to-right", "to-router2", "v-left", "v-right", "v-router"}
-)
-NFT_TABLES = frozenset({"ip demo", "ip solution"})  # and every lab's table, inet netlab_*
-# The root namespace's sysctls the lessons change, and their value on a fresh machine.
-SYSCTLS = {"net.ipv4.ip_forward": "0", "net.ipv6.conf.all.forwarding": "0"}
-# iptables rules that mention one of these belong to a lesson (the addresses the kit uses).
-RULE_MARKS = ("10.0.0.", "10.0.1.", "10.0.2.", "10.1.1.", "10.1.2.", "203.0.113.", "uplink", "br0", "v-c1", "v-c2")
+LESSONS_WITH_SYSCTLS = frozenset({"03", "05"})
 
-STATE_DIR_ENV = "NETLAB_STATE_DIR"
+
+class LessonBlockedError(NetlabError):
+    """A lesson cannot run as written here: a name it makes is the machine's own."""
+
+
+def _kit_table(table: str) -> bool:
+    return table in KIT or table.startswith("inet netlab_")
+
+
+def _kit_rule(rule: Rule) -> bool:
+    return any(mark in rule[1] for mark in RULE_MARKS)
 
 
 @dataclass
@@ -82,14 +103,23 @@ class Cleaned:
 
     lesson: str | None
     removed: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # another open lesson's: left, and said why
+    left: list[str] = field(default_factory=list)  # not provably netlab's: left, with the command
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the lesson changed to run as written here
 
     def __str__(self) -> str:
         head = _("netlab: lesson {lesson}: ").format(lesson=self.lesson) if self.lesson else "netlab: "
         done = _("removed {parts}").format(parts="; ".join(self.removed)) if self.removed else _("clean start")
         text = head + done
+        if self.held:
+            text += "; " + "; ".join(self.held)
         if self.problems:
             text += _(" (could not: {problems})").format(problems="; ".join(self.problems))
+        text += "".join(f"\nnetlab: {note}" for note in self.notes)
+        if self.left:
+            text += "\n" + _("not made by netlab, so left as it is (remove it yourself if you want):")
+            text += "".join(f"\n  {line}" for line in self.left)
         return text
 
     def __bool__(self) -> bool:
@@ -117,121 +147,55 @@ def ok(sentence: str, **fields: object) -> None:
     print("✔", say(sentence, **fields))
 
 
-# -- where we are, and what clean means -------------------------------------------------------
-
-
-def state_dir() -> Path:
-    """Where the baseline lives: ``/var/lib/netlab``, or ``$NETLAB_STATE_DIR``."""
-    return Path(os.environ.get(STATE_DIR_ENV) or "/var/lib/netlab")
-
-
-def _boot_id() -> str:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return ""
-
-
-@dataclass
-class _World:
-    """The parts of the root namespace's state a lesson can change."""
-
-    namespaces: set[str]
-    links: set[str]
-    tables: set[str]  # "family name"
-    sysctls: dict[str, str]
-
-    @classmethod
-    def now(cls) -> _World:
-        return cls(
-            namespaces=set(_run_dir_names()),
-            links={link.name for link in links.list()},
-            tables=set(_tables()),
-            sysctls={key: value for key in SYSCTLS if (value := _sysctl(key)) is not None},
-        )
-
-    @classmethod
-    def empty(cls) -> _World:
-        return cls(namespaces=set(), links={"lo"}, tables=set(), sysctls=dict(SYSCTLS))
-
-
-def baseline(*, record: bool = True) -> _World:
-    """The machine's state before any lesson ran (written down on first use, once per boot).
-
-    Written down without the kit's own names, so that leftovers present at that moment never
-    become part of "what the machine had".
-    """
-    file = state_dir() / "baseline.json"
-    try:
-        data = json.loads(file.read_text())
-        if data.get("boot") == _boot_id() and data.get("root") == inodes.inode():
-            return _World(
-                namespaces=set(data["namespaces"]),
-                links=set(data["links"]),
-                tables=set(data["tables"]),
-                sysctls=dict(data["sysctls"]),
-            )
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    now = _World.now()
-    world = _World(
-        namespaces=now.namespaces - NAMESPACES,
-        links=now.links - LINKS,
-        tables={t for t in now.tables if not _kit_table(t)},
-        sysctls={key: value for key, value in now.sysctls.items()},
-    )
-    if record:
-        data = {
-            "boot": _boot_id(),
-            "root": inodes.inode(),
-            "time": time.time(),
-            "namespaces": sorted(world.namespaces),
-            "links": sorted(world.links),
-            "tables": sorted(world.tables),
-            "sysctls": world.sysctls,
-        }
-        try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = file.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, indent=1) + "\n")
-            tmp.replace(file)
-        except OSError:
-            pass  # not allowed to write it: the baseline is then this start's world, not remembered
-    return world
-
-
-def _kit_table(table: str) -> bool:
-    return table in NFT_TABLES or table.startswith("inet netlab_")
-
-
 # -- the two front doors ----------------------------------------------------------------------
 
 
 def start(lesson: str | None = None, *, sandbox: bool | None = None, quiet: bool = False) -> Cleaned:
     """Begin lesson ``lesson`` from a clean world; print in one sentence what was removed.
 
-    In a sandbox the world is emptied; on a machine's own namespace only what the kit's lessons
-    make is removed, and the kit's sysctls go back to the baseline. Labs still open in this
-    process (a re-run notebook's ``lab``) are closed, and so are the labs of other notebooks
-    running in the same world: a lesson starts clean. ``sandbox`` overrides the detection.
+    Labs still open in this process (a re-run notebook's ``lab``) are closed, and so are labs left
+    by processes that are gone; a lesson open in another notebook keeps its world. On a machine,
+    a lesson whose names the machine already uses stops here (``LessonBlockedError``), having
+    changed nothing. ``sandbox`` overrides the detection.
     """
     sandboxed = in_sandbox() if sandbox is None else sandbox
-    clean = _World.empty() if sandboxed else baseline()
-    done = _clean(lesson, clean, everything=sandboxed)
+    _install_error_display()
+    done = Cleaned(lesson)
+    machine = World.empty() if sandboxed else _machine(done)
+    if not sandboxed:
+        _refuse_taken(lesson, machine)
+    _close_labs(done, everyone=False)
+    others = sessions.others()
+    _clean(done, World.now(), machine, kit_only=not sandboxed, others=others, sweep=False)
+    done.notes += firewall.open_doors(lesson)
+    if not others:
+        done.notes += firewall.forwarding_off(lesson)
+    sessions.begin(lesson or "", World.now())
+    done.left.clear()  # what is not netlab's is for `netlab reset` to list, not for every lesson start
     if not quiet:
         print(done)
     return done
 
 
+def machine_value(key: str, *, sandbox: bool | None = None) -> str | None:
+    """The machine's own value of sysctl ``key`` (before any lesson), to put back at a lesson's end."""
+    sandboxed = in_sandbox() if sandbox is None else sandbox
+    return (World.empty() if sandboxed else baseline().world).sysctls.get(key)
+
+
 def reset(*, sandbox: bool | None = None, dry_run: bool = False) -> Cleaned:
     """Bring the lab's world back to its clean start (``netlab reset``, the reset button).
 
-    In a sandbox: empty. On a machine: the baseline, removing everything made since (by the
-    lessons or by hand), and nothing the machine had before.
+    In a sandbox: empty. On a machine: everything netlab and the lessons made since the baseline,
+    open lessons included; what is new but not provably netlab's is listed (``Cleaned.left``).
     """
     sandboxed = in_sandbox() if sandbox is None else sandbox
-    clean = _World.empty() if sandboxed else baseline()
-    return _clean(None, clean, everything=True, dry_run=dry_run)
+    done = Cleaned(None)
+    machine = World.empty() if sandboxed else _machine(done)
+    if not dry_run:
+        _close_labs(done, everyone=True)
+    _clean(done, World.now(), machine, kit_only=not sandboxed, others=[], sweep=sandboxed, dry_run=dry_run)
+    return done
 
 
 def reset_widget() -> Any:
@@ -252,70 +216,216 @@ def reset_widget() -> Any:
     return widgets.VBox([button, output])
 
 
-# -- how ---------------------------------------------------------------------------------------
+def _machine(done: Cleaned) -> World:
+    """The machine's own world (its baseline); a baseline file that cannot be trusted is named."""
+    found = baseline()
+    if found.problem:
+        done.problems.append(found.problem)
+    return found.world
 
 
-def _clean(lesson: str | None, clean: _World, *, everything: bool, dry_run: bool = False) -> Cleaned:
-    """Remove from the root namespace's world what ``clean`` does not have.
+def _refuse_taken(lesson: str | None, machine: World) -> None:
+    """Stop before anything is changed if the machine's own objects carry names this lesson makes."""
+    taught = LESSONS.get(lesson or "", frozenset())
+    taken = sorted((set(machine.namespaces) | set(machine.links.values())) & taught)
+    if taken:
+        raise LessonBlockedError(
+            _(
+                "lesson {lesson} makes its own {names}, and this machine already has {names}: nothing was changed"
+            ).format(lesson=lesson, names=", ".join(taken)),
+            hint=_taken_hint(taken[0], machine),
+            subject=taken,
+        )
 
-    ``everything=False``: only what the kit makes (known names, kit tables and rules).
-    """
-    done = Cleaned(lesson)
-    if not dry_run:
-        _close_labs(done)
-    now = _World.now()
-    extra_ns = sorted(now.namespaces - clean.namespaces)
-    if not everything:
-        extra_ns = [name for name in extra_ns if name in NAMESPACES]
-    doomed = _namespace_inodes(extra_ns)
-    pids = _processes_in(doomed, world=everything)
+
+def _taken_hint(name: str, machine: World) -> str:
+    if name in machine.links.values():
+        return _(
+            "run the lessons in netlab's private world (`netlab lab`), "
+            "or rename yours first (`ip link set {name} name {name}-own`)"
+        ).format(name=name)
+    return _("run the lessons in netlab's private world (`netlab lab`), where nothing of this machine is in the way")
+
+
+def _install_error_display() -> None:
+    """In a notebook, a netlab error shows as its message and hint (one line each), not a traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or getattr(shell, "_netlab_errors", False):
+        return
+
+    def show(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+        lines = [f"netlab: {value}"]
+        print(*lines)  # Jupyter shows what the handler prints; the cell still ends in error
+        return lines
+
+    shell.set_custom_exc((NetlabError,), show)
+    shell._netlab_errors = True
+
+
+# -- what is whose --------------------------------------------------------------------------------
+
+
+def _holder(
+    others: list[sessions.Session], name: str, part: str, key: object, value: object
+) -> sessions.Session | None:
+    """The lesson open in another notebook that this object may be part of: that lesson makes ``name``,
+    and the object (``key: value`` in the world's ``part``) appeared after that lesson began."""
+    for other in others:
+        if name in LESSONS.get(other.lesson, KIT) and getattr(other.world, part).get(key) != value:
+            return other
+    return None
+
+
+def _held(what: str, other: sessions.Session) -> str:
+    return _(
+        "{what} left as it is: lesson {lesson} is open in another notebook (process {pid}); "
+        "close that notebook's kernel, or run `netlab reset`"
+    ).format(what=what, lesson=other.lesson, pid=other.pid)
+
+
+def _clean(
+    done: Cleaned,
+    now: World,
+    machine: World,
+    *,
+    kit_only: bool,
+    others: list[sessions.Session],
+    sweep: bool,
+    dry_run: bool = False,
+) -> None:
+    """Remove what appeared since ``machine`` and is the kit's (``kit_only``), or anything (a sandbox)."""
+    new = now.new_since(machine)
+    claimed = _open_labs_elsewhere()
+    new = World(
+        namespaces={n: i for n, i in new.namespaces.items() if ("netns", i) not in claimed},
+        links={i: n for i, n in new.links.items() if ("link", n) not in claimed},
+        tables={t: h for t, h in new.tables.items() if ("nft", t) not in claimed},
+        rules=new.rules,
+        sysctls=new.sysctls,
+    )
+    done.held += sorted(set(claimed.values()))
+    doomed: dict[str, int] = {}
+    for name, inode in sorted(new.namespaces.items()):
+        if kit_only and name not in KIT:
+            done.left.append(removal.by_hand("namespace", name))
+        elif holder := _holder(others, name, "namespaces", name, inode):
+            done.held.append(_held(_("namespace {name}").format(name=name), holder))
+        else:
+            doomed[name] = inode
+    _remove_namespaces(done, doomed, sweep=sweep, dry_run=dry_run)
+    _remove_tables_and_rules(done, new, kit_only=kit_only, others=others, dry_run=dry_run)
+    _remove_links(done, new, kit_only=kit_only, others=others, dry_run=dry_run)
+    _restore_sysctls(done, new, machine, others=others, dry_run=dry_run)
+
+
+def _open_labs_elsewhere() -> dict[tuple[str, object], str]:
+    """The objects of labs other running processes have open (their journals): not ours to touch."""
+    here, me = inodes.inode(), os.getpid()
+    claimed: dict[tuple[str, object], str] = {}
+    for record in journal.all_records():
+        if record.pid == me or not record.alive:
+            continue
+        said = _("lab {lab} left as it is: it is open in process {pid}").format(lab=record.lab, pid=record.pid)
+        for obj in record.objects.values():
+            if obj["ev"] == "netns":
+                claimed[("netns", obj["inode"])] = said
+            elif obj["ev"] == "link" and obj.get("netns") == here:
+                claimed[("link", obj["name"])] = said
+            elif obj["ev"] == "nft" and obj.get("netns") == here:
+                claimed[("nft", f"inet {obj['table']}")] = said
+    return claimed
+
+
+def _remove_namespaces(done: Cleaned, doomed: dict[str, int], *, sweep: bool, dry_run: bool) -> None:
+    pids = _processes_in(_namespace_inodes(doomed), sweep=sweep)
     if pids:
         done.removed.append(_("{count} process(es) inside them").format(count=len(pids)))
         if not dry_run:
-            _kill(pids)
-    if extra_ns:
-        done.removed.append(_("namespaces {names}").format(names=", ".join(extra_ns)))
-        if not dry_run:
-            for name in extra_ns:
-                _delete_name(name, done)
-    if everything:
-        orphans = _processes_in(set(), world=True)
-        if orphans and not dry_run:
-            _kill(orphans)
-    tables = sorted(t for t in now.tables - clean.tables if everything or _kit_table(t))
-    rules = _rules(every=everything and not clean.tables, skip_tables=set(tables))
-    for table in tables:
+            for pid, begun in pids:
+                removal.kill(pid, begun)
+    if doomed:
+        done.removed.append(_("namespaces {names}").format(names=", ".join(doomed)))
+    if not dry_run:
+        for name, inode in doomed.items():
+            if problem := removal.delete_namespace(name, inode):
+                done.problems.append(problem)
+
+
+def _remove_tables_and_rules(
+    done: Cleaned, new: World, *, kit_only: bool, others: list[sessions.Session], dry_run: bool
+) -> None:
+    tables = {}
+    for table, handle in sorted(new.tables.items()):
+        if kit_only and not _kit_table(table):
+            done.left.append(removal.by_hand("table", table, handle=handle))
+        elif holder := _holder(others, table, "tables", table, handle):
+            done.held.append(_held(_("nft table {table}").format(table=table), holder))
+        else:
+            tables[table] = handle
+    for table, handle in tables.items():
         done.removed.append(_("nft table {table}").format(table=table))
-        if not dry_run:
-            _nft(["delete", "table", *table.split()], done)
-    for family, rule in rules:
-        done.removed.append(_("{tool} rule '{rule}'").format(tool=family, rule=rule))
-        if not dry_run:
-            _delete_rule(family, rule, done)
-    # A veth whose other end was in a deleted namespace may still be here for a moment, on its way
-    # out: deleting it then fails with "no such device", which is what we wanted anyway.
-    left = {link.name for link in links.list()} if not dry_run else now.links
-    extra_links = sorted(left - clean.links if everything else (left & LINKS) - clean.links)
-    if extra_links:
-        done.removed.append(_("links {names}").format(names=", ".join(extra_links)))
-        if not dry_run:
-            for name in extra_links:
-                _delete_link(name, done)
-    for key, value in clean.sysctls.items():
-        current = now.sysctls.get(key)
-        if current is not None and current != value:
-            done.removed.append(_("set {key} back to {value}").format(key=key, value=value))
-            if not dry_run:
-                try:
-                    with quiet():
-                        sysctl.set(key, value)
-                except NetlabError as exc:
-                    done.problems.append(f"{key}: {exc.message}")
-    return done
+        if not dry_run and (problem := removal.delete_table(table, handle)):
+            done.problems.append(problem)
+    for rule, count in sorted(new.rules.items()):
+        command, text = rule
+        family = "ip6" if command.startswith("ip6") else "ip"
+        if "legacy" not in command and f"{family} {text.split()[1]}" in tables:
+            continue  # an iptables-nft rule inside a table just deleted
+        what = _("{tool} rule '{rule}'").format(tool=command, rule=text)
+        if kit_only and not _kit_rule(rule):
+            done.left += [removal.by_hand("rule", "", rule=rule)] * count
+        elif kit_only and (holder := next((o for o in others if o.lesson in LESSONS_WITH_SYSCTLS), None)):
+            done.held.append(_held(what, holder))
+        else:
+            done.removed += [what] * count
+            for _copy in range(0 if dry_run else count):
+                if problem := removal.delete_rule(rule):
+                    done.problems.append(problem)
 
 
-def _close_labs(done: Cleaned) -> None:
-    """Labs of this process (a re-run notebook's ``lab``) close; what dead labs left goes too."""
+def _remove_links(done: Cleaned, new: World, *, kit_only: bool, others: list[sessions.Session], dry_run: bool) -> None:
+    # A veth whose other end was in a deleted namespace may still be here for a moment, on its way out:
+    # look again, and act only on those still here under the same identity.
+    present = new.links if dry_run else World(links=World.now().links).links
+    names = []
+    for index, name in sorted(new.links.items(), key=lambda item: item[1]):
+        if present.get(index) != name:
+            continue
+        if kit_only and name not in KIT:
+            done.left.append(removal.by_hand("link", name))
+        elif holder := _holder(others, name, "links", index, name):
+            done.held.append(_held(_("link {name}").format(name=name), holder))
+        else:
+            names.append(name)
+            if not dry_run and (problem := removal.delete_link(index, name)):
+                done.problems.append(problem)
+    if names:
+        done.removed.append(_("links {names}").format(names=", ".join(names)))
+
+
+def _restore_sysctls(
+    done: Cleaned, new: World, machine: World, *, others: list[sessions.Session], dry_run: bool
+) -> None:
+    for key, value in sorted(new.sysctls.items()):
+        own = machine.sysctls.get(key)
+        if own is None or own == value:
+            continue
+        holder = next((other for other in others if other.lesson in LESSONS_WITH_SYSCTLS), None)
+        if holder is not None:
+            done.held.append(_held(f"{key}={value}", holder))
+            continue
+        done.removed.append(_("set {key} back to {value}").format(key=key, value=own))
+        if not dry_run and (problem := removal.set_sysctl(key, own)):
+            done.problems.append(problem)
+
+
+def _close_labs(done: Cleaned, *, everyone: bool) -> None:
+    """Labs of this process (a re-run notebook's ``lab``) close, and labs whose process is gone;
+    ``everyone``: the labs of running processes too (a reset)."""
     from netlab.lab import cleanup
     from netlab.lab.lab import open_labs
 
@@ -327,20 +437,16 @@ def _close_labs(done: Cleaned) -> None:
             continue
         if report is not None and report.removed:
             done.removed.append(_("lab {lab} ({count} object(s))").format(lab=lab.id, count=len(report.removed)))
-    for report in cleanup.cleanup(all=True):
+    for report in cleanup.cleanup(all=everyone):
+        if report.skipped:
+            continue
         if report.removed:
             done.removed.append(_("lab {lab} ({count} object(s))").format(lab=report.lab, count=len(report.removed)))
         done.problems += report.errors
 
 
-def _run_dir_names() -> list[str]:
-    try:
-        return sorted(entry.name for entry in os.scandir(netns.run_dir()) if not entry.is_dir(follow_symlinks=False))
-    except FileNotFoundError:
-        return []
-
-
 def _namespace_inodes(names: Iterable[str]) -> set[int]:
+    """The namespaces these names show (a symlink's too: the namespace of the process it points to)."""
     found = set()
     for name in names:
         try:
@@ -355,137 +461,26 @@ def _namespace_inodes(names: Iterable[str]) -> set[int]:
 def _world_root() -> int:
     """The oldest ancestor of this process still in this network namespace: the world's first process."""
     here, pid = inodes.inode(), os.getpid()
-    while True:
+    while parent := journal.parent_of(pid):
         try:
-            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            if parent == 0 or os.stat(f"/proc/{parent}/ns/net").st_ino != here:
-                return pid
-        except (OSError, ValueError, IndexError):
-            return pid
+            if inodes.inode(parent) != here:
+                break
+        except (OSError, NetlabError):
+            break
         pid = parent
+    return pid
 
 
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    found, todo = set(), [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _processes_in(inos: set[int], *, world: bool) -> list[int]:
-    """Processes inside the namespaces ``inos``; ``world``: also this world's processes in any other one."""
+def _processes_in(inos: set[int], *, sweep: bool) -> list[tuple[int, int | None]]:
+    """(pid, start time) of the processes inside the namespaces ``inos``; ``sweep`` (a sandbox's reset):
+    also every process of this world in any other namespace."""
     here, me = inodes.inode(), os.getpid()
-    ours = _descendants(_world_root()) if world else set()
-    found = []
+    ours = journal.descendants(_world_root()) if sweep else set()
+    found: set[int] = set()
     for info in inodes.namespaces():
-        if info.inode == here:
-            continue
-        for pid in info.pids:
-            if pid != me and (info.inode in inos or pid in ours):
-                found.append(pid)
-    return sorted(set(found))
-
-
-def _kill(pids: list[int]) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            continue
-
-
-def _delete_name(name: str, done: Cleaned) -> None:
-    file = netns.run_dir() / name
-    try:
-        if file.is_symlink():
-            file.unlink()  # a symlink to /proc/PID/ns/net (how Docker names a namespace)
-        else:
-            netns.delete(name)
-    except (NamespaceNotFoundError, FileNotFoundError):
-        pass
-    except (NetlabError, OSError) as exc:
-        done.problems.append(_("namespace {name}: {reason}").format(name=name, reason=exc))
-
-
-def _delete_link(name: str, done: Cleaned) -> None:
-    try:
-        with quiet():
-            links.delete(name)
-    except NetlabError as exc:
-        if not isinstance(exc, FileNotFoundError):  # a veth that went with its peer meanwhile
-            done.problems.append(_("link {name}: {reason}").format(name=name, reason=exc.message))
-
-
-def _sysctl(key: str) -> str | None:
-    try:
-        return sysctl.get(key)
-    except NetlabError:
-        return None
-
-
-def _tables() -> list[str]:
-    if shutil.which("nft") is None:
-        return []
-    proc = run(None, ["nft", "-j", "list", "tables"])
-    if proc.returncode != 0:
-        return []
-    found = []
-    for item in json.loads(proc.stdout or "{}").get("nftables", []):
-        if "table" in item:
-            found.append(f"{item['table']['family']} {item['table']['name']}")
-    return sorted(found)
-
-
-def _nft(args: list[str], done: Cleaned) -> None:
-    proc = run(None, ["nft", *args])
-    if proc.returncode != 0:
-        done.problems.append(f"nft {' '.join(args)}: {proc.stderr.strip()}")
-
-
-# The iptables commands, and the nft family their rules live in (None: the legacy backend, not in nft).
-_IPTABLES = (("iptables", "ip"), ("ip6tables", "ip6"), ("iptables-legacy", None), ("ip6tables-legacy", None))
-
-
-def _rules(*, every: bool, skip_tables: set[str]) -> list[tuple[str, str]]:
-    """iptables rules (``iptables -S`` form) a lesson added: those that mention a kit address or device.
-
-    ``every``: every rule (a sandbox, where a clean start has none). Rules inside an nft table that
-    is about to be deleted (``skip_tables``) go with it and are not listed.
-    """
-    found = []
-    for command, family in _IPTABLES:
-        if shutil.which(command) is None:
-            continue
-        if family is not None and "legacy" in run(None, [command, "-V"]).stdout:
-            family = None  # iptables itself is the legacy backend here
-        for table in ("nat", "filter", "mangle"):
-            if family is not None and f"{family} {table}" in skip_tables:
-                continue
-            proc = run(None, [command, "-t", table, "-S"])
-            if proc.returncode != 0:
-                continue
-            for rule in proc.stdout.splitlines():
-                if rule.startswith("-A ") and (every or any(mark in rule for mark in RULE_MARKS)):
-                    found.append((command, f"-t {table} {rule}"))
-    return found
-
-
-def _delete_rule(family: str, rule: str, done: Cleaned) -> None:
-    words = shlex.split(rule)  # `iptables -S` quotes what has spaces (a comment)
-    words[words.index("-A")] = "-D"
-    proc = run(None, [family, *words])
-    if proc.returncode != 0:
-        done.problems.append(f"{family} {' '.join(words)}: {proc.stderr.strip()}")
+        if info.inode != here:
+            found |= {pid for pid in info.pids if pid != me and (info.inode in inos or pid in ours)}
+    return [(pid, journal.process_start(pid)) for pid in sorted(found)]
 
 
 # -- for challenges -----------------------------------------------------------------------------
@@ -496,36 +491,22 @@ class Snapshot:
     """The root namespace's sysctls, nft tables and iptables rules at one moment; ``restore()`` goes back.
 
     A challenge captures one when it starts and restores it when it closes, so that a solution
-    typed by hand (``sysctl -w``, ``iptables -A``, ``nft add table``) does not outlive it.
+    typed by hand (``sysctl -w``, ``iptables -A``, ``nft add table``) does not outlive it. Only
+    what appeared since (by identity) goes, and of the rules only a lesson's.
     """
 
-    sysctls: dict[str, str]
-    tables: set[str]
-    rules: set[tuple[str, str]]
+    world: World
 
     @classmethod
     def capture(cls) -> Snapshot:
-        return cls(
-            sysctls={key: value for key in SYSCTLS if (value := _sysctl(key)) is not None},
-            tables=set(_tables()),
-            rules=set(_rules(every=False, skip_tables=set())),
-        )
+        return cls(World.now())
 
     def restore(self) -> Cleaned:
         """Remove the rules and tables added since, and put each sysctl back. Returns what changed."""
         done = Cleaned(None)
-        for command, rule in sorted(set(_rules(every=False, skip_tables=set())) - self.rules):
-            done.removed.append(_("{tool} rule '{rule}'").format(tool=command, rule=rule))
-            _delete_rule(command, rule, done)
-        for table in sorted(set(_tables()) - self.tables):
-            done.removed.append(_("nft table {table}").format(table=table))
-            _nft(["delete", "table", *table.split()], done)
-        for key, value in self.sysctls.items():
-            if _sysctl(key) != value:
-                done.removed.append(_("set {key} back to {value}").format(key=key, value=value))
-                try:
-                    with quiet():
-                        sysctl.set(key, value)
-                except NetlabError as exc:
-                    done.problems.append(f"{key}: {exc.message}")
+        new = World.now().new_since(self.world)
+        rules = Counter({rule: count for rule, count in new.rules.items() if _kit_rule(rule)})
+        new = World(tables=new.tables, rules=rules, sysctls=new.sysctls)
+        _remove_tables_and_rules(done, new, kit_only=False, others=[], dry_run=False)
+        _restore_sysctls(done, new, self.world, others=[], dry_run=False)
         return done

@@ -145,8 +145,8 @@ def article_names_in_use() -> list[str]:
     return taken + [name for name in ARTICLE_LINKS if name in present]
 
 
-def _fresh_sandbox(argv: list[str], why: str, *, outputs: Sequence[str]) -> None:
-    """Re-execute ``netlab reproduce ARGV`` in a new sandbox (never returns); ``outputs`` stay visible there."""
+def _fresh_sandbox(argv: list[str], why: str) -> None:
+    """Re-execute ``netlab reproduce ARGV`` in a new sandbox (never returns); the reports land where asked."""
     from netlab.sandbox import exec_in_sandbox
 
     print(
@@ -155,8 +155,7 @@ def _fresh_sandbox(argv: list[str], why: str, *, outputs: Sequence[str]) -> None
         flush=True,
     )
     os.environ[FRESH_ENV] = "1"
-    keep = [os.path.abspath(path) for path in outputs]  # the sandbox's /tmp is its own: keep the report's folder
-    exec_in_sandbox([sys.executable, "-m", "netlab.app.cli", "reproduce", *argv], keep=keep)
+    exec_in_sandbox([sys.executable, "-m", "netlab.app.cli", "reproduce", *argv])
 
 
 def command(
@@ -172,11 +171,11 @@ def command(
     outputs = list(outputs or [DEFAULT_OUTPUT])
     argv = [word for path in outputs for word in ("--output", path)] + (["--format", format] if format else [])
     if not in_sandbox():
-        _fresh_sandbox(argv, _("not in a sandbox"), outputs=outputs)
+        _fresh_sandbox(argv, _("not in a sandbox"))
     taken = article_names_in_use()
     if taken and os.environ.get(FRESH_ENV) != "1":
         why = _("this sandbox already uses {names}").format(names=", ".join(taken))
-        _fresh_sandbox(argv, why, outputs=outputs)
+        _fresh_sandbox(argv, why)
     if taken:
         print(_("netlab reproduce: a fresh sandbox, yet {names} exist").format(names=", ".join(taken)), file=sys.stderr)
         return 2

@@ -1,0 +1,148 @@
+"""The one way netlab removes anything: only the very object it saw, proven by its identity.
+
+``netlab cleanup`` (a lab's journal), ``lesson.start``/``lesson.reset``/``netlab reset`` (the world
+since the baseline) and a challenge's close decide *what* is theirs; they all remove it here, and
+each step checks the object's identity again right before acting, so that an object deleted and
+made again meanwhile (another ``br0``, a new table under the old name, a pid reused) is left alone:
+
+    what            removed only if it still has      by hand
+    process         the same pid and start time       kill -9 PID
+    namespace       the same name and inode           ip netns delete NAME
+    link            the same ifindex and name         ip link delete NAME
+    nft table       the same name and handle          nft delete table FAMILY handle H
+    iptables rule   the same text (one copy)          iptables -t TABLE -D CHAIN ...
+    sysctl          (put back to a recorded value)    sysctl -w KEY=VALUE
+
+Nothing here changes a firewall's policy, flushes a chain, or deletes by pattern. Each function
+returns None when done (or when the object is gone already: what was wanted), else why not, in
+one line.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+
+from netlab import links, netns, sysctl
+from netlab.commands import quiet
+from netlab.enter import run
+from netlab.errors import NamespaceNotFoundError, NetlabError
+from netlab.i18n import _
+from netlab.lab import journal
+from netlab.lab.machine import PLAIN_FILE, SYMLINK, Rule
+from netlab.targets import Target
+
+__all__ = [
+    "by_hand",
+    "delete_link",
+    "delete_namespace",
+    "delete_rule",
+    "delete_table",
+    "kill",
+    "set_sysctl",
+]
+
+
+def kill(pid: int, start: int | None) -> bool:
+    """SIGKILL ``pid`` if it is still the process that started at ``start``; True if it was."""
+    if start is None or journal.process_start(pid) != start:
+        return False
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _identity(name: str) -> int | None:
+    """What ``/run/netns/NAME`` is now: its namespace inode, PLAIN_FILE, SYMLINK, or None if absent."""
+    file = netns.run_dir() / name
+    try:
+        st = os.lstat(file)
+        if os.path.islink(file):
+            return SYMLINK
+        if not os.path.isfile(file):
+            return None
+        st = os.stat(file)
+    except OSError:
+        return None
+    return st.st_ino if st.st_dev == netns.nsfs_device() else PLAIN_FILE
+
+
+def delete_namespace(name: str, inode: int) -> str | None:
+    """``ip netns delete NAME`` if the name still shows ``inode`` (a symlink: only the link goes)."""
+    now = _identity(name)
+    if now is None:
+        return None
+    if now != inode:
+        return _("namespace {name}: it is another namespace now, left alone").format(name=name)
+    try:
+        if now == SYMLINK:
+            (netns.run_dir() / name).unlink()
+        else:
+            netns.delete(name)
+    except (NamespaceNotFoundError, FileNotFoundError):
+        return None
+    except (NetlabError, OSError) as exc:
+        return _("namespace {name}: {reason}").format(name=name, reason=getattr(exc, "message", exc))
+    return None
+
+
+def delete_link(index: int, name: str, target: Target = None) -> str | None:
+    """``ip link delete NAME`` if ifindex ``index`` in ``target`` is still called ``name``."""
+    try:
+        present = {link.index: link.name for link in links.list(target)}
+        if present.get(index) != name:
+            return None  # gone (a veth goes with its peer's namespace), or another device now
+        with quiet():
+            links.delete(name, netns=target)
+    except NetlabError as exc:
+        if isinstance(exc, FileNotFoundError):
+            return None
+        return _("link {name}: {reason}").format(name=name, reason=exc.message)
+    return None
+
+
+def delete_table(table: str, handle: int, target: Target = None) -> str | None:
+    """``nft delete table FAMILY handle H``: the handle *is* the table's identity, so this is exact."""
+    family = table.split()[0]
+    proc = run(target, ["nft", "delete", "table", family, "handle", str(handle)])
+    if proc.returncode != 0 and "No such file" not in proc.stderr:
+        return f"nft delete table {table}: {proc.stderr.strip()}"
+    return None
+
+
+def delete_rule(rule: Rule) -> str | None:
+    """``iptables -t TABLE -D CHAIN ...``: one copy of exactly this rule (policies are never touched)."""
+    command, text = rule
+    words = shlex.split(text)  # iptables-save quotes what has spaces (a comment)
+    words[words.index("-A")] = "-D"
+    proc = run(None, [command, *words])
+    if proc.returncode != 0 and "matching rule" not in proc.stderr:  # not there: gone already
+        return f"{command} {' '.join(words)}: {proc.stderr.strip()}"
+    return None
+
+
+def set_sysctl(key: str, value: str, target: Target = None) -> str | None:
+    """``sysctl -w KEY=VALUE``."""
+    try:
+        with quiet():
+            sysctl.set(key, value, netns=target)
+    except NetlabError as exc:
+        return f"{key}: {exc.message}"
+    return None
+
+
+def by_hand(kind: str, name: str, *, handle: int | None = None, rule: Rule | None = None) -> str:
+    """The command that would remove an object netlab leaves alone (for the learner to decide)."""
+    if kind == "namespace":
+        return f"ip netns delete {name}"
+    if kind == "link":
+        return f"ip link delete {name}"
+    if kind == "table":
+        return f"nft delete table {name.split()[0]} handle {handle}"
+    if kind == "rule" and rule is not None:
+        command, text = rule
+        return f"{command} {text.replace('-A ', '-D ', 1)}"
+    return name
