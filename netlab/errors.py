@@ -15,6 +15,7 @@ so ``except FileExistsError`` keeps working::
     │   ├── DeviceExistsError     (FileExistsError)
     │   └── DeviceNotFoundError   (FileNotFoundError)
     ├── LabExistsError            (FileExistsError)   a running Lab already has this name
+    ├── LabNotFoundError          (FileNotFoundError) no lab of this name on record
     ├── NetlabPermissionError     (PermissionError)   not root / missing CAP_SYS_ADMIN or CAP_NET_ADMIN
     └── ToolMissingError          (FileNotFoundError) a system command is not installed
 
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidAddressError",
     "InvalidNameError",
     "LabExistsError",
+    "LabNotFoundError",
     "NamespaceExistsError",
     "NamespaceNotFoundError",
     "NetlabError",
@@ -103,6 +105,10 @@ class DeviceNotFoundError(DeviceError, FileNotFoundError):
 
 class LabExistsError(NetlabError, FileExistsError):
     """A running Lab already has this name (its journal is in /run/netlab)."""
+
+
+class LabNotFoundError(NetlabError, FileNotFoundError):
+    """No lab of this name is on record (no journal of it in /run/netlab)."""
 
 
 class NetlabPermissionError(NetlabError, PermissionError):

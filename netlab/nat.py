@@ -54,7 +54,7 @@ from netlab.i18n import N_, _
 from netlab.links import address as parse_address
 from netlab.links import network as parse_network
 from netlab.model import NatRule
-from netlab.names import check_ifname
+from netlab.names import check_nft_ifname
 from netlab.targets import Target, in_words, keyword
 
 __all__ = [
@@ -164,7 +164,7 @@ def masquerade(subnet: str, *, out: str, netns: Target = None, table: str = DEFA
     ``nft add rule inet netlab postrouting ip saddr SUBNET oifname OUT masquerade``
     """
     net = parse_network(subnet)
-    check_ifname(out)
+    check_nft_ifname(out)
     _check_table(table)
     family = "ip" if net.version == 4 else "ip6"
     words = [

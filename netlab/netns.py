@@ -18,12 +18,17 @@ Read this module next to ``netns_add`` in ``ip/ipnetns.c``; the steps are the sa
       6. mount --bind /proc/thread-self/ns/net FILE     the pin: from now on the file keeps it alive
       7. on any error: unlink FILE                      nothing half-created
 
-    delete(name) = umount2(FILE, MNT_DETACH) + unlink(FILE)
+    delete(name) = umount2(FILE, MNT_DETACH|UMOUNT_NOFOLLOW) + unlink(FILE)
 
-One difference: ``ip`` unshares its only thread, then switches back (``netns_save`` /
+Three differences. ``ip`` unshares its only thread, then switches back (``netns_save`` /
 ``netns_restore``). netlab runs inside your Python (maybe a Jupyter kernel), so steps 5-6 happen
 in a worker thread that then switches back; your own thread never leaves its namespace. (That
 is also why step 6 uses ``/proc/thread-self``: ``/proc/self`` would name the main thread's.)
+``ip`` lets go of the lock after step 3; netlab holds it until step 6 is done, so a second
+``add`` of the same name waits, then finds a namespace ("already exists"), never the empty file
+of step 4 that looks like a crash's leftover. And ``ip netns delete`` follows a symlink in the
+run directory (containerlab names namespaces that way) and unmounts whatever it points to;
+netlab's ``delete`` removes the symlink itself and leaves its target alone.
 
 In this module a ``str`` is always a *name* in the run directory, never a path.
 """
@@ -34,8 +39,8 @@ import builtins
 import errno
 import fcntl
 import os
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -69,7 +74,6 @@ RUN_DIR_ENV = "NETLAB_NETNS_RUN_DIR"
 
 T = TypeVar("T")
 _builtin_list = list
-_setup_lock = threading.Lock()
 
 
 def run_dir() -> Path:
@@ -147,33 +151,49 @@ def _entries() -> builtins.list[Path]:
         return []
 
 
-def _make_run_dir_shared(directory: Path) -> None:
-    """Steps 1-3: create the run directory and make it a shared mount point (once)."""
-    try:
-        directory.mkdir(mode=0o755, parents=True, exist_ok=True)
-    except PermissionError as exc:
-        raise permission_error(_("create {path}").format(path=directory), exc) from exc
-    # The flock keeps two processes from stacking bind mounts on the directory at the same
-    # time (Debian bug 949235); the threading lock does the same for threads of this process.
-    with _setup_lock:
-        lock_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+@contextmanager
+def _naming(directory: Path, *, setup: bool = True) -> Iterator[None]:
+    """Steps 1-3 (``setup``), then hold the lock of step 2 while the caller does steps 4-6.
+
+    The thread that holds it never waits for another to pin (that one might be waiting for the
+    lock): steps 4-6 run in the thread that called ``_naming``.
+    """
+    if setup:
         try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            made_mount_point = False
-            while True:
-                try:
-                    syscalls.mount("", directory, "none", syscalls.MS_SHARED | syscalls.MS_REC)
-                    return
-                except OSError as exc:
-                    if exc.errno == errno.EPERM:
-                        raise permission_error(_("make {path} a shared mount").format(path=directory), exc) from exc
-                    if exc.errno != errno.EINVAL or made_mount_point:
-                        raise
-                # EINVAL: not a mount point yet. Bind the directory onto itself, then retry.
-                syscalls.mount(directory, directory, "none", syscalls.MS_BIND | syscalls.MS_REC)
-                made_mount_point = True
-        finally:
-            os.close(lock_fd)  # closing also releases the flock
+            directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+        except PermissionError as exc:
+            raise permission_error(_("create {path}").format(path=directory), exc) from exc
+    # flock belongs to an open file, not to a process: two threads of one process wait for each
+    # other as two processes do. Closing the file releases it.
+    lock_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        if setup:
+            _make_shared(directory)
+        yield
+    finally:
+        os.close(lock_fd)
+
+
+def _make_shared(directory: Path) -> None:
+    """Step 3: make the run directory a shared mount point (a bind mount onto itself first, once).
+
+    Under the lock: two processes stacking bind mounts on it at once can lock up the machine
+    (Debian bug 949235).
+    """
+    made_mount_point = False
+    while True:
+        try:
+            syscalls.mount("", directory, "none", syscalls.MS_SHARED | syscalls.MS_REC)
+            return
+        except OSError as exc:
+            if exc.errno == errno.EPERM:
+                raise permission_error(_("make {path} a shared mount").format(path=directory), exc) from exc
+            if exc.errno != errno.EINVAL or made_mount_point:
+                raise
+        # EINVAL: not a mount point yet. Bind the directory onto itself, then retry.
+        syscalls.mount(directory, directory, "none", syscalls.MS_BIND | syscalls.MS_REC)
+        made_mount_point = True
 
 
 def _create_file(file: Path, name: str) -> None:
@@ -213,7 +233,13 @@ def _pin_existing_namespace(source: str, file: Path) -> None:
 
 def _add(name: str, pin, *args) -> Path:
     file = path(name)
-    _make_run_dir_shared(file.parent)
+    with _naming(file.parent):
+        _create_and_pin(file, name, pin, *args)
+    return file
+
+
+def _create_and_pin(file: Path, name: str, pin, *args) -> None:
+    """Steps 4-7, under the run directory's lock."""
     _create_file(file, name)
     try:
         pin(*args, file)
@@ -229,12 +255,14 @@ def _add(name: str, pin, *args) -> Path:
                 errno=errno.ENOENT,
             ) from None
         raise
-    return file
 
 
 def add(name: str) -> Path:
-    """``ip netns add NAME``: create a network namespace and pin it to ``/run/netns/NAME``."""
-    return _add(name, lambda file: run_in_worker(_pin_new_namespace, file))
+    """``ip netns add NAME``: create a network namespace and pin it to ``/run/netns/NAME``.
+
+    All of it in the worker thread: the thread that holds the lock is the one that pins.
+    """
+    return run_in_worker(_add, name, _pin_new_namespace)
 
 
 def add_many(names: builtins.list[str]) -> builtins.list[Path]:
@@ -254,9 +282,12 @@ def add_many(names: builtins.list[str]) -> builtins.list[Path]:
         )
     if not files:
         return []
-    _make_run_dir_shared(files[0].parent)
 
     def work() -> builtins.list[Path]:
+        with _naming(files[0].parent):
+            return pin_all()
+
+    def pin_all() -> builtins.list[Path]:
         made: builtins.list[tuple[str, Path]] = []
         try:
             for name, file in zip(names, files, strict=True):
@@ -316,23 +347,23 @@ def attach_fd(name: str, fd: int, *, setup: bool = True) -> Path:
     ``setup=False`` skips steps 1-3, for callers that named many in a row and did them once.
     """
     file = path(name)
-    if setup:
-        _make_run_dir_shared(file.parent)
-    _create_file(file, name)
-    try:
-        _pin_existing_namespace(f"/proc/self/fd/{fd}", file)
-    except BaseException as exc:
-        file.unlink(missing_ok=True)
-        if isinstance(exc, PermissionError):
-            raise permission_error(_("name namespace {name!r}").format(name=name), exc) from exc
-        raise
+    with _naming(file.parent, setup=setup):
+        _create_file(file, name)
+        try:
+            _pin_existing_namespace(f"/proc/self/fd/{fd}", file)
+        except BaseException as exc:
+            file.unlink(missing_ok=True)
+            if isinstance(exc, PermissionError):
+                raise permission_error(_("name namespace {name!r}").format(name=name), exc) from exc
+            raise
     return file
 
 
 def make_run_dir() -> Path:
     """Steps 1-3 of ``add`` on their own: the run directory, ready for names (``attach_fd(setup=False)``)."""
     directory = run_dir()
-    _make_run_dir_shared(directory)
+    with _naming(directory):
+        pass
     return directory
 
 
@@ -350,13 +381,14 @@ def attach(name: str, pid: int) -> Path:
 
 
 def delete(name: str) -> None:
-    """``ip netns delete NAME``: lazy-unmount and remove the file (stale files too).
+    """``ip netns delete NAME``: lazy-unmount and remove the file (stale files and symlinks too).
 
     The namespace itself is freed by the kernel once nothing else holds it; a process still
-    inside it, or an open file descriptor, keeps it alive without a name.
+    inside it, or an open file descriptor, keeps it alive without a name. A symlink is removed
+    as a link: ``UMOUNT_NOFOLLOW`` keeps the unmount off whatever it points to.
     """
     file = path(name)
-    if not file.exists():
+    if not os.path.lexists(file):
         raise NamespaceNotFoundError(
             _("namespace {name!r} does not exist ({file})").format(name=name, file=file),
             hint=_("see the existing names with netns.list() or `ip netns list`"),
@@ -364,11 +396,11 @@ def delete(name: str) -> None:
             errno=errno.ENOENT,
         )
     try:
-        syscalls.umount2(file, syscalls.MNT_DETACH)
+        syscalls.umount2(file, syscalls.MNT_DETACH | syscalls.UMOUNT_NOFOLLOW)
     except OSError as exc:
         if exc.errno == errno.EPERM:
             raise permission_error(_("unmount {path}").format(path=file), exc) from exc
-        # EINVAL: not a mount point, i.e. a stale plain file. ip ignores this too.
+        # EINVAL: not a mount point: a stale plain file, or a symlink. ip ignores this too.
     try:
         file.unlink()
     except FileNotFoundError:

@@ -22,6 +22,8 @@ Only literal IP addresses are accepted (no host names, no DNS): a lab talks to i
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
 import socket
 from dataclasses import dataclass
@@ -180,6 +182,31 @@ def _listen(proto: str, family: int, bind: str, port: int, server: Target) -> so
     return sock
 
 
+def _listen_address(bind: str | None, target: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Where the listener listens: ``bind``, an address of ``target``'s family, or every address."""
+    if not bind:
+        return "::" if target.version == 6 else "0.0.0.0"
+    address = parse_address(bind)
+    if address.version != target.version:
+        raise InvalidAddressError(
+            _("bind={bind!r} is an IPv{bound} address, but {target} is IPv{version}").format(
+                bind=bind, bound=address.version, target=target, version=target.version
+            ),
+            hint=_("bind to an address of the same family, or leave bind out (every address)"),
+            subject=bind,
+        )
+    return str(address)
+
+
+def _check_timeout(timeout: object) -> None:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise InvalidAddressError(
+            _("timeout must be a positive number of seconds, not {timeout!r}").format(timeout=timeout),
+            hint="timeout=2",
+            subject=timeout,
+        )
+
+
 def probe(
     source: Target,
     address: str,
@@ -198,6 +225,8 @@ def probe(
     port and ``server_port`` the service's. ``proto`` is ``"tcp"`` or ``"udp"``.
     """
     target = parse_address(address)
+    listen_on = _listen_address(bind, target)
+    _check_timeout(timeout)
     if proto not in ("tcp", "udp"):
         raise InvalidAddressError(
             _("proto must be 'tcp' or 'udp', not {proto!r}").format(proto=proto), hint="proto='tcp'", subject=proto
@@ -208,9 +237,8 @@ def probe(
                 _("{value!r} is not a port number").format(value=value), hint=_("use 1 to 65535"), subject=value
             )
     family = socket.AF_INET6 if target.version == 6 else socket.AF_INET
-    wildcard = "::" if family == socket.AF_INET6 else "0.0.0.0"
     listen_port = server_port or port
-    listener = call(server, _listen, proto, family, bind or wildcard, listen_port, server)
+    listener = call(server, _listen, proto, family, listen_on, listen_port, server)
     result = ProbeResult(proto, _name(source), str(target), port, _name(server), ok=False)
     try:
         kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM

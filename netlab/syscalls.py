@@ -37,6 +37,7 @@ MS_SHARED = 1 << 20
 
 # umount2(2) flags.
 MNT_DETACH = 2
+UMOUNT_NOFOLLOW = 8  # a symlink at the target is not followed (its target is never unmounted)
 
 _libc = ctypes.CDLL(None, use_errno=True)  # libc, already loaded: find_library("c") would run ldconfig
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]

@@ -167,7 +167,7 @@ def test_dry_run_changes_nothing_and_labs_lists_owners():
         dry = run_cli("cleanup", "--dry-run")
         assert "(dry run)" in dry.stdout and "namespace dry1" in dry.stdout and "br-dry" in dry.stdout
         assert netns.list() == ["dry1"] and "br-dry" in root_links() and journal.lab_ids() == ["dry"]
-        assert "nothing to clean up" in run_cli("cleanup", "--lab", "other").stdout
+        assert "no lab named other; on record: dry" in run_cli("cleanup", "--lab", "other").stderr  # a typo
         assert netns.list() == ["dry1"]
         run_cli("cleanup", "--lab", "dry")
         assert netns.list() == [] and "br-dry" not in root_links() and journal.lab_ids() == []

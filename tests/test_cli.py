@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,7 @@ def test_cli_error_paths_are_one_line_each(tmp_path):
         (["netns", "exec", "nowhere"], "which command?"),
         (["netns", "exec", "nowhere", "--"], "which command?"),
         (["show", "--png", str(tmp_path / "missing" / "x.png")], "no directory"),
+        (["show", "--png", str(tmp_path / "x.unknownext")], "must end in .png, .svg, .pdf"),
         (["lab", "--port", "99999"], "is not a TCP port"),
         (["lab", "--port", "http"], "is not a TCP port"),
         (["reproduce", "--output", str(tmp_path)], "is a directory"),
@@ -150,3 +152,16 @@ def test_a_killed_lab_server_leaves_no_folder_or_socket(tmp_path):
     while workdir.exists():  # the janitor runs on its own; give it the time a busy machine needs
         assert time.monotonic() < deadline, f"{workdir} is still there"
         time.sleep(0.05)
+
+
+def test_cleanup_of_a_lab_not_on_record_names_the_labs_that_are(english):
+    """`netlab cleanup --lab TYPO` beside a lab on record: a typo, not "no labs on record"."""
+    from netlab import Lab
+
+    name = f"cli_{uuid.uuid4().hex[:8]}"
+    with Lab(name):
+        result = sh(NETLAB, "cleanup", "--lab", "typo", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("netlab")]
+    assert len(errors) == 1 and errors[0].startswith("netlab: no lab named typo; on record: ")
+    assert name in errors[0].partition("on record: ")[2].split(", "), errors

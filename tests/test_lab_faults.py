@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -107,6 +108,55 @@ def test_popen_journals_the_pid_with_its_start_time_and_keeps_the_callers_preexe
             lab.popen("p1", ["no-such-command-here"])
         assert "not found" in str(err.value) and len(lab.record.of("process")) == 1
     assert proc.poll() is not None
+
+
+# A Jupyter kernel restart: SIGTERM to an idle kernel whose lab has a process running.
+TERMINATED = textwrap.dedent("""
+    import signal
+    from netlab import Lab
+    lab = Lab("sigterm")
+    lab.netns("termed")
+    child = lab.popen("termed", ["sleep", "600"])
+    print(child.pid, flush=True)
+    signal.pause()             # idle, waiting for the next cell
+""")
+
+
+def test_sigterm_closes_the_labs_of_the_process_and_leaves_nothing():
+    owner = subprocess.Popen([sys.executable, "-c", TERMINATED], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        child = int(owner.stdout.readline())
+        assert netns.pids("termed") == [child]
+        owner.terminate()
+        assert owner.wait(timeout=60) == 128 + signal.SIGTERM  # SystemExit: atexit ran
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+        left = cleanup.cleanup(lab="sigterm")  # whatever happened, the sandbox ends as it began
+    assert left == [], [str(report) for report in left]
+    assert sh("ip", "netns", "list").stdout == ""
+    assert not (journal.record_dir() / "sigterm.jsonl").exists()
+    assert journal.process_start(child) is None  # stopped and reaped by its lab
+
+
+def test_a_lab_handles_sigterm_only_while_open_and_never_over_a_handler_of_yours():
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with Lab():
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+    def mine(signum, frame):
+        pass
+
+    signal.signal(signal.SIGTERM, mine)
+    try:
+        with Lab():
+            assert signal.getsignal(signal.SIGTERM) is mine
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 # -- what a lab did not create, it neither adopts nor deletes ---------------------------------------

@@ -121,6 +121,8 @@ def test_ipv6_masquerade_and_publish(ns):
         (lambda: nat.masquerade("10.0.0.0/33", out="uplink"), InvalidAddressError),
         (lambda: nat.masquerade("10.0.0.1/24", out="uplink"), InvalidAddressError),
         (lambda: nat.masquerade("10.0.0.0/24", out="up link"), InvalidNameError),
+        (lambda: nat.masquerade("10.0.0.0/24", out='q"x'), InvalidNameError),  # nft has no escape for '"'
+        (lambda: nat.masquerade("10.0.0.0/24", out="eth*"), InvalidNameError),  # nft: a wildcard, every eth
         (lambda: nat.masquerade("10.0.0.0/24", out="uplink", table="bad-name"), InvalidNameError),
         (lambda: nat.publish(0, to="10.0.0.2:80"), InvalidAddressError),
         (lambda: nat.publish(8080, to="10.0.0.2"), InvalidAddressError),

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import sh
 
 from netlab import inodes, netns, persist, run, syscalls
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, StaleNamespaceError
+
+NETLAB = str(Path(sys.executable).with_name("netlab"))
 
 
 def test_add_makes_an_nsfs_bind_mount_that_ip_sees(ns):
@@ -182,3 +186,71 @@ def test_run_dir_can_point_elsewhere(tmp_path, monkeypatch):
     finally:
         netns.delete("elsewhere")
         syscalls.umount2(private, syscalls.MNT_DETACH)  # the shared bind mount add() made
+
+
+def test_delete_of_a_symlink_removes_the_link_and_never_unmounts_its_target(ns):
+    """containerlab names namespaces with symlinks; `ip netns delete` would unmount what one points to."""
+    link = netns.run_dir() / f"{ns}-link"
+    link.symlink_to(netns.run_dir() / ns)
+    try:
+        result = sh(NETLAB, "netns", "delete", link.name, check=False)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        assert not os.path.lexists(link)
+        assert sh("findmnt", "-n", "-o", "FSTYPE", str(netns.run_dir() / ns)).stdout.strip() == "nsfs"
+        assert netns.list() == [ns]
+    finally:
+        link.unlink(missing_ok=True)
+
+
+# The first `add` stops between steps 4 and 6: its file is there, still empty, not yet a namespace.
+PAUSED_ADD = """
+import sys
+from netlab import netns
+
+pin = netns._pin_new_namespace
+
+
+def paused(file):
+    print("file made, not pinned yet", flush=True)
+    sys.stdin.readline()
+    pin(file)
+
+
+netns._pin_new_namespace = paused
+netns.add(sys.argv[1])
+"""
+
+
+def _waits_for_a_lock(pid: int) -> bool:
+    """Is process ``pid`` blocked in flock()? ``/proc/locks`` marks a waiter with ``->``."""
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if fields[1] == "->" and int(fields[5]) == pid:
+            return True
+    return False
+
+
+def test_two_adds_of_one_name_at_once_the_second_is_told_it_exists(ns_name, english):
+    """The loser of a race is told "already exists", never that the winner's half-made file is a crash's."""
+    first = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_ADD, ns_name], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    second = None
+    try:
+        assert first.stdout is not None and first.stdout.readline()
+        second = subprocess.Popen([NETLAB, "netns", "add", ns_name], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while second.poll() is None and not _waits_for_a_lock(second.pid):  # it answers, or waits its turn
+            assert time.monotonic() < deadline, "the second add neither answered nor waited for the lock"
+            time.sleep(0.01)
+        first.communicate("go\n", timeout=60)
+        assert first.returncode == 0
+        _out, said = second.communicate(timeout=60)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert second.returncode == 1 and "already exists" in said and "plain file" not in said, said
+    assert len([line for line in said.splitlines() if line.startswith("netlab")]) == 1
+    assert netns.list() == [ns_name]

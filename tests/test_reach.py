@@ -88,6 +88,11 @@ def test_probe_to_nothing_fails_cleanly(pair_lab):
         (lambda: ping("no-such-ns", "10.0.0.1"), NamespaceNotFoundError),
         (lambda: probe(None, "10.0.0.1", 70000, server=None), InvalidAddressError),
         (lambda: probe(None, "10.0.0.1", 80, server=None, proto="icmp"), InvalidAddressError),
+        (lambda: probe(None, "10.0.0.1", 80, server=None, timeout=-1), InvalidAddressError),
+        (lambda: probe(None, "10.0.0.1", 80, server=None, timeout=0), InvalidAddressError),
+        (lambda: probe(None, "10.0.0.1", 80, server=None, timeout="2"), InvalidAddressError),
+        (lambda: probe(None, "10.0.0.1", 80, server=None, bind="abc"), InvalidAddressError),
+        (lambda: probe(None, "10.0.0.1", 80, server=None, bind="::1"), InvalidAddressError),
     ],
 )
 def test_reach_bad_input(call, error):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from conftest import sh
@@ -189,3 +191,24 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(world, call, error, me
 
 def test_there_are_at_least_25_cases():
     assert len(CASES) >= 25 and len({case[0] for case in CASES}) == len(CASES)
+
+
+def test_a_huge_star_is_refused_before_anything_is_built():
+    """star(10**9): the size is checked first; the names alone would need about 60 GB.
+
+    Under a 2 GiB address-space limit, building anything first is a MemoryError, not a NetlabError.
+    """
+    code = (
+        "import resource\n"
+        "from netlab import Lab\n"
+        "from netlab.errors import NetlabError\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "with Lab() as lab:\n"
+        "    try:\n"
+        "        lab.star(10**9)\n"
+        "    except NetlabError as exc:\n"
+        "        print(type(exc).__name__, exc.message)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("InvalidNameError") and "1023" in result.stdout, result.stdout

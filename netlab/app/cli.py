@@ -1,6 +1,7 @@
 """The ``netlab`` command.
 
 netlab lab [--port N] [--lesson NN]   JupyterLab on the notebooks, in a private network world
+netlab lab --list               the labs running now, with their addresses
 netlab sandbox [CMD ...]        run CMD (default: a shell) in a private network world
 netlab netns add|delete|list|exec|identify|pids|attach ...   same as `ip netns ...`
 netlab lsns                     every network namespace and what keeps it alive
@@ -85,8 +86,15 @@ def _cmd_lsns(args: argparse.Namespace) -> int:
 def _cmd_lab(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from netlab.app.labserver import find_notebooks, serve_lab
+    from netlab.app.labserver import find_notebooks, running_labs, serve_lab
 
+    if args.list:
+        labs = running_labs()
+        for lab in labs:
+            print(lab)
+        if not labs:
+            print(_("netlab: no lab is running"))
+        return 0
     notebooks = Path(args.notebooks).resolve() if args.notebooks else find_notebooks()
     return serve_lab(
         notebooks=notebooks, port=args.port, host_network=args.host_network, lang=args.lang, lesson=args.lesson
@@ -142,8 +150,23 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
     for report in reports:
         print((_("(dry run) ") if args.dry_run and not report.skipped else "") + str(report))
     if not reports:
+        _check_on_record(args.lab)
         print(_("netlab: no labs on record: nothing to clean up"))
     return 1 if any(report.errors for report in reports) else 0
+
+
+def _check_on_record(lab: str | None) -> None:
+    """``--lab NAME`` found nothing: if other labs are on record, NAME is a typo; say which names there are."""
+    from netlab.errors import LabNotFoundError
+    from netlab.lab.journal import all_records
+
+    names = [record.lab for record in all_records()]
+    if lab is not None and names:
+        raise LabNotFoundError(
+            _("no lab named {lab}; on record: {names}").format(lab=lab, names=", ".join(names)),
+            hint=_("pick one of these names (`netlab labs` tells more), or leave --lab out"),
+            subject=lab,
+        )
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -151,7 +174,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from netlab.view.text import to_dot, to_mermaid, tree
 
     if args.png:
+        from netlab.view.draw.front import check_format
+
         _check_output(args.png, "--png")
+        check_format(args.png)  # before the snapshot: a wrong suffix is refused, not found out at the end
     topology = snapshot(everything=args.everything, settle=0.5)
     if args.format == "tree":
         print(tree(topology, routes=not args.no_routes, color=sys.stdout.isatty()))
@@ -306,6 +332,7 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NN",
         help=_("open lesson NN (e.g. 04) with its notebook and two terminals side by side"),
     )
+    p.add_argument("--list", action="store_true", help=_("list the labs running now, with their addresses"))
     p.set_defaults(func=_cmd_lab)
 
     p = _command(sub, "doctor", _("can this machine run the lab? what to fix"))

@@ -15,9 +15,9 @@ The article's middle section, as one notebook cell::
         print(lab.history)                                   # the same, as `ip` commands
 
 When the ``with`` block ends, normally or by an exception, everything the lab built is removed
-(``close()``); also when the Python process exits (a Jupyter kernel restart), and, if the
-process is killed outright, by ``netlab.lab.cleanup`` later, thanks to the journal the lab writes
-*before* each step (see ``netlab.lab.journal`` and ``netlab.lab.cleanup``).
+(``close()``); also when the Python process exits or is sent SIGTERM (a Jupyter kernel restart),
+and, if the process is killed outright, by ``netlab.lab.cleanup`` later, thanks to the journal
+the lab writes *before* each step (see ``netlab.lab.journal`` and ``netlab.lab.cleanup``).
 
 What a lab owns is only what it created: a device you made with ``ip`` and then used in the lab
 (moved, attached, addressed) stays yours. Two labs can run side by side (two notebooks,
@@ -36,6 +36,7 @@ import atexit
 import hashlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -94,6 +95,7 @@ class Lab(Processes, Wiring, Internet):
         self._journal = self._open_journal()
         with _open_lock:
             _open_labs.add(self)
+        _close_on_sigterm()
 
     # -- the journal -------------------------------------------------------------------------
 
@@ -471,6 +473,9 @@ class Lab(Processes, Wiring, Internet):
         self._closed = True
         with _open_lock:
             _open_labs.discard(self)
+            last = not _open_labs
+        if last:
+            _sigterm_as_before()
         with recording(self.history):
             for seq, proc in reversed(self._processes):
                 self._stop(seq, proc)
@@ -507,6 +512,37 @@ def open_labs() -> list[Lab]:
     """The labs this process has open, oldest first (what a re-run notebook left open)."""
     with _open_lock:
         return sorted(_open_labs, key=lambda lab: lab.record.created)
+
+
+def _close_on_sigterm() -> None:
+    """While labs are open, SIGTERM ends this process through ``atexit``, which closes them.
+
+    By default SIGTERM (``kill PID``, a Jupyter kernel restart) ends a Python process on the
+    spot: no ``finally``, no ``atexit``, and its labs stay behind. netlab turns it into
+    ``SystemExit``, as Python turns Ctrl-C into ``KeyboardInterrupt``. Only from the main thread
+    (the only one that may set a handler), and only over the default: a handler of your own stays.
+    """
+    if _in_main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _sigterm_as_before() -> None:
+    """The last lab closed: SIGTERM gets its default back (if the handler is still netlab's)."""
+    if _in_main_thread() and signal.getsignal(signal.SIGTERM) is _exit_on_sigterm:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM in the process that owns open labs: exit the Python way (``atexit`` closes them)."""
+    if any(lab._pid == os.getpid() for lab in list(_open_labs)):
+        raise SystemExit(128 + signum)
+    # Not the owner (a forked child), or no lab open any more: what the default does.
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 @atexit.register

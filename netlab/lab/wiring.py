@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import itertools
 import os
 import socket
 import struct
@@ -58,6 +59,34 @@ if TYPE_CHECKING:
     from netlab.lab import journal
 
 __all__ = ["Wiring"]
+
+
+BRIDGE_MAX_PORTS = 1023  # a Linux bridge numbers its ports in 10 bits, and port 0 is never used
+
+
+def _star_addresses(net: links.IPNetwork, count: int) -> list[Any]:
+    """The bridge's address, then one for each of ``count`` namespaces: refused if they do not fit.
+
+    A star is one bridge port per namespace, and each needs an address of ``net``.
+    """
+    if count > BRIDGE_MAX_PORTS:
+        raise InvalidNameError(
+            _("star({count}): a bridge takes at most {limit} ports, one per namespace").format(
+                count=count, limit=BRIDGE_MAX_PORTS
+            ),
+            hint=_("build several stars, each on its own bridge (bridge='br1', ...)"),
+            subject=str(count),
+        )
+    hosts = list(itertools.islice(net.hosts(), count + 1))
+    if len(hosts) < count + 1:
+        raise InvalidAddressError(
+            _("{subnet} has room for {room} namespaces, not {count}").format(
+                subnet=net, room=max(len(hosts) - 1, 0), count=count
+            ),
+            hint=_("use a bigger subnet, e.g. '10.0.0.0/16'"),
+            subject=str(net),
+        )
+    return hosts
 
 
 class Wiring:
@@ -246,6 +275,7 @@ class Wiring:
         is every namespace's default gateway, the namespaces get the next ones. Returns the
         namespace names. The classroom-sized build, in batches (``_star_batch``), each written
         down in the journal as a whole before any of it is built; a progress bar for big ones.
+        At most 1023 namespaces: a bridge has no more ports.
         """
         if isinstance(namespaces, bool) or not isinstance(namespaces, (int, Sequence)) or isinstance(namespaces, str):
             raise InvalidNameError(
@@ -259,6 +289,10 @@ class Wiring:
                 hint=_("e.g. lab.star(3) makes ns1, ns2 and ns3 around a bridge"),
                 subject=str(namespaces),
             )
+        # The size first, before a single name or address is made: star(10**9) fails here, at once.
+        count = namespaces if isinstance(namespaces, int) else len(namespaces)
+        net = links.network(subnet)
+        gateway, *addresses = _star_addresses(net, count)
         names = [f"{prefix}{i}" for i in range(1, namespaces + 1)] if isinstance(namespaces, int) else list(namespaces)
         if not names or len(set(names)) != len(names):
             raise InvalidNameError(
@@ -269,18 +303,6 @@ class Wiring:
         for name in names:
             check_netns_name(name), check_ifname(f"v-{name}")
         check_ifname(bridge), check_ifname(ifname)
-        net = links.network(subnet)
-        hosts = net.hosts()
-        gateway = next(hosts, None)
-        addresses = [next(hosts, None) for _name in names]
-        if gateway is None or (addresses and addresses[-1] is None):
-            raise InvalidAddressError(
-                _("{subnet} has room for {room} namespaces, not {count}").format(
-                    subnet=net, room=max(net.num_addresses - 3, 0), count=len(names)
-                ),
-                hint=_("use a bigger subnet, e.g. '10.0.0.0/16'"),
-                subject=subnet,
-            )
         show = self.progress if self.progress is not None else len(names) >= 50
         with self._step():
             if bridge not in [link.name for link in links.list(netns)]:

@@ -159,3 +159,18 @@ def test_lab_names_that_make_a_journal_file(lab):
 def test_lab_names_that_could_not(lab):
     with pytest.raises(InvalidNameError, match="invalid lab name"):
         check_lab_id(lab)
+
+
+@pytest.mark.parametrize("kind, what", [("symlink", "a symlink"), ("folder", "a folder")])
+def test_a_lock_that_is_not_a_plain_file_is_refused_and_never_followed(tmp_path, monkeypatch, english, kind, what):
+    monkeypatch.setenv(journal.DIR_ENV, str(tmp_path))
+    lock, target = tmp_path / ".lock", tmp_path / "elsewhere"
+    if kind == "symlink":
+        lock.symlink_to(target)  # dangling: following it would create the target
+    else:
+        lock.mkdir()
+    with pytest.raises(UntrustedJournalError) as err, journal.locked():
+        pass
+    assert err.value.message == f"cannot lock the lab records: {lock} is {what}"
+    assert f"rm -r {lock}" in err.value.hint
+    assert not target.exists()

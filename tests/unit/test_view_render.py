@@ -199,3 +199,13 @@ def test_a_compact_svg_keeps_its_words_as_text():
     draw(lesson_03(), layout="compact").savefig(buffer, format="svg")
     svg = buffer.getvalue().decode()
     assert "default via 10.0.0.1 dev eth0" in svg  # written by matplotlib's SVG backend, not from glyphs
+
+
+@pytest.mark.parametrize("name", ["lab.unknownext", "lab", "lab.png.txt"])
+def test_a_file_name_without_a_drawing_suffix_is_refused_before_drawing(tmp_path, english, name):
+    from netlab.view.draw import DrawingError
+
+    with pytest.raises(DrawingError) as err:
+        draw(lesson_03(), path=tmp_path / name)
+    assert "must end in .png, .svg, .pdf" in err.value.message and err.value.hint
+    assert list(tmp_path.iterdir()) == []

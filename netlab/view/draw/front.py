@@ -25,8 +25,9 @@ from netlab.view.snapshot import Topology
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["DrawingError", "draw", "figure_png", "png_bytes", "save"]
+__all__ = ["FORMATS", "DrawingError", "check_format", "draw", "figure_png", "png_bytes", "save"]
 
+FORMATS = (".png", ".svg", ".pdf")  # what a drawing can be saved as, named by the file's suffix
 DETAILED_MAX_NAMESPACES = 12
 DETAILED_MAX_CHIPS = 24
 DETAILED_MAX_WIDTH = 16.0  # inches; a notebook shows ~10 before it scales the picture down
@@ -64,6 +65,8 @@ def draw(
             _("no layout called {layout}").format(layout=repr(layout)),
             hint=_("use layout='auto', 'detailed' or 'compact'"),
         )
+    if path is not None:
+        check_format(path)
     if isinstance(subject, TopologyDiff):
         topology = subject.union()
         marks = {**subject.marks(), **(marks or {})}
@@ -105,12 +108,26 @@ def smallest_text(figure: Figure) -> float:
     return min(sizes, default=MIN_POINTS)
 
 
+def check_format(path: str | Path) -> Path:
+    """``path`` as a Path, if its suffix names a format a drawing can be saved as (``FORMATS``)."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise DrawingError(
+            _("cannot draw into {path}: the file name must end in {formats}").format(
+                path=path, formats=", ".join(FORMATS)
+            ),
+            hint=_("name it like lab.png, lab.svg or lab.pdf"),
+            subject=str(path),
+        )
+    return path
+
+
 def save(figure: Figure, path: str | Path) -> Path:
-    """Write ``figure`` to ``path``, format from the suffix, without pyplot or a display."""
+    """Write ``figure`` to ``path``, format from the suffix (``FORMATS``), without pyplot or a display."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    path = check_format(path)
     FigureCanvasAgg(figure)
-    path = Path(path)
     figure.savefig(path, facecolor="white", dpi="figure")
     return path
 
