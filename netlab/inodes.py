@@ -9,7 +9,8 @@ The kernel frees a namespace when its last holder is gone. Holders are:
 
 * a process or a single thread inside it (``/proc/PID/task/TID/ns/net``),
 * an open file descriptor of a namespace file (``/proc/PID/fd/N`` -> ``net:[...]``),
-* a bind mount of it (``/run/netns/NAME``, or any other path: see ``/proc/self/mountinfo``),
+* a bind mount of it (``/run/netns/NAME``, or any other path: see ``/proc/self/mountinfo``;
+  a path is one holder even where mountinfo lists it twice, as on a shared ``/run``),
 * (also sockets created in it and child namespaces' owners; these are not listed here).
 
 ``namespaces()`` puts all of this in one table, like ``lsns -t net`` but also showing the
@@ -62,7 +63,7 @@ class NetnsInfo:
 
     inode: int
     names: list[str] = field(default_factory=list)  # entries in the run directory
-    mounts: list[str] = field(default_factory=list)  # every path it is bind-mounted on
+    mounts: list[str] = field(default_factory=list)  # every path it is bind-mounted on, once each
     pids: list[int] = field(default_factory=list)  # processes inside it
     threads: list[tuple[int, int]] = field(default_factory=list)  # (pid, tid) of threads inside it
     #                                                     whose process is elsewhere
@@ -96,6 +97,9 @@ def nsfs_mounts(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[int, str]
     In mountinfo an nsfs line's root field is the namespace itself, e.g.::
 
         612 25 0:4 net:[4026532302] /run/netns/netns1 rw - nsfs nsfs rw
+
+    One pair per line, as mountinfo has them: on a shared ``/run`` with iproute2 < 7.0 the same
+    pair comes twice (``namespaces()`` counts it as one holder).
     """
     return _mount_table(mountinfo)[0]
 
@@ -204,7 +208,12 @@ def namespaces() -> list[NetnsInfo]:
 
     mounts, on_top = _mount_table()
     for ino, mount_point in mounts:
-        entry(ino).mounts.append(mount_point)
+        held = entry(ino).mounts
+        # On a shared /run (systemd: a VM, a host) iproute2 < 7.0 mounts each namespace twice on the
+        # same path: the self-bind of /run/netns is in /run's peer group, so the mount propagates to
+        # /run underneath. mountinfo lists both, but they are one holder, removed by one umount.
+        if mount_point not in held:
+            held.append(mount_point)
     for name, ino in _names(on_top):
         entry(ino).names.append(name)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 
@@ -119,6 +120,57 @@ def test_thread_and_fd_holders(ns):
     while ino in {i.inode for i in inodes.namespaces()} and time.monotonic() < deadline:
         time.sleep(0.02)
     assert ino not in {i.inode for i in inodes.namespaces()}
+
+
+# A host's /run, rebuilt in a throwaway mount namespace: systemd makes /run a shared mount, and there the
+# first `ip netns add` of iproute2 < 7.0 bind-mounts /run/netns onto itself in /run's peer group, so every
+# namespace is mounted twice on the same path (the article's doubled `mount` line; notebook 04, A13). This is
+# the Vagrant VM (Debian 12, iproute2 6.1); the sandbox's own /run/netns is private and shows one mount.
+_SHARED_RUN = """
+set -e
+mount -t tmpfs netlab-test /run     # a /run of its own; the sandbox's is untouched
+mount --make-shared /run            # as systemd makes it
+ip netns add netns1
+if [ "$(grep -c ' /run/netns/netns1 ' /proc/self/mountinfo)" -lt 2 ]; then
+    # iproute2 >= 7.0 gives /run/netns a peer group of its own (one mount): stack the second one by hand
+    mount --bind /run/netns/netns1 /run/netns/netns1
+    by_hand=1
+fi
+"$@"
+[ -z "${by_hand:-}" ] || umount /run/netns/netns1   # ip's delete removes what ip made, both of it
+ip netns delete netns1
+echo "after delete: $(grep -c ' /run/netns/netns1 ' /proc/self/mountinfo || true) mounts"
+"""
+
+_HOLDERS = """
+import json
+from netlab import inodes
+from netlab.view.snapshot import snapshot
+info = next(i for i in inodes.namespaces() if "netns1" in i.names)
+print(json.dumps({
+    "lines": [m for _, m in inodes.nsfs_mounts() if m == "/run/netns/netns1"],
+    "names": info.names, "mounts": info.mounts, "pids": info.pids, "held_by": info.held_by,
+    "snapshot": list(snapshot().namespace("netns1").holders),
+}))
+"""
+
+
+def test_a_namespace_mounted_twice_on_a_shared_run_has_one_holder():
+    """Notebook 01 in the VM: `ip netns add netns1` on a shared /run; netns1 is held by one bind mount, not two."""
+    out = sh(
+        "unshare", "--mount", "--propagation", "private", "sh", "-c", _SHARED_RUN, "sh", sys.executable, "-c", _HOLDERS
+    ).stdout
+    seen = json.loads(out.splitlines()[0])
+    assert seen["lines"] == ["/run/netns/netns1"] * 2  # mountinfo (and findmnt, mount) list it twice...
+    held = ["bind mount /run/netns/netns1"]  # ...but it is one holder, removed by one `ip netns delete`
+    assert (seen["names"], seen["mounts"], seen["pids"], seen["held_by"]) == (
+        ["netns1"],
+        ["/run/netns/netns1"],
+        [],
+        held,
+    )
+    assert seen["snapshot"] == held
+    assert out.splitlines()[-1] == "after delete: 0 mounts"
 
 
 def test_run_shows_the_namespace_sysfs_and_returns_output(ns):
