@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -99,6 +100,7 @@ def throughput(datagrams: int) -> None:
     cap.stop()
     capture_cpu = time.process_time() - cpu  # the reader thread: the rest of this process waited
     report, tcpdump_cpu = stop(tcpdump)
+    shutil.rmtree(out.parent)  # tcpdump's file: only its counts matter
     captured = count(r"(\d+) packets? captured", report)
     dropped = count(r"(\d+) packets? dropped by kernel", report)
     packets = cap.packets

@@ -62,8 +62,6 @@ def _parallel(steps: dict[str, list[str]], logs: Path, env: dict[str, str] | Non
 def run_lessons(work: Path) -> None:
     """Step 1: each language's notebooks run in a sandbox of its own."""
     netlab = shutil.which("netlab") or str(Path(sys.executable).with_name("netlab"))
-    env = dict(os.environ)
-    env["NETLAB_SANDBOX_KEEP"] = ":".join(filter(None, [env.get("NETLAB_SANDBOX_KEEP", ""), str(work)]))
     steps = {
         f"run-{lang}": [
             netlab,
@@ -78,7 +76,7 @@ def run_lessons(work: Path) -> None:
         ]
         for lang in LANGS
     }
-    _parallel(steps, work / "logs", env)
+    _parallel(steps, work / "logs")
 
 
 def render(work: Path, site: Path) -> None:
@@ -160,7 +158,7 @@ def main() -> None:
     from netlab.sandbox import exec_in_sandbox, in_sandbox
 
     if not in_sandbox():  # no network in there: proof that the build fetches nothing
-        exec_in_sandbox([sys.executable, str(Path(__file__).resolve()), "--output", str(output)], keep=[output])
+        exec_in_sandbox([sys.executable, str(Path(__file__).resolve()), "--output", str(output)])
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     start = time.monotonic()
     try:

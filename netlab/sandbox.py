@@ -1,4 +1,4 @@
-"""A private world: new network, mount and PID namespaces, with their own ``/run/netns``, ``/proc`` and ``/tmp``.
+"""A private world: new network, mount and PID namespaces, with their own ``/run/netns`` and ``/proc``.
 
 Everything netlab's tests and notebooks build lives in here, so the machine's own network is
 never touched, and it all disappears when the last process of the sandbox exits. It is what
@@ -8,13 +8,17 @@ never touched, and it all disappears when the last process of the sandbox exits.
     mount --make-rprivate /         nothing we mount leaks back to the host
     mount -t tmpfs tmpfs /run/netns   our own, empty run directory for named namespaces
     mount -t tmpfs tmpfs /run/netlab  our own record of what labs built (see ``netlab cleanup``)
+    mount -t tmpfs tmpfs /var/lib/netlab   our own lesson baseline: the host's is the host's
     mount -t sysfs sysfs /sys       /sys/class/net shows the sandbox's devices
-    mount -t tmpfs tmpfs /tmp       a /tmp of our own (the directory you work in stays visible)
     ip link set lo up
     unshare --pid --fork            the next process is PID 1 of a new PID namespace...
     mount -t proc proc /proc        ...and a fresh /proc lists only the processes in it
 
 So ``ps -e``, ``lsns`` and ``netlab.namespaces()`` show the sandbox's world only, as in a container.
+Files are another matter: the sandbox is private for what netlab writes, never for the learner's
+files. Its directory, its Python and the paths on its command line stay where they are, ``/tmp``
+included, so a report, a capture or a drawing it writes is there after it ends.
+
 PID 1 is ``netlab-init``: it starts your command, reaps orphaned processes (the job of any PID 1),
 passes on SIGTERM, SIGHUP and friends, and exits with your command's status; when it exits, the
 kernel ends every process left in the sandbox. Ctrl-C goes straight to your command, as usual.
@@ -40,15 +44,15 @@ from netlab import syscalls
 from netlab.errors import NetlabError, NetlabPermissionError, reason
 from netlab.i18n import _
 
-__all__ = ["INIT_NAME", "KEEP_ENV", "POD_MODE_ENV", "SANDBOX_ENV", "SandboxError", "exec_in_sandbox", "in_sandbox"]
+__all__ = ["INIT_NAME", "POD_MODE_ENV", "SANDBOX_ENV", "SandboxError", "exec_in_sandbox", "in_sandbox"]
 
 SANDBOX_ENV = "NETLAB_SANDBOX"
-KEEP_ENV = "NETLAB_SANDBOX_KEEP"  # more directories under /tmp that stay visible, separated by ':'
 # "1" in netlab's container image: the pod is already a private world, root only in its own user
 # namespace, so a sandbox never nests another user namespace in there (docs/classroom.md, Kubernetes).
 POD_MODE_ENV = "NETLAB_POD_MODE"
 INIT_NAME = "netlab-init"  # what `ps` shows for PID 1 of a sandbox
-PRIVATE_DIRS = ("/run/netns", "/run/netlab")
+# Where netlab keeps the state of a world: each sandbox gets its own, empty (a tmpfs on each).
+PRIVATE_DIRS = ("/run/netns", "/run/netlab", "/var/lib/netlab")
 CLONE_NEWPID = 0x20000000
 PR_SET_NAME, PR_SET_PDEATHSIG = 15, 1
 # What PID 1 passes on to the command. Not SIGINT: Ctrl-C and Jupyter's "interrupt" already reach the
@@ -179,55 +183,73 @@ def _drop_inherited_mounts(run_dir: Path) -> None:
             pass  # locked (rootless) or already gone: the tmpfs on top hides it
 
 
-def _private_run_dir(run_dir: Path) -> None:
-    _drop_inherited_mounts(run_dir)
-    if not run_dir.is_dir():
-        try:
-            run_dir.mkdir(parents=True)
-        except PermissionError:
-            # Rootless and no such directory on the host: give the sandbox a /run of its own.
-            syscalls.mount("tmpfs", run_dir.parent, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=0755")
-            run_dir.mkdir()
-    syscalls.mount("tmpfs", run_dir, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=0755")
+def _nearest(directory: Path) -> Path:
+    """``directory``, or the closest of its parents that exists."""
+    while not directory.is_dir():
+        directory = directory.parent
+    return directory
 
 
-def _kept_under_tmp(keep: Iterable[str | os.PathLike[str]]) -> list[str]:
-    """The directories under /tmp the command already works in: they stay visible in the private /tmp."""
-    wanted = [os.getcwd(), os.environ.get("HOME", ""), os.environ.get("TMPDIR", "")]
-    wanted += os.environ.get(KEEP_ENV, "").split(":") + [os.fspath(k) for k in keep]
-    found: list[str] = []
-    for path in filter(None, wanted):
-        real = os.path.realpath(path)
-        if not os.path.isdir(real):
-            real = os.path.dirname(real)  # a file: keep the directory it is in
-        if real.startswith("/tmp/") and os.path.isdir(real) and real not in found:
-            found.append(real)
-    return found
+def _shadow(directory: Path) -> None:
+    """A tmpfs on ``directory`` that still shows everything in it: each entry bound back (symlinks copied).
 
-
-def _private_tmp(keep: Iterable[str | os.PathLike[str]]) -> None:
-    """A fresh tmpfs on /tmp, with the directories in ``keep`` (and the working directory) bound back."""
-    kept = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in _kept_under_tmp(keep)]
+    Ours to add to, while the machine's copy stays as it was: that is how the sandbox makes
+    ``/var/lib/netlab`` where the machine has none, without creating it there.
+    """
+    below = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)  # the machine's, once covered
     try:
-        syscalls.mount("tmpfs", "/tmp", "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=1777")
-        for path, fd in sorted(kept):  # outer before inner
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            syscalls.mount(f"/proc/self/fd/{fd}", path, None, syscalls.MS_BIND | syscalls.MS_REC)
+        entries = list(os.scandir(directory))
+        mode = f"mode={os.stat(directory).st_mode & 0o7777:o}"
+        syscalls.mount("tmpfs", directory, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, mode)
+        for entry in entries:
+            original, copy = f"/proc/self/fd/{below}/{entry.name}", directory / entry.name
+            if entry.is_symlink():
+                copy.symlink_to(os.readlink(original))
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                copy.mkdir()
+            else:
+                copy.touch()  # a file, socket or device: a file to bind it onto
+            try:
+                syscalls.mount(original, copy, None, syscalls.MS_BIND | syscalls.MS_REC)
+            except OSError:  # gone meanwhile: no empty stand-in for it
+                if copy.is_dir():
+                    copy.rmdir()
+                else:
+                    copy.unlink()
     finally:
-        for _path, fd in kept:
-            os.close(fd)
+        os.close(below)
 
 
-def _build_world(keep: Iterable[str | os.PathLike[str]]) -> None:
+def _private_dirs(directories: Sequence[Path]) -> None:
+    """An empty tmpfs on each of ``directories``; one the machine lacks is made in the sandbox only.
+
+    Where it is missing, its closest existing parent is shadowed (see :func:`_shadow`) and the
+    directory made in there. Only ``/`` itself is never shadowed: a directory missing right under
+    it (a bare chroot) is made for real.
+    """
+    for directory in directories:
+        _drop_inherited_mounts(directory)
+    shadowed: list[Path] = []
+    for directory in directories:
+        if directory.is_dir():
+            continue
+        top = _nearest(directory)
+        if top != Path("/") and not any(top.is_relative_to(done) for done in shadowed):
+            _shadow(top)
+            shadowed.append(top)
+        directory.mkdir(parents=True)
+    for directory in directories:
+        syscalls.mount("tmpfs", directory, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=0755")
+
+
+def _build_world() -> None:
     cwd = os.getcwd()
     _make_private()
-    for directory in PRIVATE_DIRS:
-        _private_run_dir(Path(directory))
+    _private_dirs([Path(directory) for directory in PRIVATE_DIRS])
     # A fresh sysfs over the old one: its class/net lists the sandbox's own devices.
     syscalls.mount("sysfs", "/sys", "sysfs", syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC)
-    if os.path.isdir("/tmp"):
-        _private_tmp(keep)
-    os.chdir(cwd)  # look the directory up again: under /tmp it is now the kept copy
+    os.chdir(cwd)  # look the directory up again: under a shadowed directory it is now the bound copy
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 
 
@@ -317,15 +339,11 @@ def _wait_for(init: int, end_with: int | None) -> int:
             os._exit(125)
 
 
-def exec_in_sandbox(
-    argv: Sequence[str], *, keep: Iterable[str | os.PathLike[str]] = (), end_with: int | None = None
-) -> None:
+def exec_in_sandbox(argv: Sequence[str], *, end_with: int | None = None) -> None:
     """Run ``argv`` in a fresh sandbox and exit with its status (never returns).
 
-    ``keep``: directories under /tmp that stay visible in the sandbox's private /tmp (the working
-    directory, ``$HOME``, ``$TMPDIR`` and ``$NETLAB_SANDBOX_KEEP`` always do). ``end_with``: a pid;
-    when that process ends, the command gets SIGTERM. Call it from a single-threaded process: a user
-    namespace cannot be entered by a process with threads.
+    ``end_with``: a pid; when that process ends, the command gets SIGTERM. Call it from a
+    single-threaded process: a user namespace cannot be entered by a process with threads.
     """
     argv = list(argv) or [os.environ.get("SHELL", "/bin/sh")]
     if os.getuid() != 0:
@@ -338,7 +356,7 @@ def exec_in_sandbox(
             )
         _unshare_user()
     _unshare(syscalls.CLONE_NEWNET | syscalls.CLONE_NEWNS)
-    _build_world(keep)
+    _build_world()
     os.environ[SANDBOX_ENV] = "1"
     _unshare(CLONE_NEWPID)  # for the children: the next process forked is PID 1 in there
     sys.stdout.flush()

@@ -14,6 +14,8 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from netlab import inodes, netns
 from netlab.sandbox import in_sandbox
 
 UNIT = Path(__file__).resolve().parent / "unit"
+REPO = UNIT.parent.parent
 
 
 def is_unit(path: str | os.PathLike[str]) -> bool:
@@ -142,3 +145,22 @@ def ns(ns_name: str) -> str:
     """A named namespace made by netlab."""
     netns.add(ns_name)
     return ns_name
+
+
+@pytest.fixture(scope="session")
+def venv_in_tmp() -> Iterator[Path]:
+    """A virtual environment straight in /tmp, far from the working directory, as a clone in /tmp has.
+
+    Its Python finds netlab (this clone) and its dependencies (this environment's) through a
+    ``.pth`` line; run netlab in it as ``VENV/bin/python -m netlab``.
+    """
+    top = Path(tempfile.mkdtemp(prefix="netlab-venv-", dir="/tmp"))
+    venv = top / "venv"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        purelib = sh(str(venv / "bin/python"), "-c", code).stdout.strip()
+        Path(purelib, "netlab-test.pth").write_text(f"{REPO}\n{sysconfig.get_paths()['purelib']}\n")
+        yield venv
+    finally:
+        shutil.rmtree(top)

@@ -12,7 +12,8 @@ profile, an unmasked ``/proc``), then runs CMD in there with ``NETLAB_POD_MODE=1
 2. the pod's own network, mount, PID, IPC and UTS namespaces; ``lo`` up (the CNI plugin's job);
 3. a fresh ``/proc`` for the PID namespace (``procMount: Unmasked``), or the runtime's default
    masks on it (``--procmount default``: read-only ``/proc/sys``, ``/dev/null`` over
-   ``/proc/kcore``...); ``/sys`` read-only; private ``/tmp`` and ``/run`` (the writable image);
+   ``/proc/kcore``...); ``/sys`` read-only; private ``/tmp`` and ``/run`` (the writable image),
+   with this clone and its Python bound back when they live in /tmp (the image carries netlab);
 4. the capability bounding set cut to the four (``setpriv --bounding-set``), as ``drop: [ALL]``
    + ``add: [...]`` does;
 5. last, as runc does, the seccomp profile ``classroom/k8s/seccomp/netlab.json``, loaded through
@@ -90,12 +91,21 @@ def _write_maps(pid: int) -> None:
     Path(f"/proc/{pid}/gid_map").write_text(lines.replace(f"0 {os.getuid()} 1", f"0 {os.getgid()} 1"))
 
 
-def _detach_below(top: str) -> None:
+def _detach_below(top: str, keep: list[str]) -> None:
     with open("/proc/self/mountinfo") as mountinfo:
         points = [line.split()[4] for line in mountinfo]
     for point in sorted((p for p in points if p.startswith(top + "/")), key=len, reverse=True):
+        if any(k == point or k.startswith(point + "/") or point.startswith(k + "/") for k in keep):
+            continue  # on the way to, or inside, what is bound back
         if _libc.umount2(point.encode(), MNT_DETACH) != 0:
             pass  # locked to its parent (a rootless run): it stays hidden under the new tmpfs
+
+
+def _image_files_in(top: str) -> list[str]:
+    """This clone and the Python running it, where they live under ``top``: the image would carry them."""
+    found = {os.path.realpath(p) for p in (REPO, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)))}
+    under = [p for p in found if p.startswith(top + "/")]
+    return sorted(p for p in under if not any(p.startswith(q + "/") for q in under))  # the outermost ones
 
 
 def _writable_image_dirs() -> None:
@@ -103,8 +113,14 @@ def _writable_image_dirs() -> None:
     _unshare(CLONE_NEWNS)
     _mount("", "/", None, MS_REC | MS_PRIVATE)
     for path in ("/tmp", "/run"):
-        _detach_below(path)  # the image's /run and /tmp hold no mounts: leave none hidden under ours
+        keep = _image_files_in(path)
+        fds = [os.open(k, os.O_PATH | os.O_CLOEXEC) for k in keep]
+        _detach_below(path, keep)  # the image's /run and /tmp hold no mounts: leave none hidden under ours
         _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" if path == "/tmp" else "mode=0755")
+        for k, fd in zip(keep, fds, strict=True):
+            os.makedirs(k, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", k, None, MS_BIND | MS_REC)
+            os.close(fd)
 
 
 def _pod_filesystems(procmount: str) -> None:

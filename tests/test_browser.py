@@ -185,8 +185,6 @@ def _scratch_jupyter(jupyter: Path) -> dict[str, str]:
         JUPYTERLAB_SETTINGS_DIR=str(jupyter / "lab-settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"),
         IPYTHONDIR=str(jupyter / "ipython"),
-        # The lab's sandbox has a /tmp of its own: keep this directory visible in it, or none of this applies.
-        NETLAB_SANDBOX_KEEP=":".join(filter(None, [str(jupyter), os.environ.get("NETLAB_SANDBOX_KEEP", "")])),
     )
 
 

@@ -408,7 +408,7 @@ def test_the_apparmor_profile_parses(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     broken = tmp_path / "broken"
     broken.write_text(
-        profile.read_text().replace("mount fstype=tmpfs -> /tmp/,", "mount fstype=tmpfs options=(nonsense),")
+        profile.read_text().replace("mount fstype=tmpfs -> /var/lib/,", "mount fstype=tmpfs options=(nonsense),")
     )
     assert subprocess.run(["apparmor_parser", "-Q", "-K", "-T", str(broken)], capture_output=True).returncode != 0
     assert "profile netlab-pod " in profile.read_text()

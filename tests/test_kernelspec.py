@@ -70,11 +70,11 @@ def start_kernel(kernels_dir: Path):
     runtime = Path(tempfile.mkdtemp(prefix="nk-", dir="/tmp"))
     started = []
 
-    def start():
+    def start(kernels: Path = kernels_dir):
         manager = jupyter_client.KernelManager(
             kernel_name=KERNEL_NAME,
             transport="ipc",
-            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels_dir)]),
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]),
             connection_file=str(runtime / f"kernel-{uuid.uuid4()}.json"),
         )
         manager.start_kernel()
@@ -133,10 +133,9 @@ def test_install_makes_a_kernelspec_jupyter_lists(kernels_dir):
     assert (kernels_dir / KERNEL_NAME / "logo-64x64.png").exists()
 
 
-def test_two_kernels_build_the_same_scene_at_once_in_separate_worlds(start_kernel, tmp_path, monkeypatch):
+def test_two_kernels_build_the_same_scene_at_once_in_separate_worlds(start_kernel, tmp_path):
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    monkeypatch.setenv("NETLAB_SANDBOX_KEEP", str(barrier))  # each kernel has a /tmp of its own: share this
     (_, alice), (_, bob) = start_kernel(), start_kernel()
     # Both cells are sent before either reply is read: the two kernels work at the same time.
     ids = {
@@ -192,8 +191,8 @@ def test_a_kernel_restart_gives_a_fresh_world(start_kernel):
     assert manager.provisioner.pid != launcher
 
 
-def test_a_kernel_sees_only_its_own_processes_and_tmp(start_kernel):
-    # Straight in /tmp: not under $TMPDIR, $HOME or the working directory, which stay visible.
+def test_a_kernel_sees_only_its_own_processes_but_all_of_the_machines_files(start_kernel):
+    # Straight in /tmp: not the working directory, not $HOME. A private network, not private files.
     outside = Path(tempfile.mkdtemp(dir="/tmp"))
     try:
         _, client = start_kernel()
@@ -212,7 +211,14 @@ def test_a_kernel_sees_only_its_own_processes_and_tmp(start_kernel):
     # Newer lsns (2.42, not 2.38) also lists namespaces that only a socket holds: the kernel's ends of its Unix
     # sockets to this Jupyter client were made in the client's namespace (the connecting side's).
     assert set(listed) - set(with_processes) <= {here}
-    assert not seen["outside"]  # and a /tmp of its own
+    assert seen["outside"]  # and the machine's /tmp, as every program on it sees it
+
+
+def test_a_kernel_from_a_venv_in_tmp_starts(start_kernel, venv_in_tmp, tmp_path):
+    """A clone in /tmp has its environment there: its kernels start (they exited 127, their Python hidden)."""
+    sh(str(venv_in_tmp / "bin/python"), "-m", "netlab", "kernelspec", "install", "--prefix", str(tmp_path / "venv"))
+    _, client = start_kernel(tmp_path / "venv/share/jupyter/kernels")
+    assert run_cell(client, "import sys; print(sys.prefix)").strip() == str(venv_in_tmp)
 
 
 def _look_from_inside(client, outside: Path) -> dict:

@@ -115,7 +115,7 @@ def test_the_lessons_need_no_unmasked_proc_in_pod_mode() -> None:
 def test_pod_mode_refuses_a_non_root_user_with_a_hint() -> None:
     # Debian's own Python, and a copy of the package any user can read: this environment and the
     # clone may both live where only the machine's root can (a clone in /root is mode 0700).
-    public = Path(tempfile.mkdtemp(prefix="netlab-pod-", dir="/var/tmp"))  # the sandbox's own /tmp is root's only
+    public = Path(tempfile.mkdtemp(prefix="netlab-pod-", dir="/var/tmp"))  # the emulated pod's /tmp is its own
     try:
         public.chmod(0o755)
         shutil.copytree(REPO / "netlab", public / "netlab", ignore=shutil.ignore_patterns("__pycache__"))
@@ -133,10 +133,10 @@ def test_the_lab_runs_in_the_pods_own_network() -> None:
     # Pod mode: `netlab lab` puts no sandbox around JupyterLab (the pod is the private world), so
     # the server answers on the pod's own 127.0.0.1, and no netlab-init runs in the pod.
     script = f"""
-{NETLAB} lab --port 18888 >/tmp/lab.log 2>&1 &
+{shlex.quote(NETLAB)} lab --port 18888 >/tmp/lab.log 2>&1 &
 lab=$!
-python=$(dirname {NETLAB})/python
-$python - <<'EOF'
+python=$(dirname {shlex.quote(NETLAB)})/python
+"$python" - <<'EOF'
 import json, time, urllib.request
 for _ in range(600):
     try:
@@ -162,7 +162,7 @@ BUILT_ARCHIVE = REPO / "build/netlab-image.oci.tar"
 LAB_PROBE = r"""
 import json, os, re, sys, time, urllib.request
 from jupyter_client import BlockingKernelClient
-from jupyter_core.paths import jupyter_runtime_dir
+from netlab.app.labserver import running_labs
 
 def api(path, method="GET"):
     request = urllib.request.Request(f"http://127.0.0.1:8888/api/{path}?token={token}", method=method)
@@ -182,7 +182,8 @@ else:
     sys.exit("the lab did not answer:\n" + open("/tmp/lab.log").read())
 print("kernelspecs", specs["default"], sorted(specs["kernelspecs"]))
 kernel = api("kernels", method="POST")
-client = BlockingKernelClient(connection_file=os.path.join(jupyter_runtime_dir(), f"kernel-{kernel['id']}.json"))
+(lab,) = running_labs()  # the lab's own Jupyter runtime directory holds its kernels' connection files
+client = BlockingKernelClient(connection_file=str(lab.runtime / f"kernel-{kernel['id']}.json"))
 client.load_connection_file()
 client.start_channels()
 client.wait_for_ready(timeout=120)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import platform
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from conftest import sh
@@ -94,6 +96,27 @@ def test_reproduce_proves_every_claim_and_reports_it(tmp_path):
     for row in ROWS:
         assert f'id="row-{row}"' in html
     assert html.count('src="data:image/png;base64,') >= 5  # the diagrams travel inside the page
+
+
+def test_a_report_straight_in_tmp_is_there_afterwards_from_a_venv_in_tmp(venv_in_tmp):
+    """Run as a learner with a clone in /tmp: not in a sandbox yet, so reproduce starts one; the report outlives it."""
+    report = Path(f"/tmp/netlab-report-{uuid.uuid4().hex}.md")
+    env = {key: value for key, value in os.environ.items() if key != "NETLAB_SANDBOX"}
+    try:
+        result = subprocess.run(
+            [str(venv_in_tmp / "bin/python"), "-m", "netlab", "reproduce", "-o", str(report)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd="/",
+            env=env,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr  # was 127: its Python hidden in the sandbox
+        assert "not in a sandbox: running in a fresh sandbox" in result.stderr
+        assert f"report: {report}" in result.stdout
+        assert SUMMARY in report.read_text()  # written, and still there
+    finally:
+        report.unlink(missing_ok=True)
 
 
 def _chinese(text: str) -> bool:

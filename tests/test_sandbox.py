@@ -1,4 +1,8 @@
-"""`netlab sandbox`: a private world of processes, namespaces, mounts and /tmp, cross-checked with ps, lsns, findmnt."""
+"""`netlab sandbox`: a private world of processes, namespaces and mounts, cross-checked with ps, lsns, findmnt.
+
+Private for the network, never for the learner's files: /tmp, the working directory and the Python
+stay the machine's.
+"""
 
 from __future__ import annotations
 
@@ -116,24 +120,45 @@ def test_pid_1_reaps_orphans():
     assert sh(NETLAB, "sandbox", "--", "sh", "-c", script).stdout.split() == ["zombies:", "0"]
 
 
-def test_tmp_is_private_but_the_working_directory_stays(tmp_path):
-    outside = Path(tempfile.mkdtemp(dir="/tmp"))  # straight in /tmp: no reason to stay visible
-    kept = Path(tempfile.mkdtemp(dir="/tmp"))
+def test_the_machines_files_stay_visible_and_what_it_writes_stays(tmp_path):
+    outside = Path(tempfile.mkdtemp(dir="/tmp"))  # straight in /tmp: not the working directory, not $HOME
     try:
-        (outside / "secret").touch()
+        (outside / "mine").touch()
         (tmp_path / "here").touch()
-        (kept / "shared").touch()
-        check = f"test -e {outside}/secret && echo leak; ls; ls {kept}; touch /tmp/mine"
-        env = dict(os.environ, NETLAB_SANDBOX_KEEP=str(kept))
+        check = f"ls; ls {outside}; echo written > {outside}/report"
         result = subprocess.run(
-            [NETLAB, "sandbox", "--", "sh", "-c", check], cwd=tmp_path, env=env, capture_output=True, text=True
+            [NETLAB, "sandbox", "--", "sh", "-c", check], cwd=tmp_path, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stderr
-        assert result.stdout.split() == ["here", "shared"]
-        assert not Path("/tmp/mine").exists()  # what it wrote in its /tmp went with it
+        assert result.stdout.split() == ["here", "mine"]
+        assert (outside / "report").read_text() == "written\n"  # still there: the sandbox ended, the file stays
     finally:
         shutil.rmtree(outside)
-        shutil.rmtree(kept)
+
+
+def test_a_python_in_tmp_runs_in_the_sandbox(venv_in_tmp):
+    """`netlab sandbox` from a virtual environment in /tmp (a clone's there) runs that environment's Python."""
+    python = str(venv_in_tmp / "bin/python")
+    code = "import sys, netlab; print(sys.prefix)"
+    result = subprocess.run(
+        [python, "-m", "netlab", "sandbox", "--", python, "-c", code], cwd="/", capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr  # was 127: "netlab sandbox: /tmp/.../python: No such file"
+    assert result.stdout.strip() == str(venv_in_tmp)
+
+
+def test_var_lib_netlab_is_the_sandboxes_own():
+    """A lesson writes the machine's baseline in /var/lib/netlab: in a sandbox, that is a tmpfs of its own."""
+    script = (
+        'test "$(findmnt -n -o FSTYPE /var/lib/netlab)" = tmpfs || exit 3; '  # checked before anything is written
+        'echo "[$(ls -A /var/lib/netlab)]"; touch /var/lib/netlab/baseline.json; ls /var/lib'
+    )
+    result = sh(NETLAB, "sandbox", "--", "sh", "-c", script, check=False)
+    assert result.returncode == 0, result.stderr  # 3: the machine's own /var/lib/netlab
+    empty, *listed = result.stdout.split()
+    assert empty == "[]"  # a fresh one
+    assert not Path("/var/lib/netlab/baseline.json").exists()  # what it wrote stayed in there
+    assert sorted(listed) == sorted({*os.listdir("/var/lib"), "netlab"})  # and the rest of /var/lib is the machine's
 
 
 CHROOT = """
@@ -144,11 +169,12 @@ for dir in /bin /sbin /lib /lib64; do  # symlinks into /usr on a merged-/usr sys
     if [ -L "$dir" ]; then ln -s "$(readlink "$dir")" "$root$dir"
     elif [ -d "$dir" ]; then mkdir -p "$root$dir"; mount --rbind "$dir" "$root$dir"; fi
 done
-mkdir -p "$root/proc" "$root/sys" "$root/run" "$root/tmp"
+mkdir -p "$root/proc" "$root/sys" "$root/run" "$root/tmp" "$root/var/lib/kept"
 mount -t proc proc "$root/proc"
+before=$(findmnt -rn -o TARGET)
 chroot "$root" "$@"
 # What the sandbox mounted in the chroot must stay in the sandbox's own mount table.
-findmnt -rn -o TARGET | grep -E "^$root/(run|tmp|sys)" | sed 's/^/leaked: /' || true
+findmnt -rn -o TARGET | grep -vxF "$before" | sed 's/^/leaked: /' || true
 """
 
 
@@ -160,7 +186,8 @@ def test_works_in_a_chroot_where_root_is_no_mount_point(tmp_path):
     env = dict(os.environ, ROOT=str(tmp_path), REPO=repo, **python)
     inner = (
         "awk '$5 == \"/\"' /proc/self/mountinfo | wc -l; "  # is / a mount point in here?
-        "ps -e -o comm= > /tmp/ps; tr '\\n' ' ' < /tmp/ps; echo; ip netns add c1"
+        "ps -e -o comm= > /tmp/ps; tr '\\n' ' ' < /tmp/ps; echo; ip netns add c1; "
+        "echo $(ls /var/lib) $(ls /run)"  # made in the sandbox: the chroot had no /run/netns, no /var/lib/netlab
     )
     # A mount namespace of this test's own, shared like a systemd host's: a leak would show in it.
     result = subprocess.run(
@@ -174,4 +201,6 @@ def test_works_in_a_chroot_where_root_is_no_mount_point(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == "0"  # inside the chroot, / is no mount point
     assert sorted(lines[1].split()) == [INIT_NAME, "ps", "sh"]  # the sandbox's processes only
-    assert len(lines) == 2, result.stdout  # and nothing leaked out
+    assert lines[2].split() == ["kept", "netlab", "netlab", "netns"]
+    assert len(lines) == 3, result.stdout  # and nothing leaked out
+    assert sorted(os.listdir(tmp_path / "var/lib")) == ["kept"] and os.listdir(tmp_path / "run") == []

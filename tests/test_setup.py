@@ -11,11 +11,13 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from lab_server import cmdline, free_port, http_status, netlab_lab, stop, wait_for_url
+from lab_server import NETLAB, cmdline, free_port, http_status, netlab_lab, stop, wait_for_url
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -108,13 +110,14 @@ def test_provision_installs_a_verified_service_that_serves_with_a_token(tmp_path
     verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
     assert verify.returncode == 0, verify.stderr
     bad = tmp_path / "bad.service"
-    bad.write_text(unit_text.replace("ExecStart=/", "ExecStart=relative/"))
+    bad.write_text(unit_text.replace('ExecStart="/', 'ExecStart="relative/'))
     assert subprocess.run(["systemd-analyze", "verify", str(bad)], capture_output=True).returncode != 0
 
     # systemd cannot start services here (it is not PID 1): run its command as systemd would.
     lines = [line.split("=", 1) for line in unit_text.splitlines() if "=" in line]
     fields = dict(lines)
-    service_env = dict(os.environ, **dict(value.split("=", 1) for key, value in lines if key == "Environment"))
+    assignments = [shlex.split(value)[0] for key, value in lines if key == "Environment"]  # "NAME=VALUE"
+    service_env = dict(os.environ, **dict(assignment.split("=", 1) for assignment in assignments))
     assert service_env["PATH"].startswith(f"{VENV}/bin:")  # kernels and terminals find `netlab`
     proc = subprocess.Popen(
         shlex.split(fields["ExecStart"]),
@@ -148,6 +151,31 @@ def test_netlab_lab_serves_from_a_sandbox_and_cleans_up():
     assert not lab.workdir.exists()
 
 
+def _listed() -> str:
+    result = subprocess.run([NETLAB, "lab", "--list"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _server_info(lab) -> dict:
+    """The jpserver-PID.json JupyterLab wrote in the lab's own runtime directory (PID 2: its sandbox's)."""
+    (info,) = (lab.workdir / "runtime").glob("jpserver-*.json")
+    return json.loads(info.read_text())
+
+
+def test_two_labs_have_a_runtime_directory_each_and_both_are_listed():
+    with netlab_lab(REPO / "notebooks") as first, netlab_lab(REPO / "notebooks") as second:
+        listed = _listed()
+        assert first.url in listed and second.url in listed
+        for lab in (first, second):
+            assert _server_info(lab)["sock"] == str(lab.workdir / "jupyter.sock")
+        stop(first.proc)
+        listed = _listed()
+        assert first.url not in listed and second.url in listed
+        assert _server_info(second)["sock"] == str(second.workdir / "jupyter.sock")  # the first's end left it
+    assert second.url not in _listed()
+
+
 # -- the package as pip installs it: a wheel, in a virtual environment far from this clone ------------
 
 # What a wheel is built from: the package, its lessons and its metadata (not this clone's caches).
@@ -164,12 +192,23 @@ def _lessons(folder: Path) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def deps() -> Iterator[Path]:
+    """This environment, reached through a link straight in /tmp: as from a clone in /tmp, and its .venv."""
+    link = Path(tempfile.mkdtemp(prefix="netlab-deps-", dir="/tmp")) / "venv"
+    link.symlink_to(VENV)
+    try:
+        yield link
+    finally:
+        shutil.rmtree(link.parent)  # the link, not what it points to
+
+
+@pytest.fixture(scope="module")
+def wheel_venv(tmp_path_factory: pytest.TempPathFactory, deps: Path) -> Path:
     """netlab built as a wheel and installed into a fresh virtual environment outside the clone.
 
     The sandbox has no network, so the wheel is built without build isolation (the test extra
     brings setuptools), and the fresh environment takes netlab's dependencies from this one
-    through a ``.pth`` line: netlab itself comes only from the wheel.
+    through a ``.pth`` line (by way of ``deps``, in /tmp): netlab itself comes only from the wheel.
     """
     top = tmp_path_factory.mktemp("wheel")
     source = top / "source"
@@ -193,16 +232,19 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text=True,
         check=True,
     ).stdout.strip()
-    Path(purelib, "netlab-test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    dependencies = deps / Path(sysconfig.get_paths()["purelib"]).relative_to(VENV)
+    Path(purelib, "netlab-test-dependencies.pth").write_text(f"{dependencies}\n")
     install = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q"]
     result = subprocess.run([*install, str(wheel)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    # The jupyter commands, as pip would have written them for this environment's Python.
+    # The jupyter commands, as pip would have written them for this environment's Python. (Under a
+    # path with a space, pip starts a script with `#!/bin/sh` and an `exec` of its Python: 3 lines.)
     for script in VENV.glob("bin/jupyter*"):
         lines = script.read_text().splitlines(keepends=True)
-        if lines and lines[0].startswith("#!") and "python" in lines[0]:
+        trampoline = len(lines) > 3 and lines[0] == "#!/bin/sh\n" and lines[1].startswith("'''exec' ")
+        if trampoline or (lines and lines[0].startswith("#!") and "python" in lines[0]):
             copy = venv / "bin" / script.name
-            copy.write_text(f"#!{python}\n" + "".join(lines[1:]))
+            copy.write_text(f"#!{python}\n" + "".join(lines[3 if trampoline else 1 :]))
             copy.chmod(0o755)
     return venv
 
@@ -236,7 +278,7 @@ def test_netlab_from_the_wheel_answers_help(wheel_venv, tmp_path):
     assert "lab" in result.stdout and "sandbox" in result.stdout
 
 
-def test_netlab_lab_from_the_wheel_serves_its_own_lessons(wheel_venv, tmp_path):
+def test_netlab_lab_from_the_wheel_serves_its_own_lessons(wheel_venv, deps, tmp_path):
     elsewhere = tmp_path / "far" / "from" / "the" / "clone"
     elsewhere.mkdir(parents=True)
     home = tmp_path / "home"
@@ -246,8 +288,8 @@ def test_netlab_lab_from_the_wheel_serves_its_own_lessons(wheel_venv, tmp_path):
         HOME=str(home),
         NETLAB_LANG="en",
         # JupyterLab's own files (the page, its settings) from this environment, as if installed there too.
-        JUPYTER_PATH=str(VENV / "share/jupyter"),
-        JUPYTERLAB_DIR=str(VENV / "share/jupyter/lab"),
+        JUPYTER_PATH=str(deps / "share/jupyter"),
+        JUPYTERLAB_DIR=str(deps / "share/jupyter/lab"),
     )
     netlab = str(wheel_venv / "bin/netlab")
     with netlab_lab(None, command=netlab, cwd=elsewhere, env=env) as lab:

@@ -14,6 +14,7 @@ import gettext
 import json
 import os
 import re
+import shlex
 import string
 import subprocess
 import sys
@@ -207,7 +208,7 @@ def test_netlab_doctor_speaks_chinese():
 def test_netlab_lab_lang_zh_cn_serves_the_chinese_lessons_in_a_chinese_jupyterlab(tmp_path):
     # `netlab lab --lang zh-CN`: the shared helper starts `netlab lab --notebooks DIR --port N`; this adds --lang.
     wrapper = tmp_path / "netlab"
-    wrapper.write_text(f'#!/bin/sh\nshift\nexec {NETLAB} lab --lang zh-CN "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nshift\nexec {shlex.quote(NETLAB)} lab --lang zh-CN "$@"\n')
     wrapper.chmod(0o755)
     with netlab_lab(
         REPO / "notebooks",

@@ -164,7 +164,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         exec_in_sandbox(
             [sys.executable, "-m", "ipykernel_launcher", *argv],
-            keep=[connection_file, str(info.get("ip", ""))],
             end_with=os.getppid(),  # the server: if it dies, its kernel ends too
         )
     except NetlabError as exc:

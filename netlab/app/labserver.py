@@ -9,6 +9,11 @@ server listens on a *Unix* socket (a file: files do not belong to a network name
 small forwarder here relays 127.0.0.1:PORT to it::
 
     browser -> 127.0.0.1:8888 (this namespace) -> /tmp/netlab-lab-*/jupyter.sock -> JupyterLab (sandbox)
+
+Each lab has a folder of its own, ``/tmp/netlab-lab-*``, removed when the lab stops, however it
+stops: the socket, JupyterLab's settings, its Jupyter runtime directory (where the server writes
+``jpserver-PID.json``: in a sandbox the server is always PID 2, so two labs cannot share one) and
+``lab.json``, the lab's address, which ``netlab lab --list`` reads.
 """
 
 from __future__ import annotations
@@ -25,16 +30,28 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from netlab.errors import reason
 from netlab.i18n import _, language, normalize
 
-__all__ = ["find_notebooks", "lab_settings", "lesson_folder", "own_copy", "serve_lab", "terminal_shell"]
+__all__ = [
+    "RunningLab",
+    "find_notebooks",
+    "lab_settings",
+    "lesson_folder",
+    "own_copy",
+    "running_labs",
+    "serve_lab",
+    "terminal_shell",
+]
 
 FIRST_NOTEBOOK = "00-start-here.ipynb"
 LESSONS_COPY = "netlab-lessons"  # in the learner's home, as the classroom names it
 LOCALE_SETTING = "@jupyterlab/translation-extension:plugin"  # JupyterLab's "Language" setting
+FOLDER_PREFIX = "netlab-lab-"  # a lab's own folder, in the temporary directory
+RECORD = "lab.json"  # in that folder: what `netlab lab --list` shows
 
 
 def find_notebooks() -> Path:
@@ -123,6 +140,56 @@ def lab_settings(lang: str, workdir: Path) -> Path:
     overrides.setdefault(LOCALE_SETTING, {})["locale"] = lang
     path.write_text(json.dumps(overrides, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return settings
+
+
+@dataclass(frozen=True)
+class RunningLab:
+    """A ``netlab lab`` that is running: the address it printed, what it serves, its folder."""
+
+    url: str
+    notebooks: Path
+    pid: int  # of `netlab lab`, in its own PID namespace
+    folder: Path  # /tmp/netlab-lab-*
+
+    @property
+    def runtime(self) -> Path:
+        """Its own Jupyter runtime directory: ``JUPYTER_RUNTIME_DIR=... jupyter server list`` shows its server."""
+        return self.folder / "runtime"
+
+    def __str__(self) -> str:
+        return _("{url}\n  serving {notebooks} (pid {pid})").format(
+            url=self.url, notebooks=self.notebooks, pid=self.pid
+        )
+
+
+def _record(folder: Path, url: str, notebooks: Path) -> None:
+    """Write the lab's ``lab.json`` (whole or not at all: a rename), for ``netlab lab --list``."""
+    data = {"url": url, "notebooks": str(notebooks), "pid": os.getpid(), "pidns": os.readlink("/proc/self/ns/pid")}
+    partial = folder / f".{RECORD}"
+    partial.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
+    partial.rename(folder / RECORD)
+
+
+def running_labs() -> list[RunningLab]:
+    """Every lab of yours running now, oldest first (``netlab lab --list``).
+
+    Each lab writes down its address in its own folder, and the folder goes when the lab ends; so
+    the records found are the labs running. One whose process is gone (seen from its own PID
+    namespace) is left out.
+    """
+    found = []
+    for record in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*/{RECORD}"):
+        try:
+            if record.parent.stat().st_uid != os.getuid():
+                continue
+            data = json.loads(record.read_text(encoding="utf-8"))
+            lab = RunningLab(data["url"], Path(data["notebooks"]), int(data["pid"]), record.parent)
+            gone = data["pidns"] == os.readlink("/proc/self/ns/pid") and not Path(f"/proc/{lab.pid}").exists()
+            if not gone:
+                found.append((record.stat().st_mtime, lab))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a lab ending while we read
+    return [lab for _started, lab in sorted(found, key=lambda pair: pair[0])]
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -246,8 +313,9 @@ def serve_lab(
     bin_dir = str(Path(sys.executable).parent)
     env = dict(os.environ, JUPYTER_TOKEN=token, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
     env["SHELL"] = terminal_shell()
-    workdir = Path(tempfile.mkdtemp(prefix="netlab-lab-"))
+    workdir = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
     _remove_when_gone(workdir)
+    env["JUPYTER_RUNTIME_DIR"] = str(workdir / "runtime")  # this lab's own: see the module's docstring
     settings = lab_settings(lang, workdir)
     common = ["lab", "--no-browser", "--allow-root", f"--ServerApp.root_dir={notebooks}"]
     common.append(f"--LabApp.app_settings_dir={settings}")
@@ -261,6 +329,7 @@ def serve_lab(
     if host_network:
         # The VM's way: the lab's root namespace is this machine's, and JupyterLab takes the port itself.
         listener.close()
+        _record(workdir, url, notebooks)
         starting = _("netlab: starting JupyterLab in this machine's own network namespace\n  {url}")
         print(starting.format(url=url), flush=True)
         try:
@@ -269,10 +338,6 @@ def serve_lab(
             shutil.rmtree(workdir, ignore_errors=True)
 
     socket_path = workdir / "jupyter.sock"
-    # The sandbox's /tmp is its own: keep visible our socket's directory, the lessons and this Python
-    # environment (either may live under /tmp too), and whatever the caller asked to keep.
-    kept = [str(workdir), str(notebooks), sys.prefix, os.environ.get("NETLAB_SANDBOX_KEEP", "")]
-    env["NETLAB_SANDBOX_KEEP"] = ":".join(filter(None, kept))
     netlab_cmd = str(Path(sys.executable).with_name("netlab"))
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     proc = subprocess.Popen(
@@ -283,6 +348,7 @@ def serve_lab(
     )
     try:
         _wait_for_socket(socket_path, proc)
+        _record(workdir, url, notebooks)
         running = _(
             "netlab: the lab is running in a private network world (netlab sandbox).\n"
             "  open {url}\n  stop it with Ctrl-C"
