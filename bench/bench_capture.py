@@ -106,7 +106,7 @@ def throughput(datagrams: int) -> None:
     packets = cap.packets
     cpu = time.process_time()
     for packet in packets:
-        packet.fields  # noqa: B018  netlab.frames reads the headers and writes the summary
+        packet.fields  # noqa: B018  netlab.plumbing.frames reads the headers and writes the summary
     fields_cpu = time.process_time() - cpu
     from scapy.layers.l2 import Ether
 
@@ -123,7 +123,7 @@ def throughput(datagrams: int) -> None:
     rows = [
         ("tcpdump -w FILE", captured, dropped, tcpdump_cpu),
         ("netlab capture (frames kept)", got, cap.dropped, capture_cpu),
-        ("  + netlab.frames dissection", got, None, capture_cpu + fields_cpu),
+        ("  + netlab.plumbing.frames dissection", got, None, capture_cpu + fields_cpu),
         ("  + scapy Ether(frame) instead", got, None, capture_cpu + scapy_cpu),
     ]
     for label, frames, lost, seconds in rows:

@@ -41,9 +41,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from netlab import Lab, netlink, netns, syscalls
+from netlab import Lab, netlink, netns
+from netlab.plumbing import syscalls
+from netlab.plumbing.threads import run_in_worker
 from netlab.sandbox import in_sandbox
-from netlab.threads import run_in_worker
 from netlab.view.snapshot import Topology, snapshot
 
 

@@ -32,9 +32,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from netlab import netns, syscalls
+from netlab import netns
+from netlab.plumbing import syscalls
+from netlab.plumbing.threads import run_in_worker
 from netlab.sandbox import in_sandbox
-from netlab.threads import run_in_worker
 from netlab.view.draw import draw, settings
 from netlab.view.snapshot import snapshot
 

@@ -12,8 +12,9 @@ The package, in the order a learner meets it:
 
     netns, enter, inodes, persist, sandbox      the article: ip netns, exec, inodes, bind mounts
     links, sysctl, nat, reach, capture          wiring: veth, bridges, forwarding, NAT, ping, packets
-    netlink, netlink_socket, rtnl, syscalls     underneath: the kernel's interfaces, used directly
-    model, targets, names, addresses, errors    foundations: kernel objects, "which namespace", names
+    netlink, rtnl, packetsocket                 underneath: the kernel's interfaces, used directly
+    model, targets, names, errors               foundations: kernel objects, "which namespace", names
+    plumbing/                                   system calls, threads, sockets, the learner's language
     lab/    view/    teach/    app/             machinery: labs, diagrams, exercises, the netlab command
 
 Names are imported on first use, so ``import netlab`` (and the ``netlab`` command) start quickly.
@@ -24,7 +25,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+from netlab.plumbing.version import __version__ as __version__
 
 # a name -> the module it lives in
 _EXPORTS = {
@@ -44,7 +45,7 @@ _EXPORTS = {
     "call": "netlab.enter",
     "popen": "netlab.enter",
     "run": "netlab.enter",
-    "recording": "netlab.commands",
+    "recording": "netlab.plumbing.commands",
     "NetnsInfo": "netlab.inodes",
     "inode": "netlab.inodes",
     "label": "netlab.inodes",
@@ -146,7 +147,6 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what a type checker and an editor see: the same names, imported eagerly
     from netlab import capture, inodes, links, nat, netns, persist, reach, sysctl
-    from netlab.commands import recording
     from netlab.enter import call, popen, run
     from netlab.errors import (
         DeviceError,
@@ -164,6 +164,7 @@ if TYPE_CHECKING:  # what a type checker and an editor see: the same names, impo
     )
     from netlab.inodes import NetnsInfo, inode, label, namespaces
     from netlab.lab import Lab
+    from netlab.plumbing.commands import recording
     from netlab.reach import PingResult, ProbeResult, ping, probe
     from netlab.targets import NEW
     from netlab.teach import challenges, checks, lesson

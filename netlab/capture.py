@@ -11,11 +11,11 @@
 
 A socket belongs to the namespace of the thread that created it, for its whole life, even when
 another thread reads it: so netlab opens the socket in its namespace worker thread (see
-``netlab.threads``; your own thread never moves), and one reader thread collects the frames of
+``netlab.plumbing.threads``; your own thread never moves), and one reader thread collects the frames of
 all capture points. The kernel stamps every frame on one clock, so the frames of several points
 line up in time. This works as root and in the rootless sandbox (root of its user namespace has
 ``CAP_NET_RAW`` there), where Debian's tcpdump cannot start. Each frame is read with
-``netlab.frames`` (a tcpdump-like summary), and with scapy when you ask for ``packet.scapy``.
+``netlab.plumbing.frames`` (a tcpdump-like summary), and with scapy when you ask for ``packet.scapy``.
 
     >>> from netlab.capture import capture
     >>> with capture(("netns1", "veth1"), "veth0", proto=("arp", "icmp")) as cap:
@@ -49,13 +49,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netlab import frames
-from netlab.commands import emit, in_netns
 from netlab.errors import NetlabError, reason
-from netlab.frames import Filter, FilterError, keyword_filter, parse_filter
-from netlab.i18n import _
 from netlab.names import check_ifname
 from netlab.packetsocket import PacketSocket
+from netlab.plumbing import frames
+from netlab.plumbing.commands import emit, in_netns
+from netlab.plumbing.frames import Filter, FilterError, keyword_filter, parse_filter
+from netlab.plumbing.i18n import _
 from netlab.targets import NEW, Target, in_words
 
 __all__ = [
@@ -131,7 +131,7 @@ def _point(spec: PointSpec, netns: Target) -> Point:
 
 
 class Packet:
-    """One frame seen at one capture point, read (``netlab.frames``) when first looked at.
+    """One frame seen at one capture point, read (``netlab.plumbing.frames``) when first looked at.
 
     Fields: ``time`` (seconds since the capture started), ``timestamp`` (seconds since 1970),
     ``point`` ("netns1:veth1"), ``direction`` ("out": sent through the interface, "in":
@@ -151,7 +151,7 @@ class Packet:
 
     @property
     def fields(self) -> frames.Fields:
-        """The headers read from the frame (``netlab.frames.dissect``), read once."""
+        """The headers read from the frame (``netlab.plumbing.frames.dissect``), read once."""
         if self._fields is None:
             self._fields = frames.dissect(self.frame)
         return self._fields

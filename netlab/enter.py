@@ -30,11 +30,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from netlab import netns, syscalls
+from netlab import netns
 from netlab.errors import NamespaceNotFoundError, StaleNamespaceError, ToolMissingError, permission_error
-from netlab.i18n import _
+from netlab.plumbing import syscalls
+from netlab.plumbing.i18n import _
+from netlab.plumbing.threads import run_in_new_thread, run_in_worker
 from netlab.targets import NEW, Target
-from netlab.threads import run_in_new_thread, run_in_worker
 
 __all__ = ["NEW", "Target", "call", "netns_file", "popen", "run"]
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 
 __all__ = [
     "DeviceError",

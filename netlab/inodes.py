@@ -25,9 +25,10 @@ import fcntl
 import os
 from dataclasses import dataclass, field
 
-from netlab import netns, syscalls
+from netlab import netns
 from netlab.enter import netns_file
 from netlab.model import words
+from netlab.plumbing import syscalls
 from netlab.targets import Target
 
 __all__ = ["NetnsInfo", "inode", "label", "namespaces", "nsfs_mounts"]

@@ -25,7 +25,7 @@ Three things the kernel teaches on the way:
 
 Every function takes ``netns=`` (a name, a Path, a pid, or None for where you are), talks
 netlink from inside that namespace (see ``netlab.rtnl``), and reports the ``ip`` command that
-does the same to any active ``recording()`` (see ``netlab.commands``). Mistakes raise a
+does the same to any active ``recording()`` (see ``netlab.plumbing.commands``). Mistakes raise a
 ``NetlabError`` that names the device and the namespace, before anything is changed.
 
 Looking (``list``, ``addresses``, ``routes``) answers with the objects of ``netlab.model``,
@@ -50,14 +50,14 @@ import socket
 from typing import Any
 
 from netlab import netlink
-from netlab.addresses import IPInterface, IPNetwork, address, interface, network
-from netlab.addresses import mac as _check_mac
-from netlab.commands import emit, ip
 from netlab.enter import call
 from netlab.errors import DeviceError, DeviceExistsError, InvalidAddressError
-from netlab.i18n import N_, _
 from netlab.model import Address, Interface, Route
 from netlab.names import check_ifname
+from netlab.plumbing.addresses import IPInterface, IPNetwork, address, interface, network
+from netlab.plumbing.addresses import mac as _check_mac
+from netlab.plumbing.commands import emit, ip
+from netlab.plumbing.i18n import N_, _
 from netlab.rtnl import find, ifindex, kernel_call, open_netns, rtnl
 from netlab.targets import Target, in_words, keyword
 

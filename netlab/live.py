@@ -1,7 +1,7 @@
-"""``%load_ext netlab.live``: the short name of :mod:`netlab.view.live`, kept for notebooks."""
+"""``%load_ext netlab.live``: the short name of :mod:`netlab.view.redraw`, kept for notebooks."""
 
 from __future__ import annotations
 
-from netlab.view.live import load_ipython_extension, unload_ipython_extension
+from netlab.view.redraw import load_ipython_extension, unload_ipython_extension
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension"]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 from netlab.targets import Target
 
 __all__ = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from netlab.errors import InvalidNameError
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 
 NAME_MAX = 255
 IFNAMSIZ = 16

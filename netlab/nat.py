@@ -47,14 +47,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from netlab import netlink
-from netlab.commands import emit, in_netns
 from netlab.enter import run
 from netlab.errors import DeviceError, DeviceExistsError, DeviceNotFoundError, InvalidAddressError, InvalidNameError
-from netlab.i18n import N_, _
 from netlab.links import address as parse_address
 from netlab.links import network as parse_network
 from netlab.model import NatRule
 from netlab.names import check_nft_ifname
+from netlab.plumbing.commands import emit, in_netns
+from netlab.plumbing.i18n import N_, _
 from netlab.targets import Target, in_words, keyword
 
 __all__ = [

@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from netlab.model import OPERSTATES, PROTOCOLS, ROUTE_TYPES, SCOPES, Address, Interface, Peer, Route
-from netlab.netlink_socket import (
+from netlab.plumbing.netlink_socket import (
     NLM_F_REQUEST,
     NLMSG_ERROR,
     NLMSG_HDR,

@@ -44,11 +44,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from netlab import syscalls
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, StaleNamespaceError, permission_error
-from netlab.i18n import _
 from netlab.names import check_netns_name
-from netlab.threads import run_in_worker
+from netlab.plumbing import syscalls
+from netlab.plumbing.i18n import _
+from netlab.plumbing.threads import run_in_worker
 
 __all__ = [
     "add",

@@ -33,10 +33,10 @@ import mmap
 import socket
 import struct
 
-from netlab.commands import in_netns
 from netlab.enter import call
 from netlab.errors import DeviceNotFoundError, NetlabError, permission_error
-from netlab.i18n import _
+from netlab.plumbing.commands import in_netns
+from netlab.plumbing.i18n import _
 from netlab.targets import Target, in_words
 
 __all__ = ["PacketSocket"]

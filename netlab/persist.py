@@ -33,9 +33,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from netlab import enter, netns, syscalls
+from netlab import enter, netns
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, permission_error
-from netlab.i18n import _
+from netlab.plumbing import syscalls
+from netlab.plumbing.i18n import _
 
 __all__ = ["bind", "is_bind_mounted", "start_unshared", "symlink", "unbind"]
 

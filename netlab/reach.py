@@ -28,11 +28,11 @@ import re
 import socket
 from dataclasses import dataclass
 
-from netlab.commands import emit, in_netns
 from netlab.enter import call, run
 from netlab.errors import DeviceExistsError, InvalidAddressError, reason
-from netlab.i18n import _
 from netlab.links import address as parse_address
+from netlab.plumbing.commands import emit, in_netns
+from netlab.plumbing.i18n import _
 from netlab.targets import Target, in_words
 
 __all__ = ["PingResult", "ProbeResult", "ping", "probe"]

@@ -50,9 +50,9 @@ from netlab.errors import (
     permission_error,
     reason,
 )
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
+from netlab.plumbing.threads import run_in_worker
 from netlab.targets import NEW, Target, in_words
-from netlab.threads import run_in_worker
 
 __all__ = [
     "Request",
@@ -171,7 +171,7 @@ def ifindex(ipr: Any, name: str, target: Target) -> int:
 
 
 def _ip_br(target: Target) -> list[str]:
-    from netlab.commands import ip
+    from netlab.plumbing.commands import ip
 
     return ip(target, "-br", "link")
 

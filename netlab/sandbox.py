@@ -40,9 +40,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from netlab import syscalls
 from netlab.errors import NetlabError, NetlabPermissionError, reason
-from netlab.i18n import _
+from netlab.plumbing import syscalls
+from netlab.plumbing.i18n import _
 
 __all__ = ["INIT_NAME", "POD_MODE_ENV", "SANDBOX_ENV", "SandboxError", "exec_in_sandbox", "in_sandbox"]
 

@@ -22,10 +22,10 @@ import errno
 import re
 from pathlib import Path
 
-from netlab.commands import emit, in_netns
 from netlab.enter import call
 from netlab.errors import InvalidNameError, NetlabError, permission_error
-from netlab.i18n import _
+from netlab.plumbing.commands import emit, in_netns
+from netlab.plumbing.i18n import _
 from netlab.targets import Target, in_words
 
 __all__ = ["get", "path", "set"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 
 __all__ = ["NEW", "Target", "in_words", "keyword"]
 

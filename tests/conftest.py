@@ -127,7 +127,7 @@ def english(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def chinese(monkeypatch: pytest.MonkeyPatch) -> None:
-    """netlab speaks Chinese in this test (``NETLAB_LANG`` comes first, see netlab/i18n.py)."""
+    """netlab speaks Chinese in this test (``NETLAB_LANG`` comes first, see netlab/plumbing/i18n.py)."""
     monkeypatch.setenv("NETLAB_LANG", "zh_CN")
 
 

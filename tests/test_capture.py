@@ -191,7 +191,7 @@ def test_masquerade_seen_at_two_points(internet, tmp_path):
     outside = [p.summary for p in cap if p.src == "203.0.113.2"]
     assert agrees_with_tcpdump(cap.save(tmp_path / "nat.pcap"), outside, "src", "host", "203.0.113.2")
 
-    from netlab.teach.packets import nat_reply_captured
+    from netlab.teach.packet_checks import nat_reply_captured
 
     assert not nat_reply_captured(None, inside="10.0.0.2", outside="203.0.113.2")  # nothing captured yet
     verdict = nat_reply_captured(cap, inside="10.0.0.2", outside="203.0.113.2")

@@ -11,8 +11,9 @@ import time
 import pytest
 from conftest import sh
 
-from netlab import NEW, call, inodes, netns, persist, run, syscalls
+from netlab import NEW, call, inodes, netns, persist, run
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError
+from netlab.plumbing import syscalls
 
 
 def test_label_matches_readlink():

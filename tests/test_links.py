@@ -11,8 +11,8 @@ import pytest
 from conftest import sh
 
 from netlab import links, netns, snapshot, sysctl
-from netlab.commands import recording
 from netlab.errors import DeviceExistsError, DeviceNotFoundError
+from netlab.plumbing.commands import recording
 
 NETLAB = str(Path(sys.executable).with_name("netlab"))
 

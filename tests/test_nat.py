@@ -9,8 +9,8 @@ import pytest
 from conftest import sh
 
 from netlab import Lab, nat, probe, sysctl
-from netlab.commands import recording
 from netlab.errors import DeviceExistsError, DeviceNotFoundError, InvalidAddressError, InvalidNameError
+from netlab.plumbing.commands import recording
 
 
 def nft_json(*args: str, netns_name: str | None = None) -> list[dict]:

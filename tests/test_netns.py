@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import sh
 
-from netlab import inodes, netns, persist, run, syscalls
+from netlab import inodes, netns, persist, run
 from netlab.errors import NamespaceExistsError, NamespaceNotFoundError, StaleNamespaceError
+from netlab.plumbing import syscalls
 
 NETLAB = str(Path(sys.executable).with_name("netlab"))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from conftest import sh
 
 from netlab import inode, netns
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 from netlab.teach import reproduce
 from netlab.teach.reproduce import Claim, Observation, Scene, Verdict
 from netlab.teach.reproduce.versions import detect, nsfs_lines_on_a_host

@@ -26,7 +26,7 @@ import nbformat
 import pytest
 from lab_server import NETLAB, netlab_lab
 
-from netlab import i18n
+from netlab.plumbing import i18n
 
 REPO = Path(__file__).resolve().parent.parent
 ENGLISH = sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))

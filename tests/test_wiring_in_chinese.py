@@ -18,7 +18,7 @@ from conftest import sh
 from netlab import links, nat, sysctl
 from netlab.capture import capture
 from netlab.errors import DeviceError, DeviceExistsError, DeviceNotFoundError, InvalidNameError
-from netlab.frames import FilterError
+from netlab.plumbing.frames import FilterError
 from netlab.targets import in_words
 
 HAN = re.compile(r"[\u4e00-\u9fff]")

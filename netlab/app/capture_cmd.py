@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 
 __all__ = ["add_arguments", "run"]
 

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from netlab.errors import NamespaceNotFoundError, NetlabError, StaleNamespaceError, reason
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 
 __all__ = ["Check", "doctor", "environment_kind"]
 

@@ -34,7 +34,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 
 __all__ = ["DISPLAY_NAME", "KERNEL_NAME", "install", "kernel_spec", "main"]
 

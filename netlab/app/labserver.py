@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netlab.errors import reason
-from netlab.i18n import _, language, normalize
+from netlab.plumbing.i18n import _, language, normalize
 
 __all__ = [
     "RunningLab",
@@ -294,7 +294,7 @@ def serve_lab(
 ) -> int:
     """Run JupyterLab on ``notebooks``; print its URL; return its exit status when it stops.
 
-    ``lang`` (``zh-CN``; default: the learner's language, see :mod:`netlab.i18n`) picks the lessons'
+    ``lang`` (``zh-CN``; default: the learner's language, see :mod:`netlab.plumbing.i18n`) picks the lessons'
     folder (``notebooks/zh-CN``), JupyterLab's interface language and netlab's messages in the kernels.
     ``lesson`` (``04``) opens that lesson with its notebook and two terminals side by side (see
     :mod:`netlab.app.workspace`).

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 
 __all__ = ["find_lesson", "lesson_workspace", "workspace_name"]
 

@@ -41,12 +41,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netlab import inodes, links, nat, netlink, netns, sysctl
-from netlab.commands import emit
 from netlab.enter import call
 from netlab.errors import NetlabError, reason
-from netlab.i18n import _
 from netlab.lab import journal, removal
 from netlab.lab.machine import PLAIN_FILE
+from netlab.plumbing.commands import emit
+from netlab.plumbing.i18n import _
 from netlab.rtnl import delete_link_request, send_batch
 from netlab.targets import Target, in_words
 
@@ -185,7 +185,7 @@ def _delete_links(target: Target, objs: list[dict[str, Any]], report: Report, dr
 
 
 def _ip_del(target: Target, name: str) -> list[str]:
-    from netlab.commands import ip
+    from netlab.plumbing.commands import ip
 
     return ip(target, "link", "delete", name)
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from netlab import nat, sysctl
 from netlab.errors import LabExistsError
-from netlab.i18n import _
 from netlab.lab import cleanup, journal
+from netlab.plumbing.i18n import _
 from netlab.targets import Target, in_words
 
 if TYPE_CHECKING:

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from netlab.errors import InvalidNameError, LabExistsError, NetlabError, permission_error, reason
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 
 __all__ = [
     "Journal",

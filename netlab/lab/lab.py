@@ -47,7 +47,6 @@ from typing import Any
 
 from netlab import inodes, links, reach
 from netlab import netns as netns_module
-from netlab.commands import History, emit, ip, quiet, recording
 from netlab.enter import call
 from netlab.errors import (
     DeviceExistsError,
@@ -56,12 +55,13 @@ from netlab.errors import (
     NamespaceNotFoundError,
     NetlabError,
 )
-from netlab.i18n import _
 from netlab.lab import cleanup, journal
 from netlab.lab.internet import Internet
 from netlab.lab.processes import Processes
 from netlab.lab.wiring import Wiring
 from netlab.names import check_ifname, check_netns_name
+from netlab.plumbing.commands import History, emit, ip, quiet, recording
+from netlab.plumbing.i18n import _
 from netlab.rtnl import error, ifindex, open_socket, rtnl, send_batch, set_link_request
 from netlab.targets import NEW, Target, in_words
 

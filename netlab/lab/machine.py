@@ -36,7 +36,7 @@ from typing import Any
 from netlab import inodes, netns, sysctl
 from netlab.enter import run
 from netlab.errors import NetlabError
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 
 __all__ = ["SYSCTLS", "Baseline", "World", "baseline", "boot_id", "read_trusted", "state_dir", "write_trusted"]
 

@@ -15,10 +15,10 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from netlab.commands import emit, in_netns
 from netlab.enter import popen
-from netlab.i18n import _
 from netlab.lab import journal
+from netlab.plumbing.commands import emit, in_netns
+from netlab.plumbing.i18n import _
 from netlab.targets import Target
 
 if TYPE_CHECKING:

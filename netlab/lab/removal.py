@@ -25,12 +25,12 @@ import shlex
 import signal
 
 from netlab import links, netns, sysctl
-from netlab.commands import quiet
 from netlab.enter import run
 from netlab.errors import NamespaceNotFoundError, NetlabError
-from netlab.i18n import _
 from netlab.lab import journal
 from netlab.lab.machine import PLAIN_FILE, SYMLINK, Rule
+from netlab.plumbing.commands import quiet
+from netlab.plumbing.i18n import _
 from netlab.targets import Target
 
 __all__ = [

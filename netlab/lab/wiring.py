@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from netlab import links, netlink
 from netlab import netns as netns_module
-from netlab.commands import emit, ip
 from netlab.enter import call
 from netlab.errors import (
     DeviceExistsError,
@@ -31,9 +30,10 @@ from netlab.errors import (
     NamespaceExistsError,
     NetlabError,
 )
-from netlab.i18n import _
 from netlab.lab import cleanup
 from netlab.names import check_ifname, check_netns_name
+from netlab.plumbing.commands import emit, ip
+from netlab.plumbing.i18n import _
 from netlab.rtnl import (
     IFLA_IFNAME,
     RTM_GETLINK,

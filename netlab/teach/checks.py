@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from netlab import inodes, links, netns, reach, sysctl
-from netlab.commands import in_netns
 from netlab.enter import run
-from netlab.i18n import _
 from netlab.model import Interface
+from netlab.plumbing.commands import in_netns
+from netlab.plumbing.i18n import _
 from netlab.targets import Target, in_words
 
 __all__ = [

@@ -19,11 +19,11 @@ import json
 import shutil
 
 from netlab import sysctl
-from netlab.commands import quiet
 from netlab.enter import run
 from netlab.errors import NetlabError
-from netlab.i18n import _
 from netlab.lab.machine import iptables_commands
+from netlab.plumbing.commands import quiet
+from netlab.plumbing.i18n import _
 
 __all__ = ["DOORS", "forwarding_off", "open_doors"]
 

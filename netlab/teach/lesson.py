@@ -54,9 +54,9 @@ from typing import Any
 
 from netlab import inodes, netns
 from netlab.errors import NetlabError
-from netlab.i18n import _
 from netlab.lab import journal, removal
 from netlab.lab.machine import Rule, World, baseline
+from netlab.plumbing.i18n import _
 from netlab.sandbox import in_sandbox
 from netlab.teach import firewall, sessions
 

@@ -30,8 +30,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netlab.i18n import _
 from netlab.inodes import nsfs_mounts
+from netlab.plumbing.i18n import _
 from netlab.teach.checks import CheckResult
 
 __all__ = ["ArticleShells"]

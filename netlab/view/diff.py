@@ -17,7 +17,7 @@ addresses and brings it DOWN; the sentences say so, because that surprises every
 IPv6 link-local addresses (``fe80::``, one per interface that is up) are left out: they come
 and go with every ``up`` and would bury the interesting lines.
 
-The sentences are in the learner's language (``netlab.i18n``): each is one ``_()`` message with
+The sentences are in the learner's language (``netlab.plumbing.i18n``): each is one ``_()`` message with
 named placeholders, so a translation can put the namespace before the interface, as Chinese does.
 """
 
@@ -27,8 +27,8 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from netlab.i18n import _
 from netlab.model import words
+from netlab.plumbing.i18n import _
 from netlab.view.snapshot import Interface, Namespace, Topology, interface_key
 
 __all__ = ["Change", "TopologyDiff", "diff"]

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.capture import Capture, Packet
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 from netlab.view.settings import settings
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ class Journey:
 
 
 def journeys(packets: Packets, *, window: float = 0.5) -> list[Journey]:
-    """Group the sightings of each packet: same key (see ``netlab.frames``), other point, soon after."""
+    """Group the sightings of each packet: same key (see ``netlab.plumbing.frames``), other point, soon after."""
     found: list[Journey] = []
     open_by_key: dict[bytes, list[Journey]] = {}
     for packet in sorted(_list(packets), key=lambda p: p.timestamp):
@@ -315,7 +315,7 @@ def pcap_link(packets: Packets, *, name: str = "capture.pcap") -> Html:
         captured = _list(packets)
         from io import BytesIO
 
-        from netlab.frames import write_pcap
+        from netlab.plumbing.frames import write_pcap
 
         out = BytesIO()
         count = write_pcap(out, ((p.timestamp, p.frame, p.length) for p in captured))

@@ -52,12 +52,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
-from netlab import inodes, nat, netlink, netns, syscalls
+from netlab import inodes, nat, netlink, netns
 from netlab.errors import NetlabError
-from netlab.i18n import _
 from netlab.inodes import NetnsInfo
 from netlab.model import Address, Interface, Namespace, NatRule, Peer, Route
-from netlab.threads import run_in_worker
+from netlab.plumbing import syscalls
+from netlab.plumbing.i18n import _
+from netlab.plumbing.threads import run_in_worker
 from netlab.view.topology import Topology, interface_key, natural_key
 
 __all__ = [

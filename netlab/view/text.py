@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import re
 
-from netlab.i18n import _
 from netlab.model import words
+from netlab.plumbing.i18n import _
 from netlab.view.snapshot import Interface, Namespace, Route, Topology, interface_key
 
 __all__ = ["chosen_routes", "no_default_route", "route_words", "to_dot", "to_mermaid", "tree"]

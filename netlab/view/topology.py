@@ -19,8 +19,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import NetlabError
-from netlab.i18n import _
 from netlab.model import Interface, Namespace, plain
+from netlab.plumbing.i18n import _
 
 if TYPE_CHECKING:
     import networkx

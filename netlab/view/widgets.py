@@ -23,7 +23,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 from netlab.view.settings import settings
 from netlab.view.snapshot import Namespace, Topology, snapshot
 from netlab.view.text import no_default_route

@@ -1,4 +1,4 @@
-"""How addresses are written: netlab.addresses refuses what the kernel would take silently."""
+"""How addresses are written: netlab.plumbing.addresses refuses what the kernel would take silently."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
-from netlab import addresses
 from netlab.errors import InvalidAddressError
+from netlab.plumbing import addresses
 
 
 def test_an_address_needs_its_prefix():

@@ -1,4 +1,4 @@
-"""Command rendering (netlab/commands.py): each operation in the shell words that do the same."""
+"""Command rendering (netlab/plumbing/commands.py): each operation in the shell words that do the same."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from netlab import commands
-from netlab.commands import Command, History, emit, in_netns, ip, quiet, recording
+from netlab.plumbing import commands
+from netlab.plumbing.commands import Command, History, emit, in_netns, ip, quiet, recording
 from netlab.targets import NEW
 
 

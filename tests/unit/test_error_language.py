@@ -9,9 +9,10 @@ import re
 
 import pytest
 
-from netlab import addresses, enter, netns
+from netlab import enter, netns
 from netlab.errors import InvalidAddressError, InvalidNameError, NamespaceNotFoundError, NetlabError
 from netlab.names import check_ifname, check_netns_name
+from netlab.plumbing import addresses
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

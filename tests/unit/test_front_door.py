@@ -57,9 +57,9 @@ def test_a_name_that_is_not_there_is_an_attribute_error():
 
 
 def test_one_version_source():
-    # pyproject.toml takes the version from netlab.__version__ and writes none of its own ...
+    # pyproject.toml takes the version from netlab/plumbing/version.py and writes none of its own ...
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert project["project"]["dynamic"] == ["version"] and "version" not in project["project"]
-    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "netlab.__version__"}
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "netlab.plumbing.version.__version__"}
     # ... and the installed package says the same.
     assert importlib.metadata.version("netlab") == netlab.__version__

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from netlab.errors import _KERNEL_WORDS, kernel_words
-from netlab.i18n import translation
+from netlab.plumbing.i18n import translation
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 # How the kernel writes an extended-ack message (NL_SET_ERR_MSG): one short ASCII sentence, no final

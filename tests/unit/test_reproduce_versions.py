@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from netlab.teach.reproduce.model import Claim, Observation, Report, Result, Verdict
 from netlab.teach.reproduce.report import markdown
+from netlab.teach.reproduce.results import Claim, Observation, Report, Result, Verdict
 from netlab.teach.reproduce.versions import (
     Version,
     Versions,

@@ -13,9 +13,9 @@ import re
 
 import pytest
 
-from netlab import addresses
 from netlab.errors import _REASONS, InvalidAddressError, permission_error, reason
-from netlab.i18n import translation
+from netlab.plumbing import addresses
+from netlab.plumbing.i18n import translation
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -46,7 +46,7 @@ def test_in_english_nothing_changes(english):
         (errno.ENETUNREACH, "网络不可达"),
         (errno.ERANGE, "数值结果超出范围"),
         (FileNotFoundError(errno.ENOENT, "No such file or directory", "/nowhere"), "没有那个文件或目录"),
-        (OSError(errno.EPERM, "unshare: Operation not permitted"), "unshare: 不允许的操作"),  # netlab.syscalls' way
+        (OSError(errno.EPERM, "unshare: Operation not permitted"), "unshare: 不允许的操作"),  # how syscalls words it
     ],
 )
 def test_in_chinese_the_system_words_are_chinese(err, chinese, monkeypatch):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from netlab import links
 from netlab.enter import call
-from netlab.i18n import _
 from netlab.lab.lab import Lab
+from netlab.plumbing.i18n import _
 from netlab.teach.checks import CheckResult
 from netlab.teach.lesson import Snapshot
 

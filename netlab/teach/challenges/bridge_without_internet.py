@@ -6,8 +6,8 @@ would lead straight out: the check pings both ways, and towards the internet it 
 
 from __future__ import annotations
 
-from netlab.i18n import N_, _
 from netlab.lab.lab import Lab
+from netlab.plumbing.i18n import N_, _
 from netlab.teach import checks
 from netlab.teach.challenges.base import INTERNET, Challenge, internet
 

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from netlab import inodes
-from netlab.i18n import N_, _
 from netlab.lab.lab import Lab
+from netlab.plumbing.i18n import N_, _
 from netlab.teach import checks
 from netlab.teach.challenges.base import Challenge
 

@@ -6,8 +6,8 @@ c1 sits on bridge br0 behind the root namespace; the internet namespace has no r
 
 from __future__ import annotations
 
-from netlab.i18n import N_, _
 from netlab.lab.lab import Lab
+from netlab.plumbing.i18n import N_, _
 from netlab.teach import checks
 from netlab.teach.challenges.base import INTERNET, UPLINK, Challenge, internet
 

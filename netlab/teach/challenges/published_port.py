@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 from netlab.teach import checks
 from netlab.teach.challenges.base import UPLINK, Challenge, wait_for_listener
 from netlab.teach.challenges.internet_by_nat import nat

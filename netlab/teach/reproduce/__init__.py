@@ -55,7 +55,7 @@ The parts, each a module of this package::
 from __future__ import annotations
 
 from netlab.teach.reproduce.claims import CLAIMS
-from netlab.teach.reproduce.model import Claim, Observation, Report, Result, Verdict
+from netlab.teach.reproduce.results import Claim, Observation, Report, Result, Verdict
 from netlab.teach.reproduce.runner import command, reproduce, run_claim
 from netlab.teach.reproduce.scene import Scene, StepFailed
 from netlab.teach.reproduce.versions import Versions

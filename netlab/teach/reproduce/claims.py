@@ -8,7 +8,7 @@ once: the file with two names (netns1, ns1) runs through A13-A16 and is A15's.
 
 from __future__ import annotations
 
-from netlab.i18n import N_
+from netlab.plumbing.i18n import N_
 from netlab.teach.reproduce.experiments_internet import (
     bridge_joins_containers,
     forwarding_is_needed,
@@ -32,7 +32,7 @@ from netlab.teach.reproduce.experiments_veth import (
     ping_both_ways,
     which_devices_move,
 )
-from netlab.teach.reproduce.model import Claim
+from netlab.teach.reproduce.results import Claim
 
 __all__ = ["ARTICLE_LINKS", "ARTICLE_NETNS", "CLAIMS"]
 

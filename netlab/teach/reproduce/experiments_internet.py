@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from netlab.i18n import _
-from netlab.teach.reproduce.model import Observation
+from netlab.plumbing.i18n import _
+from netlab.teach.reproduce.results import Observation
 from netlab.teach.reproduce.scene import Scene
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 
-from netlab.i18n import _
-from netlab.teach.reproduce.model import Observation
+from netlab.plumbing.i18n import _
+from netlab.teach.reproduce.results import Observation
 from netlab.teach.reproduce.scene import Scene, wait_for
 from netlab.teach.reproduce.steps import RUN_DIR, add_netns, holder_words, holders, inode_of
 from netlab.teach.reproduce.versions import lsns_lists_bind_mounted

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from netlab.i18n import N_, _
-from netlab.teach.reproduce.model import Observation
+from netlab.plumbing.i18n import N_, _
+from netlab.teach.reproduce.results import Observation
 from netlab.teach.reproduce.scene import COMMAND_TIMEOUT, Scene
 from netlab.teach.reproduce.steps import holder_words, holders, inode_of, pin, pin_an_unshared_process
 from netlab.teach.reproduce.versions import nsfs_lines_on_a_host

@@ -10,8 +10,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from netlab.i18n import _
-from netlab.teach.reproduce.model import Observation
+from netlab.plumbing.i18n import _
+from netlab.teach.reproduce.results import Observation
 from netlab.teach.reproduce.scene import Scene
 from netlab.teach.reproduce.steps import add_link, add_netns, configured_pair, ifconfig_up, veth_pair_into_netns1
 

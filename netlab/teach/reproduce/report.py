@@ -23,8 +23,8 @@ import re
 import time
 from pathlib import Path
 
-from netlab.i18n import N_, _, language
-from netlab.teach.reproduce.model import Report, Result, Verdict
+from netlab.plumbing.i18n import N_, _, language
+from netlab.teach.reproduce.results import Report, Result, Verdict
 
 __all__ = ["html", "markdown", "write"]
 

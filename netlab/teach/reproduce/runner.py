@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 from netlab.teach.reproduce.claims import ARTICLE_LINKS, ARTICLE_NETNS, CLAIMS
-from netlab.teach.reproduce.model import Claim, Observation, Report, Result, Verdict
 from netlab.teach.reproduce.report import write
+from netlab.teach.reproduce.results import Claim, Observation, Report, Result, Verdict
 from netlab.teach.reproduce.scene import Scene
 from netlab.teach.reproduce.steps import RUN_DIR
 from netlab.teach.reproduce.versions import Versions, detect, facts, machine

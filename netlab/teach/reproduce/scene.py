@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 from netlab.teach.reproduce.versions import Versions, detect
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 from netlab.teach.reproduce.scene import Scene
 
 __all__ = [

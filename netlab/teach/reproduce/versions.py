@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 
 __all__ = [
     "Fact",
@@ -279,7 +279,7 @@ def _where() -> str:
 
 def machine() -> list[tuple[str, str]]:
     """(what, version) rows: the kernel, the tools and libraries, and where the claims ran."""
-    from netlab import __version__
+    from netlab.plumbing.version import __version__
 
     return [
         (_("kernel"), f"Linux {platform.release()} {platform.version()} ({platform.machine()})"),

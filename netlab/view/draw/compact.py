@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 from netlab.view.draw.detailed import name_key, namespace_links
 from netlab.view.draw.labels import header_lines, hub_lines, tile_lines
 from netlab.view.draw.measure import fit, text_width

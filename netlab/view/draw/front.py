@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import NetlabError
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 from netlab.view.diff import TopologyDiff
 from netlab.view.draw.compact import render_compact
 from netlab.view.draw.detailed import plan

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from netlab.i18n import _
 from netlab.model import words
+from netlab.plumbing.i18n import _
 from netlab.view.snapshot import Interface, Namespace, Topology
 from netlab.view.text import chosen_routes, no_default_route, route_words
 

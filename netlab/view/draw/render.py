@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 from netlab.view.draw.detailed import INNER_SIDE, Box, Chip, peer_chip, plan
 from netlab.view.draw.glyphs import QuickText
 from netlab.view.draw.measure import families, line_height, text_width

@@ -2,7 +2,7 @@
 
 Every sentence netlab shows a learner is written in English in the code and wrapped in ``_()``::
 
-    from netlab.i18n import _
+    from netlab.plumbing.i18n import _
 
     print(_("all required checks passed"))
     print(_("{count} required check(s) failed").format(count=2))
@@ -31,7 +31,7 @@ from pathlib import Path
 __all__ = ["DOMAIN", "LOCALE_DIR", "N_", "_", "language", "normalize", "translation"]
 
 DOMAIN = "netlab"
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 ENVIRONMENT = ("NETLAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 

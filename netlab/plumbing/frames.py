@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
 from netlab.errors import NetlabError
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 
 __all__ = [
     "Fields",

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 from netlab.targets import Target
 
 __all__ = ["Command", "History", "echo", "emit", "in_netns", "ip", "quiet", "recording"]

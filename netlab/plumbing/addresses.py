@@ -18,7 +18,7 @@ import re
 from typing import TypeAlias
 
 from netlab.errors import InvalidAddressError
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 
 __all__ = ["IPInterface", "IPNetwork", "address", "interface", "mac", "network"]
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from netlab.i18n import N_, _
+from netlab.plumbing.i18n import N_, _
 
 if TYPE_CHECKING:
     from netlab.teach.reproduce.scene import Scene

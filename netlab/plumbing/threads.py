@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from netlab import syscalls
+from netlab.plumbing import syscalls
 
 T = TypeVar("T")
 

@@ -28,7 +28,7 @@ import html
 import traceback
 from typing import Any
 
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 from netlab.view import notebook
 from netlab.view.diff import TopologyDiff, diff
 from netlab.view.settings import settings

@@ -16,7 +16,7 @@ other. Like every check (``netlab.teach.checks``), this looks at the result, nev
 from __future__ import annotations
 
 from netlab.capture import Capture
-from netlab.i18n import _
+from netlab.plumbing.i18n import _
 from netlab.teach.checks import CheckResult
 from netlab.view.packets import journeys
 
