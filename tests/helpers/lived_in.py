@@ -58,7 +58,7 @@ NOTEBOOKS = {
     "zh-CN": sorted((REPO / "notebooks" / "zh-CN").glob("[0-9][0-9]-*.ipynb")),
 }
 # What a real machine's processes do not have: the sandbox's marker (netlab.sandbox.in_sandbox reads it).
-SANDBOX_ONLY = ("NETLAB_SANDBOX", "NETLAB_SANDBOX_KEEP")
+SANDBOX_ONLY = ("NETLAB_SANDBOX",)
 LANGUAGE_VARIABLES = ("NETLAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 # The machine's own configuration, made before netlab ever ran, as its administrator typed it.
