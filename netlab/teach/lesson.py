@@ -103,6 +103,7 @@ class Cleaned:
 
     lesson: str | None
     removed: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)  # settings put back to the machine's own value
     held: list[str] = field(default_factory=list)  # another open lesson's: left, and said why
     left: list[str] = field(default_factory=list)  # not provably netlab's: left, with the command
     problems: list[str] = field(default_factory=list)
@@ -110,8 +111,9 @@ class Cleaned:
 
     def __str__(self) -> str:
         head = _("netlab: lesson {lesson}: ").format(lesson=self.lesson) if self.lesson else "netlab: "
-        done = _("removed {parts}").format(parts="; ".join(self.removed)) if self.removed else _("clean start")
-        text = head + done
+        parts = [_("removed {parts}").format(parts="; ".join(self.removed))] if self.removed else []
+        parts += self.restored
+        text = head + ("; ".join(parts) if parts else _("clean start"))
         if self.held:
             text += "; " + "; ".join(self.held)
         if self.problems:
@@ -123,7 +125,7 @@ class Cleaned:
         return text
 
     def __bool__(self) -> bool:
-        return bool(self.removed)
+        return bool(self.removed or self.restored)
 
     def _ipython_display_(self) -> None:  # start() printed the sentence already
         pass
@@ -418,7 +420,7 @@ def _restore_sysctls(
         if holder is not None:
             done.held.append(_held(f"{key}={value}", holder))
             continue
-        done.removed.append(_("set {key} back to {value}").format(key=key, value=own))
+        done.restored.append(_("set {key} back to {value}").format(key=key, value=own))
         if not dry_run and (problem := removal.set_sysctl(key, own)):
             done.problems.append(problem)
 
