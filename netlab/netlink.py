@@ -51,6 +51,7 @@ from netlab.plumbing.netlink_socket import (
     ip_text,
     open_netfilter_socket,
     open_route_socket,
+    replies,
     s32,
     text,
     u32,
@@ -364,14 +365,13 @@ def ip_forward(sock: NetlinkSocket) -> bool | None:
     request = NETCONFMSG.pack(socket.AF_INET) + RTATTR.pack(8, NETCONFA_IFINDEX)
     request += struct.pack("=i", NETCONFA_IFINDEX_ALL)
     try:
-        sequence = sock._send(RTM_GETNETCONF, NLM_F_REQUEST, request)
-        for kind, _flags, data, offset, end in sock._messages(sequence):
-            if kind == RTM_NEWNETCONF:
-                attrs = attributes(data, offset + NETCONFMSG.size, end)
-                return u32(attrs[NETCONFA_FORWARDING]) != 0 if NETCONFA_FORWARDING in attrs else None
+        kind, data, offset, end = sock.ask(RTM_GETNETCONF, request)
     except OSError:
         return None
-    return None
+    if kind != RTM_NEWNETCONF:
+        return None
+    attrs = attributes(data, offset + NETCONFMSG.size, end)
+    return u32(attrs[NETCONFA_FORWARDING]) != 0 if NETCONFA_FORWARDING in attrs else None
 
 
 # -- ip netns id ---------------------------------------------------------------------------------
@@ -401,18 +401,12 @@ def _nsid_batch(sock: NetlinkSocket, namespace_fds: list[int]) -> list[int]:
         batch += request
     sock.sock.send(bytes(batch))
     answers: dict[int, int] = {}
-    while len(answers) < len(namespace_fds):
-        data = sock.sock.recv(1 << 16)
-        offset = 0
-        while offset + NLMSG_HDR.size <= len(data):
-            length, msgtype, _flags, seq, _ = NLMSG_HDR.unpack_from(data, offset)
-            if length < NLMSG_HDR.size:
-                break
-            body = offset + NLMSG_HDR.size
-            if msgtype == RTM_NEWNSID:
-                attrs = attributes(data, body + RTGENMSG.size, offset + length)
-                answers[seq] = s32(attrs[NETNSA_NSID]) if NETNSA_NSID in attrs else -1
-            elif msgtype == NLMSG_ERROR:
-                answers[seq] = -1  # e.g. the fd is not a network namespace
-            offset += (length + 3) & ~3
+    for kind, _flags, sequence, data, start, end in replies(sock.sock, first, sock.sequence):
+        if kind == RTM_NEWNSID:
+            attrs = attributes(data, start + RTGENMSG.size, end)
+            answers[sequence] = s32(attrs[NETNSA_NSID]) if NETNSA_NSID in attrs else -1
+        elif kind == NLMSG_ERROR:
+            answers[sequence] = -1  # e.g. the fd is not a network namespace
+        if len(answers) == len(namespace_fds):
+            break
     return [answers.get(first + i, -1) for i in range(len(namespace_fds))]

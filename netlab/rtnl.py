@@ -51,6 +51,15 @@ from netlab.errors import (
     reason,
 )
 from netlab.plumbing.i18n import _
+from netlab.plumbing.netlink_socket import (
+    NETLINK_ROUTE,
+    NLM_F_REQUEST,
+    NLMSG_ERROR,
+    NLMSG_HDR,
+    NetlinkSocket,
+    kernel_error,
+    replies,
+)
 from netlab.plumbing.threads import run_in_worker
 from netlab.targets import NEW, Target, in_words
 
@@ -224,16 +233,12 @@ def kernel_call(action: str, subject: object, fn: Callable[[], T], *, hints: dic
 # earlier answer is already there.
 
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_NEWADDR, RTM_NEWROUTE = 16, 17, 18, 20, 24
-NLMSG_ERROR = 2
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
-NLM_F_ACK_TLVS = 0x200  # in an error message: extended-ack attributes follow (the kernel's message)
+NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x4, 0x200, 0x400
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MASTER, IFLA_LINKINFO, IFLA_IFALIAS, IFLA_NET_NS_FD = 1, 3, 10, 18, 20, 28
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 IFA_ADDRESS, IFA_LOCAL, IFA_F_NODAD = 1, 2, 0x02
 RTA_GATEWAY, RT_TABLE_MAIN, RTPROT_BOOT, RTN_UNICAST = 5, 254, 3, 1
 IFF_UP = 0x1
-SOL_NETLINK, NETLINK_CAP_ACK, NETLINK_EXT_ACK = 270, 10, 11
-_HDR = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
 _IFINFO = struct.Struct("=BxHiII")  # ifinfomsg: family, type, index, flags, change
 _IFADDR = struct.Struct("=BBBBI")  # ifaddrmsg: family, prefixlen, flags, scope, index
 _RTMSG = struct.Struct("=BBBBBBBBI")  # rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
@@ -338,10 +343,7 @@ def default_route_request(gateway: ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def open_socket() -> socket.socket:
     """A bare rtnetlink socket in the calling thread's namespace, for ``send_batch``."""
-    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
-    sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)  # an error answer need not echo our request
-    sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)  # ... but should say why, in words
-    return sock
+    return NetlinkSocket(NETLINK_ROUTE).sock
 
 
 _BUFFER = 32 << 10  # bytes per sendmsg: well under the socket's send buffer (~200 KB)
@@ -365,7 +367,7 @@ def send_batch(sock: socket.socket, requests: list[Request]) -> list[int | OSErr
             seq = next(_seq)
             seqs[seq] = end
             flags = req.flags | (NLM_F_ACK if last else 0)
-            buffer.append(_HDR.pack(16 + len(req.body), req.type, flags, seq, 0) + req.body)
+            buffer.append(NLMSG_HDR.pack(16 + len(req.body), req.type, flags, seq, 0) + req.body)
             size += 16 + len(req.body)
             end += 1
         sock.sendto(b"".join(buffer), (0, 0))
@@ -375,35 +377,13 @@ def send_batch(sock: socket.socket, requests: list[Request]) -> list[int | OSErr
 
 
 def _collect(sock: socket.socket, seqs: dict[int, int], answers: list[int | OSError | None], wait_for: int) -> None:
-    while True:
-        data = sock.recv(1 << 16)
-        offset = 0
-        while offset + 16 <= len(data):
-            length, kind, flags, seq, _ = _HDR.unpack_from(data, offset)
-            if length < 16:
-                break
-            where = seqs.get(seq)
-            if where is not None and kind == NLMSG_ERROR:
-                (code,) = struct.unpack_from("=i", data, offset + 16)
-                if code:
-                    answers[where] = _kernel_error(-code, data, offset, length, flags)
-                if seq == wait_for:
-                    return
-            elif where is not None and kind == RTM_NEWLINK:
-                answers[where] = _IFINFO.unpack_from(data, offset + 16)[2]
-            offset += (length + 3) & ~3
-
-
-def _kernel_error(code: int, data: bytes, offset: int, length: int, flags: int) -> OSError:
-    said = os.strerror(code)
-    if flags & NLM_F_ACK_TLVS:  # after the code and our request's header: attributes, 1 = message
-        at, end = offset + 16 + 4 + 16, offset + length
-        while at + 4 <= end:
-            size, kind = struct.unpack_from("=HH", data, at)
-            if size < 4:
-                break
-            if kind == 1:
-                said = data[at + 4 : at + size].rstrip(b"\0").decode(errors="replace")
-                break
-            at += (size + 3) & ~3
-    return OSError(code, said)
+    for kind, flags, sequence, data, start, end in replies(sock, min(seqs), wait_for):
+        where = seqs.get(sequence)  # another thread's batch may have numbers in between
+        if where is None:
+            continue
+        if kind == NLMSG_ERROR:
+            answers[where] = kernel_error(data, start, end, flags) or answers[where]
+            if sequence == wait_for:
+                return
+        elif kind == RTM_NEWLINK:
+            answers[where] = _IFINFO.unpack_from(data, start)[2]
