@@ -31,6 +31,7 @@ from netlab.errors import (
     NetlabError,
 )
 from netlab.lab import cleanup
+from netlab.lab.progress import progress
 from netlab.names import check_ifname, check_netns_name
 from netlab.plumbing.commands import emit, ip
 from netlab.plumbing.i18n import _
@@ -309,7 +310,7 @@ class Wiring:
                 self.bridge(bridge, netns=netns)
                 self.add_address(bridge, f"{gateway}/{net.prefixlen}", netns=netns)
                 self.up(bridge, netns=netns)
-            bar = _progress(len(names), f"lab {self.id}: star", show)
+            bar = progress(len(names), f"lab {self.id}: star", show=show)
             sock = call(netns, open_socket)
             try:
                 (bridge_index,) = _answers(send_batch(sock, [get_link_request(bridge)]), [(bridge, netns)])
@@ -521,25 +522,3 @@ def _answers(answers: list[int | OSError | None], what: list[tuple[str, Target]]
             raise error(answer, action=action, subject=subject)
         found.append(answer or 0)
     return found
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, desc: str, show: bool) -> Any:
-    if not show:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _NoBar()
-    if not hasattr(tqdm, "_lock"):  # a thread lock, not tqdm's default multiprocessing one, which on
-        import threading  # Python 3.14 starts a resource-tracker process that outlives the lab
-
-        tqdm.set_lock(threading.RLock())
-    return tqdm(total=total, desc=desc, unit="ns", leave=False)

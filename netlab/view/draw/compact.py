@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import networkx as nx
+
 from netlab.plumbing.i18n import _
-from netlab.view.draw.detailed import name_key, namespace_links
+from netlab.view.draw.detailed import name_key, namespace_graph
 from netlab.view.draw.labels import header_lines, hub_lines, tile_lines
 from netlab.view.draw.measure import fit, text_width
 from netlab.view.draw.render import (
@@ -49,9 +51,10 @@ __all__ = ["TILE_W", "render_compact"]
 TILE_W = 1.95  # inches
 
 
-def hubs_of(topology: Topology, links: dict[int, set[int]]) -> list[Namespace]:
+def hubs_of(topology: Topology, graph: nx.Graph) -> list[Namespace]:
     """Namespaces wired to many others: drawn as bands across the top."""
-    return [ns for ns in topology.namespaces if len(links[ns.inode]) >= 6 or (ns.root and len(links[ns.inode]) >= 3)]
+    wired = graph.degree
+    return [ns for ns in topology.namespaces if wired[ns.inode] >= 6 or (ns.root and wired[ns.inode] >= 3)]
 
 
 def columns_for(tiles: int, *, max_width: float | None) -> int:
@@ -69,8 +72,8 @@ def render_compact(
     from matplotlib.collections import LineCollection, PatchCollection
     from matplotlib.patches import Rectangle
 
-    links = namespace_links(topology)
-    hubs = hubs_of(topology, links)
+    graph = namespace_graph(topology)
+    hubs = hubs_of(topology, graph)
     hub_ids = {ns.inode: n for n, ns in enumerate(hubs)}
     tiles = sorted(
         (ns for ns in topology.namespaces if ns.inode not in hub_ids),
@@ -162,7 +165,7 @@ def render_compact(
     for hub in hubs:
         n = hub_ids[hub.inode]
         colour = HUB_COLOURS[n % len(HUB_COLOURS)]
-        members = [ns for ns in tiles if hub.inode in links[ns.inode]]
+        members = [ns for ns in tiles if graph.has_edge(hub.inode, ns.inode)]
         if not members:
             continue
         trunk_x, hub_y = trunk[hub.inode]
@@ -178,14 +181,10 @@ def render_compact(
         ax.add_collection(LineCollection(segments, colors=colour, linewidths=1.3, zorder=0.5))
 
     # Wires between tiles (a chain or a pair inside a big lab): thin lines behind the tiles.
-    done: set[frozenset[int]] = set()
     between = []
-    for ns in tiles:
-        for other in links[ns.inode]:
-            if other in positions and frozenset((ns.inode, other)) not in done:
-                done.add(frozenset((ns.inode, other)))
-                (xa, ya), (xb, yb) = positions[ns.inode], positions[other]
-                between.append([(xa + TILE_W / 2, ya + tile_h / 2), (xb + TILE_W / 2, yb + tile_h / 2)])
+    for a, b in graph.subgraph(positions).edges:
+        (xa, ya), (xb, yb) = positions[a], positions[b]
+        between.append([(xa + TILE_W / 2, ya + tile_h / 2), (xb + TILE_W / 2, yb + tile_h / 2)])
     if between:
         ax.add_collection(LineCollection(between, colors=VETH_LINE, linewidths=1.6, alpha=0.7, zorder=0.4))
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import networkx as nx
+
 from netlab.view.draw.labels import Line, chip_lines, header_lines
 from netlab.view.draw.measure import line_height, text_width
 from netlab.view.snapshot import Interface, Namespace, Topology, interface_key, natural_key
 
-__all__ = ["INNER_SIDE", "Box", "Chip", "name_key", "namespace_links", "peer_chip", "plan"]
+__all__ = ["INNER_SIDE", "Box", "Chip", "name_key", "namespace_graph", "peer_chip", "plan"]
 
 CHIP_PAD = 0.07  # inches between a chip's frame and its text
 
@@ -89,56 +91,24 @@ def make_chip(ns: Namespace, interface: Interface, topology: Topology) -> Chip:
 # -- detailed layout ------------------------------------------------------------------------------
 
 
-def _components(topology: Topology, links: dict[int, set[int]]) -> list[list[Namespace]]:
-    seen: set[int] = set()
-    components = []
-    by_inode = {ns.inode: ns for ns in topology.namespaces}
-    for ns in topology.namespaces:  # root first: it starts the first component
-        if ns.inode in seen:
-            continue
-        stack: list[int] = [ns.inode]
-        component: list[Namespace] = []
-        seen.add(ns.inode)
-        while stack:
-            inode = stack.pop()
-            component.append(by_inode[inode])
-            for other in sorted(links[inode]):
-                if other not in seen:
-                    seen.add(other)
-                    stack.append(other)
-        components.append(component)
-    return components
+def _blocks(graph: nx.Graph, topology: Topology) -> list[list[list[Namespace]]]:
+    """Each connected group of namespaces (the root's first), as rows of namespaces."""
+    position = {ns.inode: i for i, ns in enumerate(topology.namespaces)}
+    groups = sorted(nx.connected_components(graph), key=lambda group: min(position[i] for i in group))
+    return [_rows_of(graph.subgraph(group), sorted(group, key=position.__getitem__)) for group in groups]
 
 
-def _rows_of(component: list[Namespace], links: dict[int, set[int]]) -> list[list[Namespace]]:
-    """A chain goes left to right; anything else top-down from its busiest namespace."""
-    if len(component) == 1:
-        return [component]
-    by_inode = {ns.inode: ns for ns in component}
-    degree = {ns.inode: len(links[ns.inode]) for ns in component}
-    edges = sum(degree.values()) // 2
-    if max(degree.values()) <= 2 and edges == len(component) - 1:
-        ends = [ns for ns in component if degree[ns.inode] == 1]
-        start = next((ns for ns in ends if ns.root), min(ends, key=name_key))
-        row, previous, current = [start], None, start
-        while len(row) < len(component):
-            step = next(i for i in links[current.inode] if i != (previous.inode if previous else None))
-            previous, current = current, by_inode[step]
-            row.append(current)
-        return [row]
-    hub = max(component, key=lambda ns: (degree[ns.inode], ns.root, -ns.inode))
-    rows, placed, frontier = [[hub]], {hub.inode}, [hub]
-    while frontier:
-        nxt: list[Namespace] = []
-        for ns in frontier:
-            for other in sorted(links[ns.inode], key=lambda i: name_key(by_inode[i])):
-                if other not in placed:
-                    placed.add(other)
-                    nxt.append(by_inode[other])
-        if nxt:
-            rows.append(nxt)
-        frontier = nxt
-    return rows
+def _rows_of(group: nx.Graph, inodes: list[int]) -> list[list[Namespace]]:
+    """A chain goes left to right; anything else top-down, in layers outward from its busiest namespace."""
+    ns = nx.get_node_attributes(group, "ns")
+    if len(inodes) == 1:
+        return [[ns[inodes[0]]]]
+    if nx.is_tree(group) and max(degree for _, degree in group.degree) <= 2:  # a chain
+        ends = [ns[i] for i in inodes if group.degree[i] == 1]
+        start = next((end for end in ends if end.root), min(ends, key=name_key))
+        return [[ns[i] for i in nx.dfs_preorder_nodes(group, start.inode)]]
+    hub = max(inodes, key=lambda i: (group.degree[i], ns[i].root, -i))
+    return [[ns[i] for i in layer] for layer in nx.bfs_layers(group, hub)]
 
 
 def name_key(ns: Namespace) -> tuple:
@@ -146,14 +116,21 @@ def name_key(ns: Namespace) -> tuple:
     return natural_key(ns.title)
 
 
-def namespace_links(topology: Topology) -> dict[int, set[int]]:
-    links: dict[int, set[int]] = {ns.inode: set() for ns in topology.namespaces}
+def namespace_graph(topology: Topology) -> nx.Graph:
+    """The namespaces (nodes: inodes, each with its ``ns``), joined where a veth or a device's lower link crosses.
+
+    Each namespace's neighbours are in name order, so walks (``bfs_layers``) list them that way.
+    """
+    graph = nx.Graph()
+    graph.add_nodes_from((ns.inode, {"ns": ns}) for ns in topology.namespaces)
+    crossings: set[tuple[int, int]] = set()
     for ns, interface in topology.interfaces():
         for ref in (interface.peer, interface.lower):
-            if ref and ref.netns is not None and ref.netns != ns.inode and ref.netns in links:
-                links[ns.inode].add(ref.netns)
-                links[ref.netns].add(ns.inode)
-    return links
+            if ref and ref.netns is not None and ref.netns != ns.inode and ref.netns in graph:
+                crossings |= {(ns.inode, ref.netns), (ref.netns, ns.inode)}
+    title = {ns.inode: name_key(ns) for ns in topology.namespaces}
+    graph.add_edges_from(sorted(crossings, key=lambda pair: (title[pair[0]], title[pair[1]], pair)))
+    return graph
 
 
 def peer_chip(chips: dict[str, Chip], chip: Chip) -> Chip | None:
@@ -164,7 +141,7 @@ def peer_chip(chips: dict[str, Chip], chip: Chip) -> Chip | None:
 
 
 def plan(topology: Topology) -> tuple[list[Box], dict[str, Chip], float, float]:
-    links = namespace_links(topology)
+    graph = namespace_graph(topology)
     boxes = {ns.inode: Box(ns=ns, header=header_lines(ns)) for ns in topology.namespaces}
     chips: dict[str, Chip] = {}
     for ns in topology.namespaces:
@@ -174,7 +151,7 @@ def plan(topology: Topology) -> tuple[list[Box], dict[str, Chip], float, float]:
             boxes[ns.inode].chips.append(chip)
 
     # 1. Abstract placement: each connected group of namespaces is a block of rows.
-    blocks = [_rows_of(component, links) for component in _components(topology, links)]
+    blocks = _blocks(graph, topology)
     for block in blocks:
         columns = max(len(row) for row in block)
         for r, row in enumerate(block):
