@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from netlab import netns
@@ -172,8 +173,12 @@ def _names(on_top: dict[str, int | None]) -> list[tuple[str, int]]:
 
 
 def namespaces() -> list[NetnsInfo]:
-    """Every network namespace this process can see, with its names and holders (``lsns -t net``+)."""
-    nsfs_dev = netns.nsfs_device()
+    """Every network namespace this process can see, with its names and holders (``lsns -t net``+).
+
+    A namespace lives while something holds it: a process (or one of its threads) inside it, an
+    open file descriptor on it, or a bind mount of it. So: look at every process, then at the
+    mount table, and collect each holder under the inode of the namespace it holds.
+    """
     table: dict[int, NetnsInfo] = {}
 
     def entry(ino: int) -> NetnsInfo:
@@ -182,31 +187,47 @@ def namespaces() -> list[NetnsInfo]:
             info = table[ino] = NetnsInfo(inode=ino)
         return info
 
+    nsfs_dev = netns.nsfs_device()
     for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        pid, proc = int(name), f"/proc/{name}"
-        try:
-            process_ino = os.stat(f"{proc}/ns/net").st_ino
-            info = entry(process_ino)
-            info.pids.append(pid)
-            with open(f"{proc}/comm") as comm:
-                info.commands[pid] = comm.read().strip()
-            for tid in os.listdir(f"{proc}/task"):
-                thread_ino = _ino_or_none(f"{proc}/task/{tid}/ns/net")  # a thread may end while we look
-                if thread_ino is not None and thread_ino != process_ino:
-                    entry(thread_ino).threads.append((pid, int(tid)))
-            for fd in os.listdir(f"{proc}/fd"):
-                path = f"{proc}/fd/{fd}"
-                try:
-                    st = os.stat(path)
-                    if st.st_dev == nsfs_dev and _is_net_namespace_fd(path):
-                        entry(st.st_ino).fds.append((pid, int(fd)))
-                except OSError:
-                    continue  # closed while we looked (listing /proc/self/fd opens and closes one itself)
-        except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
-            continue  # the process ended while we looked, or is not ours to inspect
+        if name.isdigit():
+            _look_at_process(int(name), entry, nsfs_dev)
+    _look_at_mounts(entry)
+    here = inode()
+    init_ino = _ino_or_none("/proc/1/ns/net") or -1
+    for info in table.values():
+        info.current = info.inode == here
+        info.init = info.inode == init_ino
+        info.pids.sort()
+    return sorted(table.values(), key=lambda i: i.inode)
 
+
+def _look_at_process(pid: int, entry: Callable[[int], NetnsInfo], nsfs_dev: int) -> None:
+    """What process ``pid`` holds: the namespace it is in, its threads' if others, and open fds on one."""
+    proc = f"/proc/{pid}"
+    try:
+        process_ino = os.stat(f"{proc}/ns/net").st_ino
+        info = entry(process_ino)
+        info.pids.append(pid)
+        with open(f"{proc}/comm") as comm:
+            info.commands[pid] = comm.read().strip()
+        for tid in os.listdir(f"{proc}/task"):
+            thread_ino = _ino_or_none(f"{proc}/task/{tid}/ns/net")  # a thread may end while we look
+            if thread_ino is not None and thread_ino != process_ino:
+                entry(thread_ino).threads.append((pid, int(tid)))
+        for fd in os.listdir(f"{proc}/fd"):
+            path = f"{proc}/fd/{fd}"
+            try:
+                st = os.stat(path)
+                if st.st_dev == nsfs_dev and _is_net_namespace_fd(path):
+                    entry(st.st_ino).fds.append((pid, int(fd)))
+            except OSError:
+                continue  # closed while we looked (listing /proc/self/fd opens and closes one itself)
+    except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
+        return  # the process ended while we looked, or is not ours to inspect
+
+
+def _look_at_mounts(entry: Callable[[int], NetnsInfo]) -> None:
+    """The bind mounts that hold namespaces, and the names ``ip netns`` gives the ones in its run dir."""
     mounts, on_top = _mount_table()
     for ino, mount_point in mounts:
         held = entry(ino).mounts
@@ -217,14 +238,3 @@ def namespaces() -> list[NetnsInfo]:
             held.append(mount_point)
     for name, ino in _names(on_top):
         entry(ino).names.append(name)
-
-    here = inode()
-    try:
-        init_ino = os.stat("/proc/1/ns/net").st_ino
-    except OSError:
-        init_ino = -1
-    for info in table.values():
-        info.current = info.inode == here
-        info.init = info.inode == init_ino
-        info.pids.sort()
-    return sorted(table.values(), key=lambda i: i.inode)

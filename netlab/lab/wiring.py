@@ -198,34 +198,6 @@ class Wiring:
             ipr.link("set", index=msg["index"], ifalias=alias)
             return msg.get("link")
 
-        def inside(ipr: Any, index: int) -> None:
-            if address is not None:
-                if mine is None:  # a namespace the lab did not make may hold the address already
-                    links.add_address_on(ipr, ifname, address, ns)
-                else:
-                    attrs: dict[str, Any] = {
-                        "index": index,
-                        "address": str(address.ip),
-                        "prefixlen": address.network.prefixlen,
-                    }
-                    if address.version == 6:
-                        attrs["flags"] = links.IFA_F_NODAD
-                    action = _("add {address} to {name} in {where}").format(
-                        address=address, name=repr(ifname), where=in_words(ns)
-                    )
-                    kernel_call(action, str(address), lambda: ipr.addr("add", **attrs))
-            up = _("bring {name} up in {where}")
-            kernel_call(
-                up.format(name=repr(ifname), where=in_words(ns)),
-                ifname,
-                lambda: ipr.link("set", index=index, state="up"),
-            )
-            kernel_call(up.format(name="'lo'", where=in_words(ns)), "lo", lambda: ipr.link("set", index=1, state="up"))
-            if gateway is not None:
-                links.add_route_on(
-                    ipr, links.network("default6" if gateway.version == 6 else "default"), gateway, None, ns
-                )
-
         def work() -> None:  # in the worker thread, switched into ``ns``
             if mine is None:
                 rtnl(None, lambda ipr: links.must_be_free(ipr, ifname, ns))
@@ -234,31 +206,20 @@ class Wiring:
                 index = outside(root.ipr, ns_fd)
             finally:
                 os.close(ns_fd)
-            rtnl(None, lambda ipr: inside(ipr, index))
+            rtnl(None, lambda ipr: _set_up_inside(ipr, index, ifname, address, gateway, ns, lab_made=mine is not None))
 
         try:
             call(inside_target, work)
-        except NetlabError as exc:
+        except BaseException as exc:
             if not made:
                 self._journal.gone(*seqs)
             else:
                 self._on_undo(lambda: self._delete_link(host, netns))
-            raise self._taken(exc, "link", host, netns) if isinstance(exc, DeviceExistsError) and not made else exc
-        except BaseException:
-            if not made:
-                self._journal.gone(*seqs)
-            else:
-                self._on_undo(lambda: self._delete_link(host, netns))
+            if isinstance(exc, DeviceExistsError) and not made:
+                raise self._taken(exc, "link", host, netns) from None
             raise
         self._on_undo(lambda: self._delete_link(host, netns))
-        emit(ip(netns, "link", "add", host, "type", "veth", "peer", "name", ifname, "netns", ns))
-        emit(ip(netns, "link", "set", host, *(["master", bridge] if bridge else []), "up"))
-        if address is not None:
-            emit(ip(ns, "addr", "add", str(address), "dev", ifname, *(["nodad"] if address.version == 6 else [])))
-        emit(ip(ns, "link", "set", ifname, "up"))
-        emit(ip(ns, "link", "set", "lo", "up"))
-        if gateway is not None:
-            emit(ip(ns, "route", "add", "default", "via", str(gateway)))
+        _emit_wire_commands(host, ifname, bridge, address, gateway, ns=ns, netns=netns)
 
     def star(
         self,
@@ -388,20 +349,7 @@ class Wiring:
         ino = self._root if netns is None else self._inode(netns)
         base = self._journal.last_seq
         macs = [(self._mac(), self._mac()) for _item in chunk]
-        items: list[tuple[str, dict[str, Any]]] = [
-            ("netns", {"name": name, "inode": inner_ino, "time": now})
-            for (name, _address), (_fd, (inner_ino, _inner)) in zip(chunk, held, strict=True)
-        ]
-        for k, ((name, _address), (_fd, (inner_ino, _inner)), (mac, peer_mac)) in enumerate(
-            zip(chunk, held, macs, strict=True)
-        ):
-            host_seq = base + count + 2 * k + 1
-            items.append(
-                ("link", {"name": f"v-{name}", "netns": ino, "mac": mac, "kind": "veth", "pair": host_seq + 1})
-            )
-            items.append(
-                ("link", {"name": ifname, "netns": inner_ino, "mac": peer_mac, "kind": "veth", "pair": host_seq})
-            )
+        items = _star_journal_items(chunk, held, macs, ino=ino, ifname=ifname, first_seq=base + 1, now=now)
         seqs = self._journal.add_many(items)
         self._on_undo(lambda: self._forget(seqs))  # runs last: after anything undone later in the step
 
@@ -429,6 +377,22 @@ class Wiring:
             )
             requests.append(set_link_request(name=host, alias=alias))
         answers = send_batch(sock, requests)
+        self._check_star_pairs(answers, chunk, seqs, ifname=ifname, netns=netns)
+        _set_up_star_insides(chunk, held, ifname=ifname, gateway=gateway)
+        for name, address in chunk:
+            _emit_wire_commands(f"v-{name}", ifname, bridge, address, gateway, ns=name, netns=netns)
+
+    def _check_star_pairs(
+        self,
+        answers: list[int | OSError | None],
+        chunk: list[tuple[str, links.IPInterface]],
+        seqs: list[int],
+        *,
+        ifname: str,
+        netns: Target,
+    ) -> None:
+        """The kernel's answers to a chunk's pairs (two each: create, mark): the first failure, raised."""
+        count = len(chunk)
         for k, (name, _address) in enumerate(chunk):
             made, marked = answers[2 * k], answers[2 * k + 1]
             if isinstance(made, OSError):
@@ -447,30 +411,6 @@ class Wiring:
             if isinstance(marked, OSError):
                 action = _("mark {name} as lab {lab}'s").format(name=repr(f"v-{name}"), lab=repr(self.id))
                 raise error(marked, action=action, subject=f"v-{name}")
-
-        first = [
-            [set_link_request(index=1, up=True), set_link_request(name=ifname, up=True), get_link_request(ifname)]
-            for _item in chunk
-        ]
-        indexes = [
-            _answers(send_batch(inner, requests), [(f"lo/{ifname}", name)] * 3)[2]
-            for (name, _address), (_fd, (_ino, inner)), requests in zip(chunk, held, first, strict=True)
-        ]
-        for (name, address), (_fd, (_ino, inner)), index in zip(chunk, held, indexes, strict=True):
-            second = [address_request(index, address)]
-            if gateway is not None:
-                second.append(default_route_request(gateway))
-            _answers(send_batch(inner, second), [(str(address), name), ("default", name)])
-
-        for name, address in chunk:
-            host = f"v-{name}"
-            emit(ip(netns, "link", "add", host, "type", "veth", "peer", "name", ifname, "netns", name))
-            emit(ip(netns, "link", "set", host, "master", bridge, "up"))
-            emit(ip(name, "addr", "add", str(address), "dev", ifname, *(["nodad"] if address.version == 6 else [])))
-            emit(ip(name, "link", "set", ifname, "up"))
-            emit(ip(name, "link", "set", "lo", "up"))
-            if gateway is not None:
-                emit(ip(name, "route", "add", "default", "via", str(gateway)))
 
     def _forget(self, seqs: list[int]) -> None:
         """Undo a batch: remove whatever of ``seqs`` exists (as cleanup would), then forget all of them."""
@@ -522,3 +462,107 @@ def _answers(answers: list[int | OSError | None], what: list[tuple[str, Target]]
             raise error(answer, action=action, subject=subject)
         found.append(answer or 0)
     return found
+
+
+def _set_up_inside(
+    ipr: Any,
+    index: int,
+    ifname: str,
+    address: links.IPInterface | None,
+    gateway: Any,
+    ns: str,
+    *,
+    lab_made: bool,
+) -> None:
+    """Inside ``ns``, on a socket made there: IFNAME's address, IFNAME and lo up, the default route."""
+    if address is not None:
+        if not lab_made:  # a namespace the lab did not make may hold the address already
+            links.add_address_on(ipr, ifname, address, ns)
+        else:
+            attrs: dict[str, Any] = {"index": index, "address": str(address.ip), "prefixlen": address.network.prefixlen}
+            if address.version == 6:
+                attrs["flags"] = links.IFA_F_NODAD
+            action = _("add {address} to {name} in {where}").format(
+                address=address, name=repr(ifname), where=in_words(ns)
+            )
+            kernel_call(action, str(address), lambda: ipr.addr("add", **attrs))
+    up = _("bring {name} up in {where}")
+    kernel_call(
+        up.format(name=repr(ifname), where=in_words(ns)), ifname, lambda: ipr.link("set", index=index, state="up")
+    )
+    kernel_call(up.format(name="'lo'", where=in_words(ns)), "lo", lambda: ipr.link("set", index=1, state="up"))
+    if gateway is not None:
+        links.add_route_on(ipr, links.network("default6" if gateway.version == 6 else "default"), gateway, None, ns)
+
+
+def _emit_wire_commands(
+    host: str,
+    ifname: str,
+    bridge: str | None,
+    address: links.IPInterface | None,
+    gateway: Any,
+    *,
+    ns: str,
+    netns: Target,
+) -> None:
+    """The ``ip`` commands that do what ``_wire`` did, for the lab's history."""
+    emit(ip(netns, "link", "add", host, "type", "veth", "peer", "name", ifname, "netns", ns))
+    emit(ip(netns, "link", "set", host, *(["master", bridge] if bridge else []), "up"))
+    if address is not None:
+        emit(ip(ns, "addr", "add", str(address), "dev", ifname, *(["nodad"] if address.version == 6 else [])))
+    emit(ip(ns, "link", "set", ifname, "up"))
+    emit(ip(ns, "link", "set", "lo", "up"))
+    if gateway is not None:
+        emit(ip(ns, "route", "add", "default", "via", str(gateway)))
+
+
+def _star_journal_items(
+    chunk: list[tuple[str, links.IPInterface]],
+    held: list[tuple[int, tuple[int, socket.socket]]],
+    macs: list[tuple[str, str]],
+    *,
+    ino: int,
+    ifname: str,
+    first_seq: int,
+    now: float,
+) -> list[tuple[str, dict[str, Any]]]:
+    """What a chunk of the star will be, for the journal: its namespaces, then each pair's two ends.
+
+    Each end names its partner by journal number: the namespaces take ``first_seq`` onwards, then
+    the pairs two numbers each, host end first.
+    """
+    count = len(chunk)
+    items: list[tuple[str, dict[str, Any]]] = [
+        ("netns", {"name": name, "inode": inner_ino, "time": now})
+        for (name, _address), (_fd, (inner_ino, _inner)) in zip(chunk, held, strict=True)
+    ]
+    for k, ((name, _address), (_fd, (inner_ino, _inner)), (mac, peer_mac)) in enumerate(
+        zip(chunk, held, macs, strict=True)
+    ):
+        host_seq = first_seq + count + 2 * k
+        items.append(("link", {"name": f"v-{name}", "netns": ino, "mac": mac, "kind": "veth", "pair": host_seq + 1}))
+        items.append(("link", {"name": ifname, "netns": inner_ino, "mac": peer_mac, "kind": "veth", "pair": host_seq}))
+    return items
+
+
+def _set_up_star_insides(
+    chunk: list[tuple[str, links.IPInterface]],
+    held: list[tuple[int, tuple[int, socket.socket]]],
+    *,
+    ifname: str,
+    gateway: Any,
+) -> None:
+    """Inside each new namespace, on its own socket: lo and IFNAME up, then the address and the route."""
+    first = [
+        [set_link_request(index=1, up=True), set_link_request(name=ifname, up=True), get_link_request(ifname)]
+        for _item in chunk
+    ]
+    indexes = [
+        _answers(send_batch(inner, requests), [(f"lo/{ifname}", name)] * 3)[2]
+        for (name, _address), (_fd, (_ino, inner)), requests in zip(chunk, held, first, strict=True)
+    ]
+    for (name, address), (_fd, (_ino, inner)), index in zip(chunk, held, indexes, strict=True):
+        second = [address_request(index, address)]
+        if gateway is not None:
+            second.append(default_route_request(gateway))
+        _answers(send_batch(inner, second), [(str(address), name), ("default", name)])
