@@ -1,17 +1,16 @@
-"""Capture speed against tcpdump, and drops at a ping flood, in one run (as root, in a sandbox).
+"""netlab capture against tcpdump, side by side on the same traffic in one run (as root, in a sandbox).
 
-    ./scripts/bench   (or, inside `netlab sandbox`:  python bench/bench_capture.py [DATAGRAMS])
+    ./scripts/bench   (or, inside `netlab sandbox`:  python bench/bench_capture.py [SECONDS])
 
-Two namespaces, bench-a (10.9.0.1) and bench-b (10.9.0.2), joined by a veth pair a0/b0.
+Two namespaces, bench-a (10.9.0.1) and bench-b (10.9.0.2), joined by a veth pair a0/b0. For each
+traffic below, `tcpdump -w FILE FILTER` and `netlab capture -w FILE FILTER` capture on a0 at the
+same time (the same frames), and each is stopped as a learner would (SIGINT, SIGTERM). For each:
+packets written, packets the kernel dropped, CPU seconds (its rusage), peak memory (ru_maxrss),
+and the headline: netlab's figures as ratios to tcpdump's.
 
-1. Throughput. bench-a sends DATAGRAMS small UDP datagrams to bench-b as fast as it can, while
-   `tcpdump -w FILE` and netlab's capture both capture on a0 (the same frames, at the same
-   time). For each: frames captured, frames the kernel dropped (its ring or buffer was full),
-   CPU seconds spent, and so frames captured and dissected per CPU second; netlab's figures
-   are also given as ratios to tcpdump's. scapy's full dissection is timed on the same frames.
-2. A ping flood. `ping -f` for 2 s from bench-a to bench-b, captured at both ends of the pair;
-   every echo request and reply must be there, and the kernel's drop counters
-   (PACKET_STATISTICS) must read 0.
+1. `ping -f` from bench-a for SECONDS (default 4), filter `icmp`.
+2. A TCP download of 200 MB from bench-b over the pair (GSO frames up to 64 KiB), filter `tcp`;
+   netlab with `-s 65535` so that it keeps the frames whole, as tcpdump does.
 """
 
 from __future__ import annotations
@@ -20,21 +19,32 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from netlab.capture import capture
 from netlab.sandbox import in_sandbox
 
-SENDER = """
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-data = b"x" * 32
-for _ in range(int(sys.argv[1])):
-    s.sendto(data, ("10.9.0.2", 9))
+NETLAB = str(Path(sys.executable).with_name("netlab"))
+SERVE = """
+import socket
+s = socket.create_server(("10.9.0.2", 8000))
+print("listening", flush=True)
+c, _ = s.accept()
+block = b"x" * (1 << 20)
+for _ in range(200):
+    c.sendall(block)
+c.close()
+"""
+FETCH = """
+import socket
+c = socket.create_connection(("10.9.0.2", 8000))
+while c.recv(1 << 20):
+    pass
 """
 
 
@@ -52,8 +62,6 @@ def build() -> None:
         "ip -n bench-b addr add 10.9.0.2/24 dev b0",
         "ip -n bench-a link set a0 up",
         "ip -n bench-b link set b0 up",
-        # No ICMP "port unreachable" back for every datagram (they are rate-limited anyway).
-        "ip netns exec bench-b sysctl -qw net.ipv4.icmp_ratelimit=1000000",
     )
     for _ in range(100):  # until the link watcher has the pair up (ARP resolved by a first ping)
         if subprocess.run(["ip", "netns", "exec", "bench-a", "ping", "-c1", "-W1", "10.9.0.2"]).returncode == 0:
@@ -66,115 +74,114 @@ def teardown() -> None:
     subprocess.run(["ip", "netns", "delete", "bench-b"], capture_output=True)
 
 
-def stop(proc: subprocess.Popen) -> tuple[str, float]:
-    """SIGINT (tcpdump then prints its counts), reap it; its stderr and CPU seconds (rusage)."""
-    proc.send_signal(signal.SIGINT)
+@dataclass
+class Run:
+    """One capturer's figures."""
+
+    written: int  # records in its file
+    dropped: int  # the kernel's count, as the capturer reported it
+    cpu: float  # seconds, user + system
+    rss_mb: float  # peak resident memory
+
+    @property
+    def cpu_per_packet(self) -> float:
+        return self.cpu / max(self.written, 1)
+
+
+def records(path: Path) -> int:
+    """How many records a pcap file holds (read by hand: header, then length-prefixed records)."""
+    data, count, offset = path.read_bytes(), 0, 24
+    while offset + 16 <= len(data):
+        offset += 16 + struct.unpack_from("<I", data, offset + 8)[0]
+        count += 1
+    return count
+
+
+def start(argv: list[str], ready: str) -> subprocess.Popen:
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    if ready not in line:
+        sys.exit(f"{argv[0]} did not start: {line}{proc.stderr.read()}")
+    return proc
+
+
+def finish(proc: subprocess.Popen, signum: int, path: Path, dropped: str) -> Run:
+    """Stop it with ``signum``, reap it: its rusage, and the drop count it printed."""
+    proc.send_signal(signum)
     assert proc.stderr is not None
     text = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return text, usage.ru_utime + usage.ru_stime
-
-
-def count(pattern: str, text: str) -> int:
-    found = re.search(pattern, text)
+    _pid, _status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    found = re.search(dropped, text)
     if found is None:
-        sys.exit(f"no {pattern!r} in: {text}")
-    return int(found.group(1))
+        sys.exit(f"no drop count in: {text}")
+    return Run(records(path), int(found.group(1)), usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def throughput(datagrams: int) -> None:
-    out = Path(tempfile.mkdtemp()) / "tcpdump.pcap"
-    tcpdump = subprocess.Popen(
-        ["ip", "netns", "exec", "bench-a", "tcpdump", "-i", "a0", "-n", "-w", str(out), "-B", "8192"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert tcpdump.stderr is not None
-    tcpdump.stderr.readline()  # "listening on a0 ...": it captures from now on
-    cap = capture(("bench-a", "a0"))
-    cpu = time.process_time()
-    start = time.perf_counter()
-    subprocess.run(["ip", "netns", "exec", "bench-a", sys.executable, "-c", SENDER, str(datagrams)], check=True)
-    sent_in = time.perf_counter() - start
-    cap.stop()
-    capture_cpu = time.process_time() - cpu  # the reader thread: the rest of this process waited
-    report, tcpdump_cpu = stop(tcpdump)
-    shutil.rmtree(out.parent)  # tcpdump's file: only its counts matter
-    captured = count(r"(\d+) packets? captured", report)
-    dropped = count(r"(\d+) packets? dropped by kernel", report)
-    packets = cap.packets
-    cpu = time.process_time()
-    for packet in packets:
-        packet.fields  # noqa: B018  netlab.plumbing.frames reads the headers and writes the summary
-    fields_cpu = time.process_time() - cpu
-    from scapy.layers.l2 import Ether
+def start_up() -> Run:
+    """netlab capture started and stopped with no traffic: the CPU of Python and netlab's imports."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "idle.pcap"
+        proc = start([NETLAB, "capture", "-n", "bench-a", "a0", "-w", str(path), "udp port 7"], "capturing")
+        return finish(proc, signal.SIGTERM, path, r"(\d+) dropped by the kernel")
 
-    cpu = time.process_time()
-    for packet in packets:
-        Ether(packet.frame)
-    scapy_cpu = time.process_time() - cpu
 
-    got = len(packets)
-    print(
-        f"1. {datagrams:,} UDP datagrams sent in {sent_in:.2f} s ({datagrams / sent_in:,.0f} frames/s), captured on a0"
-    )
-    print(f"   {'':34} {'captured':>9} {'dropped':>8} {'CPU s':>6} {'frames per CPU s':>17}")
-    rows = [
-        ("tcpdump -w FILE", captured, dropped, tcpdump_cpu),
-        ("netlab capture (frames kept)", got, cap.dropped, capture_cpu),
-        ("  + netlab.plumbing.frames dissection", got, None, capture_cpu + fields_cpu),
-        ("  + scapy Ether(frame) instead", got, None, capture_cpu + scapy_cpu),
-    ]
-    for label, frames, lost, seconds in rows:
+def side_by_side(title: str, traffic: list[str], words: list[str], netlab_options: list[str], idle: Run) -> None:
+    folder = Path(tempfile.mkdtemp())
+    try:
+        ours, theirs = folder / "netlab.pcap", folder / "tcpdump.pcap"
+        tcpdump = start(
+            ["ip", "netns", "exec", "bench-a", "tcpdump", "-ni", "a0", "-w", str(theirs), *words], "listening"
+        )
+        netlab = start(
+            [NETLAB, "capture", "-n", "bench-a", "a0", *netlab_options, "-w", str(ours), *words], "capturing"
+        )
+        began = time.perf_counter()
+        subprocess.run(traffic, check=True, capture_output=True)
+        took = time.perf_counter() - began
+        them = finish(tcpdump, signal.SIGINT, theirs, r"(\d+) packets? dropped by kernel")
+        us = finish(netlab, signal.SIGTERM, ours, r"(\d+) dropped by the kernel")
+    finally:
+        shutil.rmtree(folder)
+    print(f"{title} ({took:.1f} s), captured on a0 with `{' '.join(words)}`, -w")
+    print(f"   {'':8} {'written':>10} {'dropped':>10} {'CPU s':>7} {'µs CPU/packet':>14} {'peak RSS MB':>12}")
+    for name, run in (("tcpdump", them), ("netlab", us)):
         print(
-            f"   {label:34} {frames:>9,} {'' if lost is None else f'{lost:,}':>8} {seconds:6.2f} "
-            f"{frames / max(seconds, 1e-9):>17,.0f}"
+            f"   {name:8} {run.written:>10,} {run.dropped:>10,} {run.cpu:7.2f} "
+            f"{run.cpu_per_packet * 1e6:14.2f} {run.rss_mb:12.1f}"
         )
-    rate = captured / max(tcpdump_cpu, 1e-9)
+    net = max(us.cpu - idle.cpu, 0) / max(us.written, 1)  # without the start-up of Python
     print(
-        f"   netlab/tcpdump: frames captured {got / max(captured, 1):.2f}; frames per CPU second: capture "
-        f"{got / max(capture_cpu, 1e-9) / rate:.3f}, "
-        f"with dissection {got / max(capture_cpu + fields_cpu, 1e-9) / rate:.3f}"
+        f"   netlab/tcpdump: CPU per packet {us.cpu_per_packet / max(them.cpu_per_packet, 1e-12):.2f}x "
+        f"({net / max(them.cpu_per_packet, 1e-12):.2f}x without netlab's start-up), "
+        f"packets {us.written / max(them.written, 1):.3f}x, drops {us.dropped:,} vs {them.dropped:,}, "
+        f"peak RSS {us.rss_mb / max(them.rss_mb, 1e-9):.1f}x"
     )
 
 
-def flood(seconds: int = 2, buffer: int = 16) -> None:
-    with capture(("bench-a", "a0"), ("bench-b", "b0"), buffer=buffer) as cap:  # no filter: frames read later
-        ping = subprocess.run(
-            ["ip", "netns", "exec", "bench-a", "ping", "-f", "-q", "-w", str(seconds), "10.9.0.2"],
-            capture_output=True,
-            text=True,
-        )
-    sent = count(r"(\d+) packets transmitted", ping.stdout)
-    received = count(r"(\d+) received", ping.stdout)
-    print(
-        f"2. ping -f for {seconds} s: {sent:,} requests, {received:,} replies ({sent / seconds:,.0f} requests/s), "
-        f"captured with a {buffer} MiB ring at each end"
-    )
-    for point, stats in cap.stats.items():
-        at = [p for p in cap if p.point == point]
-        requests = sum(p.what == "echo request" for p in at)
-        replies = sum(p.what == "echo reply" for p in at)
-        ok = requests >= sent and replies >= received and stats.dropped == 0  # ping stops with some in flight
-        print(
-            f"   {point:10} captured {requests:,} requests + {replies:,} replies; kernel: {stats.received:,} "
-            f"offered, {stats.dropped} dropped  {'ok: nothing missing' if ok else 'MISSING FRAMES'}"
-        )
-
-
-def main(datagrams: int = 200_000) -> None:
+def main(seconds: int = 4) -> None:
     if not in_sandbox() or os.getuid() != 0:
         sys.exit("run the benchmark as root inside `netlab sandbox` (tcpdump cannot run rootless)")
     teardown()
     build()
     try:
-        throughput(datagrams)
-        flood()
-        flood(buffer=64)
+        idle = start_up()
+        print(f"0. netlab capture started and stopped, no traffic: {idle.cpu:.2f} s CPU, {idle.rss_mb:.1f} MB")
+        flood = ["ip", "netns", "exec", "bench-a", "ping", "-f", "-q", "-w", str(seconds), "10.9.0.2"]
+        side_by_side(f"1. ping -f for {seconds} s", flood, ["icmp"], [], idle)
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", "bench-b", sys.executable, "-c", SERVE], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert server.stdout is not None and server.stdout.readline().strip() == "listening"
+            fetch = ["ip", "netns", "exec", "bench-a", sys.executable, "-c", FETCH]
+            side_by_side("2. a 200 MB TCP download", fetch, ["tcp"], ["-s", "65535"], idle)
+        finally:
+            server.wait(timeout=60)
     finally:
         teardown()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 4)

@@ -11,8 +11,8 @@ One import gives you the lesson's tools::
 The package, in the order a learner meets it:
 
     netns, enter, inodes, persist, sandbox      the article: ip netns, exec, inodes, bind mounts
-    links, sysctl, nat, reach, capture          wiring: veth, bridges, forwarding, NAT, ping, packets
-    netlink, rtnl, packetsocket                 underneath: the kernel's interfaces, used directly
+    links, sysctl, nat, reach, capture/         wiring: veth, bridges, forwarding, NAT, ping, packets
+    netlink, rtnl                               underneath: the kernel's interfaces, used directly
     model, targets, names, errors               foundations: kernel objects, "which namespace", names
     plumbing/                                   system calls, threads, sockets, the learner's language
     lab/    view/    teach/    app/             machinery: labs, diagrams, exercises, the netlab command

@@ -24,10 +24,8 @@ A ``Filter`` keeps the frames whose fields match (``parse_filter("icmp and host 
 tcpdump compiles its filter into a program the kernel runs on each frame; netlab's filters are
 plain Python over the fields above, enough for a lesson.
 
-Saving frames for Wireshark or ``tcpdump -r`` is just as plain: a pcap file is a 24-byte header,
-then per frame 16 bytes (time, captured length, length on the wire) and the frame itself
-(``write_pcap``). pcapng (``write_pcapng``) adds one "interface" block per capture point, so
-Wireshark can tell which point saw which frame, and marks each frame inbound or outbound.
+Saving frames for Wireshark or ``tcpdump -r`` (``write_pcap``, ``write_pcapng``) is in
+``netlab.plumbing.pcap``, one frame at a time; the two names are kept here too.
 """
 
 from __future__ import annotations
@@ -35,15 +33,18 @@ from __future__ import annotations
 import ipaddress
 import socket
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, NamedTuple
 
 from netlab.errors import NetlabError
 from netlab.plumbing.i18n import _
+from netlab.plumbing.pcap import LINKTYPE_ETHERNET, Frame, write_pcap, write_pcapng
 
 __all__ = [
     "Fields",
+    "Frame",
+    "LINKTYPE_ETHERNET",
     "Filter",
     "FilterError",
     "dissect",
@@ -58,7 +59,6 @@ ETH_P_ARP = 0x0806
 ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
 ETH_P_8021Q = 0x8100
-LINKTYPE_ETHERNET = 1
 
 
 class FilterError(NetlabError, ValueError):
@@ -310,55 +310,3 @@ def keyword_filter(proto: str | Sequence[str] | None, host: str | None, port: in
     words = " or ".join(protos)
     text = " and ".join(w for w in (f"({words})" if len(protos) > 1 else words, *(f"{k} {v}" for k, v in rest)) if w)
     return Filter(tuple(clauses), text)
-
-
-# -- saving: pcap and pcapng -----------------------------------------------------------------
-
-Frame = tuple[float, bytes, int]  # (seconds since 1970, the frame as captured, its length on the wire)
-
-
-def write_pcap(out: BinaryIO, frames: Iterable[Frame], *, snaplen: int = 262144) -> int:
-    """The classic pcap format (libpcap, ``tcpdump -w``): returns the number of frames written."""
-    out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, LINKTYPE_ETHERNET))
-    count = 0
-    for when, frame, wire in frames:
-        seconds, micro = divmod(round(when * 1_000_000), 1_000_000)
-        out.write(struct.pack("<IIII", seconds, micro, len(frame), wire))
-        out.write(frame)
-        count += 1
-    return count
-
-
-def _block(kind: int, body: bytes) -> bytes:
-    """A pcapng block: type, total length, body padded to 4 bytes, total length again."""
-    body += b"\0" * (-len(body) % 4)
-    return struct.pack("<II", kind, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
-
-
-def _option(code: int, value: bytes) -> bytes:
-    return struct.pack("<HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
-
-
-def write_pcapng(
-    out: BinaryIO,
-    frames: Iterable[tuple[float, bytes, int, int, bool]],
-    interfaces: list[str],
-    *,
-    snaplen: int = 262144,
-) -> int:
-    """pcapng: one interface block per name in ``interfaces``, then per frame an enhanced packet
-    block ``(time, frame, length on the wire, interface number, outbound)``. Returns the count."""
-    end = _option(0, b"")
-    section = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + _option(4, b"netlab") + end
-    out.write(_block(0x0A0D0D0A, section))
-    for name in interfaces:  # if_name (2) and if_tsresol (9): microseconds
-        options = _option(2, name.encode()) + _option(9, bytes([6])) + end
-        out.write(_block(0x00000001, struct.pack("<HHI", LINKTYPE_ETHERNET, 0, snaplen) + options))
-    count = 0
-    for when, frame, wire, interface, outbound in frames:
-        stamp = round(when * 1_000_000)
-        head = struct.pack("<IIIII", interface, stamp >> 32, stamp & 0xFFFFFFFF, len(frame), wire)
-        flags = _option(2, struct.pack("<I", 2 if outbound else 1)) + end  # epb_flags: 1 inbound, 2 outbound
-        out.write(_block(0x00000006, head + frame + b"\0" * (-len(frame) % 4) + flags))
-        count += 1
-    return count

@@ -19,7 +19,19 @@ the reader falls behind and every slot is full, the kernel drops frames and coun
 (libpcap prefers ``TPACKET_V3``, which packs frames into big blocks and hands a block over when
 it is full or after a timeout. On some kernels that timeout fires once and then no more, so a
 half-filled block, the last packets of a ping, would wait until more traffic fills it: netlab
-uses ``TPACKET_V2``, where every frame is readable at once.)
+uses ``TPACKET_V2``, where every frame is readable at once. tcpdump on such a kernel loses the
+last frames of a capture the same way: they wait in a block that is never handed over.)
+
+A slot has room for a frame of ``slot - 66`` bytes (the header and address come first); a longer
+frame is cut to that, and ``tp_snaplen`` says so. Over a veth, TCP hands the kernel segments of up
+to 64 KiB at once (GSO), which cross as single frames: the default slot (2048: frames of up to
+1982 bytes) cuts them, ``snaplen=65535`` keeps them whole with fewer, larger slots. ``snaplen``
+is what the socket really keeps; a capture file's header must say that number.
+
+Two ``ioctl`` calls on the socket ask its own namespace about the interface (``state()``):
+``SIOCGIFINDEX`` (is it still there?) and ``SIOCGIFFLAGS`` (is it up?). When it goes down, the
+kernel stops passing frames and leaves ``ENETDOWN`` on the socket; when it comes up again, frames
+flow again; when it is deleted, nothing will come any more.
 
 The kernel stamps each frame when it hands it to the socket, if it has no earlier stamp, so
 frames seen by sockets on different interfaces and namespaces share one clock (``CLOCK_REALTIME``,
@@ -29,12 +41,14 @@ the clock of ``time.time()``).
 from __future__ import annotations
 
 import errno
+import fcntl
 import mmap
 import socket
 import struct
 
 from netlab.enter import call
 from netlab.errors import DeviceNotFoundError, NetlabError, permission_error
+from netlab.plumbing import bpf
 from netlab.plumbing.commands import in_netns
 from netlab.plumbing.i18n import _
 from netlab.targets import Target, in_words
@@ -51,17 +65,45 @@ TP_STATUS_KERNEL, TP_STATUS_USER = 0, 1
 HEADER = struct.Struct("IIIHHII")  # tp_status, tp_len, tp_snaplen, tp_mac, tp_net, tp_sec, tp_nsec
 PKTTYPE = 32 + 10  # sockaddr_ll follows the 32-byte tpacket2_hdr; sll_pkttype is its 11th byte
 
-SLOT_BYTES = 1 << 11  # header, address, and a frame of up to ~1950 bytes (longer ones are cut)
+MAC_OFFSET = 66  # where an Ethernet frame starts in its slot: TPACKET_ALIGN(52 + 16) - 14
+SLOT_BYTES = 1 << 11  # by default a frame of up to 2048 - 66 = 1982 bytes; longer ones are cut
 BLOCK_BYTES = 1 << 16  # the ring is allocated in blocks of pages
+PAGE_BYTES = mmap.PAGESIZE
 RING_BYTES = 16 << 20  # by default 8192 slots: room for a burst while the reader is busy
+SIOCGIFFLAGS, SIOCGIFINDEX, IFF_UP = 0x8913, 0x8933, 0x1
+IFREQ = struct.Struct("16si20x")  # struct ifreq: a name, then an int (flags or index), padded to 40
+
+
+def slot_bytes(snaplen: int | None) -> int:
+    """The slot that holds a frame of ``snaplen`` bytes whole (16-byte aligned; 2048 at least)."""
+    if snaplen is None:
+        return SLOT_BYTES
+    return max(SLOT_BYTES, -(-(MAC_OFFSET + snaplen) // 16) * 16)
 
 
 class PacketSocket:
     """An ``AF_PACKET`` socket with a receive ring, on ``iface`` in namespace ``netns``."""
 
-    def __init__(self, iface: str, *, netns: Target = None, ring_bytes: int = RING_BYTES) -> None:
+    def __init__(
+        self,
+        iface: str,
+        *,
+        netns: Target = None,
+        ring_bytes: int = RING_BYTES,
+        snaplen: int | None = None,
+        program: bytes | None = None,
+    ) -> None:
+        """``program``: a BPF filter (``netlab.plumbing.bpf``), given before bind: no frame slips past."""
         self.iface, self.netns = iface, netns
-        self.size = max(BLOCK_BYTES, ring_bytes // BLOCK_BYTES * BLOCK_BYTES)
+        self.frame_bytes = slot_bytes(snaplen)
+        self.block_bytes = max(BLOCK_BYTES, -(-self.frame_bytes // PAGE_BYTES) * PAGE_BYTES)
+        blocks = max(1, ring_bytes // self.block_bytes)
+        per_block = self.block_bytes // self.frame_bytes
+        self.size = blocks * self.block_bytes
+        # Slots never straddle two blocks: slot i of block b starts at b * block + i * frame.
+        self.offsets = [b * self.block_bytes + i * self.frame_bytes for b in range(blocks) for i in range(per_block)]
+        self.snaplen = self.frame_bytes - MAC_OFFSET  # what the kernel really keeps of each frame
+        self.ifindex = 0
         self.ring: mmap.mmap | None = None
         self.slot = 0  # the next slot to read
         self.received = self.dropped = self.delivered = 0
@@ -74,11 +116,13 @@ class PacketSocket:
             raise permission_error(_("open a packet socket in {where}").format(where=in_words(netns)), exc) from exc
         try:
             self.sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V2)
-            slots = self.size // SLOT_BYTES
-            request = struct.pack("4I", BLOCK_BYTES, self.size // BLOCK_BYTES, SLOT_BYTES, slots)
+            request = struct.pack("4I", self.block_bytes, blocks, self.frame_bytes, len(self.offsets))
             self.sock.setsockopt(SOL_PACKET, PACKET_RX_RING, request)
             self.ring = mmap.mmap(self.sock.fileno(), self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            if program is not None:
+                bpf.attach(self.sock, program)
             self.sock.bind((iface, ETH_P_ALL))  # the name is looked up in the socket's own namespace
+            self.ifindex = self._ifreq(SIOCGIFINDEX)
         except OSError as exc:
             self.close()
             if exc.errno == errno.ENODEV:
@@ -100,12 +144,13 @@ class PacketSocket:
         """The frames waiting in the ring, oldest first: (time, frame, sent?, length on the wire)."""
         ring = self.ring
         assert ring is not None, "the socket is closed"
-        slots, slot = self.size // SLOT_BYTES, self.slot
+        offsets, slot = self.offsets, self.slot
+        slots = len(offsets)
         taken: list[tuple[float, bytes, bool, int]] = []
         unpack, release, outgoing = HEADER.unpack_from, struct.Struct("I").pack_into, socket.PACKET_OUTGOING
         left = -1 if limit is None else limit
         while left:
-            offset = slot * SLOT_BYTES
+            offset = offsets[slot]
             status, length, snaplen, mac, _net, seconds, nanos = unpack(ring, offset)
             if not status & TP_STATUS_USER:
                 break  # the kernel has not filled this slot yet: nothing more for now
@@ -118,6 +163,24 @@ class PacketSocket:
         self.slot = slot
         self.delivered += len(taken)
         return taken
+
+    def _ifreq(self, request: int) -> int:
+        """Ask the socket's own namespace about its interface (``SIOCGIFINDEX``, ``SIOCGIFFLAGS``)."""
+        answer = fcntl.ioctl(self.sock.fileno(), request, IFREQ.pack(self.iface.encode(), 0))
+        return int(IFREQ.unpack(answer)[1])
+
+    def state(self) -> str:
+        """The interface now: "up", "down" (the kernel passes it no frames), or "gone" (deleted)."""
+        try:
+            if self._ifreq(SIOCGIFINDEX) != self.ifindex:
+                return "gone"  # another interface took the name
+            return "up" if self._ifreq(SIOCGIFFLAGS) & IFF_UP else "down"
+        except OSError:
+            return "gone"  # ENODEV: no such interface, or its namespace is gone
+
+    def error(self) -> int:
+        """The error the kernel left on the socket (ENETDOWN: the interface went down), now cleared."""
+        return self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
 
     def statistics(self) -> tuple[int, int]:
         """(frames offered, frames dropped) since the last call: the kernel resets them on read."""
