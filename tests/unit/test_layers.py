@@ -12,7 +12,7 @@ from pathlib import Path
 
 NETLAB = Path(__file__).resolve().parents[2] / "netlab"
 FOUNDATIONS = {"errors", "names", "targets", "model", "plumbing"}
-ENTRY_POINTS = {"netlab", "netlab.__main__", "netlab.live", "netlab.kernel"}  # the front door and two shims
+ENTRY_POINTS = {"netlab", "netlab.__main__", "netlab.live"}  # the front door and the %load_ext shim
 
 
 def _modules() -> dict[str, Path]:
@@ -101,3 +101,15 @@ def test_no_module_is_a_monolith():
         if (n := len(path.read_text().splitlines())) > 600
     }
     assert long == {}
+
+
+def test_the_top_of_the_package_is_the_lesson():
+    """``ls netlab/`` shows the lesson's modules and a handful of folders, not the plumbing: 24 at most."""
+    entries = sorted(
+        path.name
+        for path in NETLAB.iterdir()
+        if path.suffix == ".py" or (path.is_dir() and (path / "__init__.py").exists())
+    )
+    assert len(entries) <= 24, entries
+    plumbing = {"syscalls", "threads", "netlink_socket", "frames", "addresses", "commands", "i18n", "packetsocket"}
+    assert not plumbing & {name.removesuffix(".py") for name in entries}
