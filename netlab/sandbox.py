@@ -9,6 +9,7 @@ never touched, and it all disappears when the last process of the sandbox exits.
     mount -t tmpfs tmpfs /run/netns   our own, empty run directory for named namespaces
     mount -t tmpfs tmpfs /run/netlab  our own record of what labs built (see ``netlab cleanup``)
     mount -t tmpfs tmpfs /var/lib/netlab   our own lesson baseline: the host's is the host's
+    mount -t tmpfs tmpfs /var/lib/cni      our own CNI state (the addresses host-local IPAM handed out)
     mount -t sysfs sysfs /sys       /sys/class/net shows the sandbox's devices
     ip link set lo up
     unshare --pid --fork            the next process is PID 1 of a new PID namespace...
@@ -52,7 +53,7 @@ SANDBOX_ENV = "NETLAB_SANDBOX"
 POD_MODE_ENV = "NETLAB_POD_MODE"
 INIT_NAME = "netlab-init"  # what `ps` shows for PID 1 of a sandbox
 # Where netlab keeps the state of a world: each sandbox gets its own, empty (a tmpfs on each).
-PRIVATE_DIRS = ("/run/netns", "/run/netlab", "/var/lib/netlab")
+PRIVATE_DIRS = ("/run/netns", "/run/netlab", "/var/lib/netlab", "/var/lib/cni")
 CLONE_NEWPID = 0x20000000
 PR_SET_NAME, PR_SET_PDEATHSIG = 15, 1
 # What PID 1 passes on to the command. Not SIGINT: Ctrl-C and Jupyter's "interrupt" already reach the

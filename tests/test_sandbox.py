@@ -147,18 +147,20 @@ def test_a_python_in_tmp_runs_in_the_sandbox(venv_in_tmp):
     assert result.stdout.strip() == str(venv_in_tmp)
 
 
-def test_var_lib_netlab_is_the_sandboxes_own():
-    """A lesson writes the machine's baseline in /var/lib/netlab: in a sandbox, that is a tmpfs of its own."""
+@pytest.mark.parametrize("state", ["/var/lib/netlab", "/var/lib/cni"])
+def test_state_under_var_lib_is_the_sandboxes_own(state):
+    """A lesson's baseline (/var/lib/netlab) and CNI's IPAM state (/var/lib/cni): in a sandbox, a tmpfs of its own."""
+    name = Path(state).name
     script = (
-        'test "$(findmnt -n -o FSTYPE /var/lib/netlab)" = tmpfs || exit 3; '  # checked before anything is written
-        'echo "[$(ls -A /var/lib/netlab)]"; touch /var/lib/netlab/baseline.json; ls /var/lib'
+        f'test "$(findmnt -n -o FSTYPE {state})" = tmpfs || exit 3; '  # checked before anything is written
+        f'echo "[$(ls -A {state})]"; touch {state}/written-in-the-sandbox; ls /var/lib'
     )
     result = sh(NETLAB, "sandbox", "--", "sh", "-c", script, check=False)
-    assert result.returncode == 0, result.stderr  # 3: the machine's own /var/lib/netlab
+    assert result.returncode == 0, result.stderr  # 3: the machine's own directory
     empty, *listed = result.stdout.split()
     assert empty == "[]"  # a fresh one
-    assert not Path("/var/lib/netlab/baseline.json").exists()  # what it wrote stayed in there
-    assert sorted(listed) == sorted({*os.listdir("/var/lib"), "netlab"})  # and the rest of /var/lib is the machine's
+    assert not Path(state, "written-in-the-sandbox").exists()  # what it wrote stayed in there
+    assert name in listed and {*listed} - {"netlab", "cni"} == {*os.listdir("/var/lib")} - {"netlab", "cni"}
 
 
 CHROOT = """
