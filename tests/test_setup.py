@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from lab_server import NETLAB, cmdline, free_port, http_status, netlab_lab, stop, wait_for_url
+from test_lab_terminals import get_json, type_into_a_new_terminal
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -133,6 +134,12 @@ def test_provision_installs_a_verified_service_that_serves_with_a_token(tmp_path
         assert http_status(f"{base}/api/status?token={token}") == 200
         assert http_status(f"{base}/api/status") == 403
         assert http_status(f"{base}/api/status?token=wrong") == 403
+        # Its terminals find netlab although a login shell's /etc/profile resets PATH (a service has no tty).
+        screen = type_into_a_new_terminal(base, token, 'echo "netlab=$(command -v netlab)"')
+        assert f"netlab={VENV}/bin/netlab" in screen.replace("\r", ""), screen
+        # And no "receive official Jupyter news?" toast over them.
+        schema = get_json(base, token, "/lab/api/settings/@jupyterlab/apputils-extension:notification")["schema"]
+        assert schema["properties"]["fetchNews"]["default"] == "false"
     finally:
         stop(proc)
 
@@ -307,3 +314,52 @@ def test_netlab_lab_from_the_wheel_serves_its_own_lessons(wheel_venv, deps, tmp_
                 assert sorted(item["name"] for item in inside["content"]) == notebooks
         assert http_status(f"{lab.base}/api/contents") == 403  # and nothing without the token
     assert not lab.workdir.exists()
+
+
+# -- what ./scripts/lab installs, and how quietly ------------------------------------------------------
+
+
+def test_scripts_lab_installs_only_what_a_learner_needs_and_quietly(tmp_path):
+    """`./scripts/lab` installs netlab without the test extra, with pip quiet and setuptools' notices off.
+
+    The virtual environment is a stand-in whose `python` writes down how it was called (the sandbox has
+    no network to install from); then `./scripts/lab --help` runs the real `netlab lab --help`.
+    """
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    calls = tmp_path / "calls"
+    fake = venv / "bin/python"
+    fake.write_text(f'#!/bin/sh\necho "PYTHONWARNINGS=$PYTHONWARNINGS $*" >> {shlex.quote(str(calls))}\n')
+    fake.chmod(0o755)
+    env = dict(os.environ, NETLAB_VENV=str(venv), NETLAB_SYSTEM_PACKAGES="0")
+    env.pop("NETLAB_EXTRAS", None)
+    result = subprocess.run([str(REPO / "scripts/lab"), "--help"], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--notebooks" in result.stdout  # netlab lab's own help: the lab would start
+    installs = [line for line in calls.read_text().splitlines() if " install " in line and "-e" in line.split()]
+    assert installs == [f"PYTHONWARNINGS=ignore:Editable installation -m pip install -q -e {REPO}"], installs
+    assert (venv / ".netlab-installed-learner").exists()
+    # The test command still gets its extra.
+    result = subprocess.run([str(REPO / "scripts/install")], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert calls.read_text().splitlines()[-1].endswith(f"-m pip install -q -e {REPO}[test]")
+
+
+def test_every_folder_of_the_package_is_listed_so_setuptools_has_nothing_to_warn_about():
+    """setuptools warns ("Package would be ignored", 30 lines each) about a folder with package data that
+    Python could import but `packages` leaves out: netlab/locale and its language folders were such."""
+    code = (
+        "import json, setuptools\n"
+        "from distutils.core import run_setup\n"
+        "print(json.dumps(run_setup('setup.py', stop_after='init').packages))"
+    )
+    listed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    packages = set(json.loads(listed.stdout.splitlines()[-1]))
+    folders = {
+        ".".join(path.relative_to(REPO).parts)
+        for path in [REPO / "netlab", *(REPO / "netlab").rglob("*")]
+        if path.is_dir() and path.name != "__pycache__" and any(p.is_file() for p in path.iterdir())
+    }
+    assert folders - packages == set(), "folders with files that setup.py does not list as packages"
+    assert "netlab.locale" in packages and "netlab.notebooks" in packages
+    assert not any("__pycache__" in name for name in packages)

@@ -11,6 +11,7 @@ Also checked: every exercise and question of the notebooks has its answer in sol
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,70 @@ def built(tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stdout + result.stderr
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return out
+
+
+BARE = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"}  # a fresh shell: no venv activated
+
+
+def _clone_without_test_artifacts(tmp_path: Path) -> Path:
+    """What a fresh clone has for the agenda: the script, the lessons, the recorded timings; no test-artifacts/."""
+    clone = tmp_path / "clone"
+    (clone / "scripts").mkdir(parents=True)
+    (clone / "docs").mkdir()
+    shutil.copy2(REPO / "scripts/agenda", clone / "scripts/agenda")
+    shutil.copy2(REPO / "docs/workshop-timings.json", clone / "docs/workshop-timings.json")
+    (clone / "notebooks").symlink_to(REPO / "notebooks")
+    return clone
+
+
+def _agenda_rows(text: str) -> list[tuple[str, str, int]]:
+    rows = re.findall(r"^\| (\d:\d\d) \| (.+?) \| (\d+) \|$", text, flags=re.M)
+    return [(time, what, int(minutes)) for time, what, minutes in rows]
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_the_agenda_is_timed_from_0_00_to_2_00_in_a_fresh_clone_without_test_artifacts(tmp_path, lang):
+    clone = _clone_without_test_artifacts(tmp_path)
+    env = dict(BARE, NETLAB_VENV=str(Path(sys.executable).parent.parent))  # the clone's .venv, as ./scripts/lab makes
+    result = subprocess.run(
+        [str(clone / "scripts/agenda"), "--lang", lang], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = _agenda_rows(result.stdout)
+    assert rows[0][0] == "0:00" and rows[-1][0] == "2:00", result.stdout
+    for (start, _what, minutes), (following, _next, _m) in zip(rows[:-2], rows[1:-1], strict=True):
+        assert _minutes(start) + minutes == _minutes(following), result.stdout  # each row starts when the last ends
+    assert _minutes(rows[-2][0]) + rows[-2][2] == 120
+    folder = REPO / "notebooks" / ("zh-CN" if lang == "zh-CN" else "")
+    titles = [
+        nbformat.read(folder / p.name, as_version=4).cells[0].source.lstrip("# ").splitlines()[0] for p in NOTEBOOKS
+    ]
+    taught = [what for _time, what, _m in rows]
+    assert taught[:3] == titles[:3] and titles[4] in taught, result.stdout  # lessons 00-04, in order
+    from netlab.plumbing.i18n import translation
+
+    words = translation("zh_CN" if lang == "zh-CN" else "en")
+    assert words.gettext("break") in taught and words.gettext("end") == taught[-1], result.stdout
+    assert "docs/workshop-timings.json" in result.stdout  # the recorded measurements, said so
+
+
+@pytest.mark.parametrize("script", ["agenda", "slides"])
+def test_the_workshop_scripts_run_with_the_projects_python_from_a_plain_shell(script, tmp_path):
+    """`#!/usr/bin/env python3` is Debian's Python, without nbformat: the scripts must use the project's .venv."""
+    args = ["--out", str(tmp_path / "out"), "--lang", "zh-CN"] if script == "slides" else ["--details"]
+    if script == "slides" and not (REPO / "build/vendor/reveal.js/package.json").is_file():
+        pytest.fail("reveal.js is not vendored yet: run scripts/slides --fetch once (it needs the npm registry)")
+    result = subprocess.run([str(REPO / "scripts" / script), *args], capture_output=True, text=True, env=BARE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ModuleNotFoundError" not in result.stderr
+    if script == "slides":
+        deck = (tmp_path / "out/04-how-ip-netns-works.slides.html").read_text(encoding="utf-8")
+        assert "text-transform: none" in deck and "pre-wrap" in deck
 
 
 def _offline_page(context):  # noqa: F811
@@ -74,7 +139,13 @@ def test_slides_build_and_render_offline_with_reveal_js(built, context):  # noqa
     box = present.bounding_box()
     step = picture_stats(page.screenshot(path=ARTIFACTS / "slides-02-step.png", clip=box))  # the slide itself
     shown = present.inner_text()
+    # Headings keep their case (the theme upper-cases them), long commands wrap instead of being cut.
+    styles = page.evaluate(
+        "() => [getComputedStyle(document.querySelector('.reveal h1, .reveal h2')).textTransform,"
+        " getComputedStyle(document.querySelector('.reveal pre')).whiteSpace]"
+    )
     page.close()
+    assert styles == ["none", "pre-wrap"], styles
     assert not asked, f"the slides tried to load from the network: {asked}"
     assert not errors, errors
     assert slides >= 6 and "02 · a veth pair" in title.lower(), (slides, title)

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from netlab.app.terminals import RCFILE, terminado_option, write_rcfile
 from netlab.errors import reason
 from netlab.plumbing.i18n import _, language, normalize
 
@@ -50,6 +51,8 @@ __all__ = [
 FIRST_NOTEBOOK = "00-start-here.ipynb"
 LESSONS_COPY = "netlab-lessons"  # in the learner's home, as the classroom names it
 LOCALE_SETTING = "@jupyterlab/translation-extension:plugin"  # JupyterLab's "Language" setting
+NOTIFICATION_SETTING = "@jupyterlab/apputils-extension:notification"  # JupyterLab's news and update checks
+QUIET = {"fetchNews": "false", "checkForUpdates": False}  # "false": the setting is a string ("true", "false", "none")
 FOLDER_PREFIX = "netlab-lab-"  # a lab's own folder, in the temporary directory
 RECORD = "lab.json"  # in that folder: what `netlab lab --list` shows
 
@@ -127,7 +130,9 @@ def lab_settings(lang: str, workdir: Path) -> Path:
     JupyterLab's supported way to change a setting's default for every user is an ``overrides.json``
     in its application settings folder (``jupyter lab path``; ``--LabApp.app_settings_dir``). We copy
     the installed one (if any) and set the language there, so this lab's choice changes nothing for
-    other Jupyter servers. A language the learner picks in Settings > Language still wins.
+    other Jupyter servers. A language the learner picks in Settings > Language still wins. The same
+    file turns off the "receive official Jupyter news?" question (:data:`QUIET`), whose toast covers
+    the lower terminal of a lesson's layout in every fresh workspace.
     """
     lab_dir = Path(os.environ.get("JUPYTERLAB_DIR") or Path(sys.prefix, "share", "jupyter", "lab"))
     installed = Path(os.environ.get("JUPYTERLAB_SETTINGS_DIR") or lab_dir / "settings")
@@ -138,6 +143,8 @@ def lab_settings(lang: str, workdir: Path) -> Path:
     path = settings / "overrides.json"
     overrides = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     overrides.setdefault(LOCALE_SETTING, {})["locale"] = lang
+    for name, value in QUIET.items():  # no toast over the lesson's terminals; the lab may be offline
+        overrides.setdefault(NOTIFICATION_SETTING, {}).setdefault(name, value)
     path.write_text(json.dumps(overrides, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return settings
 
@@ -319,6 +326,9 @@ def serve_lab(
     settings = lab_settings(lang, workdir)
     common = ["lab", "--no-browser", "--allow-root", f"--ServerApp.root_dir={notebooks}"]
     common.append(f"--LabApp.app_settings_dir={settings}")
+    # Terminals are login shells, whose /etc/profile resets PATH: see netlab.app.terminals.
+    rcfile = write_rcfile(workdir / RCFILE, Path(bin_dir))
+    common.append(terminado_option(env["SHELL"], rcfile))
     url = f"http://{host}:{port}/lab/tree/{FIRST_NOTEBOOK}?token={token}"
     if lesson:
         from netlab.app.workspace import lesson_workspace
