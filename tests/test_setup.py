@@ -185,6 +185,8 @@ def test_two_labs_have_a_runtime_directory_each_and_both_are_listed():
 
 # -- the package as pip installs it: a wheel, in a virtual environment far from this clone ------------
 
+VERSION = re.search(r'__version__ = "(.+)"', (REPO / "netlab/plumbing/version.py").read_text()).group(1)
+
 # What a wheel is built from: the package, its lessons and its metadata (not this clone's caches).
 SOURCE = ["pyproject.toml", "setup.py", "README.md", "LICENSE", "netlab", "notebooks"]
 
@@ -225,10 +227,11 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory, deps: Path) -> Path:
             shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", ".*"))
         else:
             shutil.copy2(REPO / name, source / name)
-    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q"]
-    result = subprocess.run([*build, "-w", str(top / "dist"), str(source)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    (wheel,) = (top / "dist").glob("netlab-*.whl")
+    # `python -m build`, as a release is made: the sdist, then the wheel built from the sdist.
+    build = [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(top / "dist"), str(source)]
+    result = subprocess.run(build, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    (wheel,) = (top / "dist").glob("netns_lab-*.whl")
 
     venv = top / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -260,7 +263,7 @@ def test_the_wheel_carries_the_version_the_license_and_the_lessons(wheel_venv):
     python = str(wheel_venv / "bin/python")
     code = (
         "import importlib.metadata as m, json, netlab, pathlib\n"
-        "d = m.distribution('netlab')\n"
+        "d = m.distribution('netns-lab')\n"
         "print(json.dumps({'file': netlab.__file__, 'version': netlab.__version__, 'dist': d.version,\n"
         "    'license': d.metadata['License-Expression'], 'files': [str(f) for f in d.files]}))"
     )
@@ -269,7 +272,7 @@ def test_the_wheel_carries_the_version_the_license_and_the_lessons(wheel_venv):
     info = json.loads(run.stdout)
     package = Path(info["file"]).parent
     assert package.is_relative_to(wheel_venv) and not package.is_relative_to(REPO)  # the wheel's copy, not this clone
-    assert info["version"] == info["dist"] == "0.2.0"
+    assert info["version"] == info["dist"] == VERSION
     assert info["license"] == "MIT"
     assert any(f.endswith("licenses/LICENSE") for f in info["files"])
     assert (package / "py.typed").is_file()
@@ -277,6 +280,29 @@ def test_the_wheel_carries_the_version_the_license_and_the_lessons(wheel_venv):
     modules = {str(p.relative_to(REPO / "netlab")) for p in (REPO / "netlab").rglob("*.py")}
     assert modules == {str(p.relative_to(package)) for p in package.rglob("*.py")}
     assert _lessons(package / "notebooks") == _lessons(REPO / "notebooks")
+
+
+def test_the_release_passes_twine_check_under_a_name_of_its_own(wheel_venv):
+    """sdist and wheel as PyPI would take them: netns-lab (PyPI's "netlab" is another project)."""
+    dist = wheel_venv.parent / "dist"
+    names = sorted(path.name for path in dist.iterdir())
+    assert names == [f"netns_lab-{VERSION}-py3-none-any.whl", f"netns_lab-{VERSION}.tar.gz"]
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *map(str, sorted(dist.iterdir()))],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 and result.stdout.count("PASSED") == 2, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["netlab", "netns-lab"])
+def test_both_commands_from_the_wheel_say_the_version(wheel_venv, tmp_path, command):
+    """`netns-lab` beside `netlab`: the same program under a name ipspace's netlab does not use."""
+    result = subprocess.run(
+        [str(wheel_venv / "bin" / command), "--version"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"netlab {VERSION} (netns-lab)"
 
 
 def test_netlab_from_the_wheel_answers_help(wheel_venv, tmp_path):

@@ -26,6 +26,7 @@ from typing import Any
 
 from netlab.errors import NamespaceNotFoundError, NetlabError, StaleNamespaceError, reason
 from netlab.plumbing.i18n import N_, _
+from netlab.plumbing.version import __version__
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
@@ -284,6 +285,7 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="LANG",
         help=_("speak this language, e.g. zh-CN or en (default: from NETLAB_LANG or LANG; English)"),
     )
+    parser.add_argument("--version", action="version", version=f"netlab {__version__} (netns-lab)")
     sub = parser.add_subparsers(dest="cmd", required=True)
 
     p = _command(sub, "sandbox", _("run a command in a private network + mount namespace"))

@@ -62,4 +62,4 @@ def test_one_version_source():
     assert project["project"]["dynamic"] == ["version"] and "version" not in project["project"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "netlab.plumbing.version.__version__"}
     # ... and the installed package says the same.
-    assert importlib.metadata.version("netlab") == netlab.__version__
+    assert importlib.metadata.version("netns-lab") == netlab.__version__
