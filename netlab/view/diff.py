@@ -17,6 +17,10 @@ addresses and brings it DOWN; the sentences say so, because that surprises every
 IPv6 link-local addresses (``fe80::``, one per interface that is up) are left out: they come
 and go with every ``up`` and would bury the interesting lines.
 
+The steps, in the order the sentences come: namespaces born and renamed, interfaces added, moved,
+changed (``diff_interface.py`` asks what changed about one interface) and removed, then routes,
+forwarding and NAT, namespaces gone, and who holds each namespace alive.
+
 The sentences are in the learner's language (``netlab.plumbing.i18n``): each is one ``_()`` message with
 named placeholders, so a translation can put the namespace before the interface, as Chinese does.
 """
@@ -29,6 +33,7 @@ from dataclasses import dataclass, replace
 
 from netlab.model import words
 from netlab.plumbing.i18n import _
+from netlab.view.diff_interface import interface_sentences
 from netlab.view.snapshot import Interface, Namespace, Topology, interface_key
 
 __all__ = ["Change", "TopologyDiff", "diff"]
@@ -149,68 +154,124 @@ def _ns_sentence(ns: Namespace) -> str:
 
 def diff(before: Topology, after: Topology) -> TopologyDiff:
     """Compare two snapshots; the result prints as sentences, and ``draw(result)`` pictures it."""
-    changes: list[Change] = []
     old_ns = {ns.inode: ns for ns in before.namespaces}
     new_ns = {ns.inode: ns for ns in after.namespaces}
     born = [ns for ns in after.namespaces if ns.inode not in old_ns]
     died = [ns for ns in before.namespaces if ns.inode not in new_ns]
     both = [(old_ns[ns.inode], ns) for ns in after.namespaces if ns.inode in old_ns]
 
-    for ns in born:
-        changes.append(Change(_("new namespace {namespace}").format(namespace=_ns_sentence(ns)), ADDED, ns.inode))
+    changes = [_namespace_born(ns) for ns in born]
     for old, new in both:
         changes += _name_changes(old, new)
+    shuffle = _Shuffle.between(born, died, both)
+    added, reported = _added_interfaces(after, shuffle)
+    changes += added
+    changes += _moved_interfaces(shuffle)
+    changes += _kept_interfaces(both)
+    changes += _removed_interfaces(before, after, shuffle)
+    for old, new in both:
+        changes += _route_changes(old, new)
+        changes += _fact_changes(old, new)
+    changes += [_namespace_gone(ns, shuffle) for ns in died]
+    for old, new in both:
+        changes += _holder_changes(old, new)
+    left_behind = [(ns.inode, i.name) for (ns, i), _ in shuffle.moves]
+    also_added = [key for key in reported if not any((c.netns, c.interface) == key for c in changes)]
+    return TopologyDiff(before, after, changes, left_behind=left_behind, also_added=also_added)
 
-    # Interfaces: gone from one place, new in another; then pair up the moves.
-    removed = [(old, i) for old, new in both for i in old.interfaces if i.name not in {j.name for j in new.interfaces}]
-    added = [(new, i) for old, new in both for i in new.interfaces if i.name not in {j.name for j in old.interfaces}]
-    added += [(ns, i) for ns in born for i in ns.interfaces if i.kind != "loopback"]
-    removed_in_dead = [(ns, i) for ns in died for i in ns.interfaces]
-    moves = _match_moves(removed + removed_in_dead, added)
-    moved_from = {(id(ns), i.name) for (ns, i), _ in moves}
-    moved_to = {(id(ns), i.name) for _, (ns, i) in moves}
 
+def _namespace_born(ns: Namespace) -> Change:
+    """The sentence for a namespace that was not there before."""
+    return Change(_("new namespace {namespace}").format(namespace=_ns_sentence(ns)), ADDED, ns.inode)
+
+
+def _namespace_gone(ns: Namespace, shuffle: _Shuffle) -> Change:
+    """The sentence for a namespace that is gone, naming the interfaces that went with it (not those moved out)."""
+    gone_with = [i.name for i in ns.interfaces if i.kind != "loopback" and not shuffle.moved_away(ns, i)]
+    tail = _(" (and with it {names})").format(names=", ".join(gone_with)) if gone_with else ""
+    gone = _("namespace {namespace} is gone").format(namespace=_ns_sentence(ns))
+    return Change(gone + tail, REMOVED, ns.inode)
+
+
+Placed = tuple[Namespace, Interface]  # an interface, and the namespace it is in
+
+
+@dataclass
+class _Shuffle:
+    """Interfaces gone from one place, new in another, and the pairs of those that are one interface moved."""
+
+    removed: list[Placed]  # gone from a namespace that is still there
+    added: list[Placed]  # new in a namespace that was there, or in a new one (but its lo)
+    moves: list[tuple[Placed, Placed]]  # (where it was, where it is now)
+
+    def __post_init__(self) -> None:
+        self._from = {(id(ns), i.name) for (ns, i), _ in self.moves}
+        self._to = {(id(ns), i.name) for _, (ns, i) in self.moves}
+
+    @classmethod
+    def between(cls, born: list[Namespace], died: list[Namespace], both: list[tuple[Namespace, Namespace]]) -> _Shuffle:
+        """Sort the interfaces of the namespaces born, died and kept; then pair up the moves."""
+        removed = [
+            (old, i) for old, new in both for i in old.interfaces if i.name not in {j.name for j in new.interfaces}
+        ]
+        added = [
+            (new, i) for old, new in both for i in new.interfaces if i.name not in {j.name for j in old.interfaces}
+        ]
+        added += [(ns, i) for ns in born for i in ns.interfaces if i.kind != "loopback"]
+        removed_in_dead = [(ns, i) for ns in died for i in ns.interfaces]
+        return cls(removed, added, _match_moves(removed + removed_in_dead, added))
+
+    def moved_away(self, ns: Namespace, interface: Interface) -> bool:
+        """Did ``interface`` leave ``ns`` for another namespace?"""
+        return (id(ns), interface.name) in self._from
+
+    def moved_in(self, ns: Namespace, interface: Interface) -> bool:
+        """Did ``interface`` come into ``ns`` from another namespace?"""
+        return (id(ns), interface.name) in self._to
+
+
+def _added_interfaces(after: Topology, shuffle: _Shuffle) -> tuple[list[Change], set[tuple[int, str]]]:
+    """A sentence per new interface (one per new veth pair); also which (inode, name) they told about."""
+    changes = []
     reported: set[tuple[int, str]] = set()
-    for ns, interface in added:
-        if (id(ns), interface.name) in moved_to or (ns.inode, interface.name) in reported:
+    for ns, interface in shuffle.added:
+        if shuffle.moved_in(ns, interface) or (ns.inode, interface.name) in reported:
             continue
-        changes.append(_added_interface(after, ns, interface, added, reported))
-    for (old_place, old_if), (new_place, new_if) in moves:
+        changes.append(_added_interface(after, ns, interface, shuffle.added, reported))
+    return changes, reported
+
+
+def _moved_interfaces(shuffle: _Shuffle) -> list[Change]:
+    """A sentence per move (and rename), then what the move did to the interface (DOWN, no addresses)."""
+    changes = []
+    for (old_place, old_if), (new_place, new_if) in shuffle.moves:
         renamed = _(" and is now called {name}").format(name=new_if.name) if new_if.name != old_if.name else ""
         moved = _("{name} moved from {source} to {target}").format(
             name=old_if.name, source=_where(old_place), target=_where(new_place)
         )
-        changes.append(
-            Change(
-                moved + renamed,
-                ADDED,
-                new_place.inode,
-                new_if.name,
-            )
-        )
+        changes.append(Change(moved + renamed, ADDED, new_place.inode, new_if.name))
         changes += _interface_changes(new_place, old_if, new_if, moved=True)
+    return changes
+
+
+def _kept_interfaces(both: list[tuple[Namespace, Namespace]]) -> list[Change]:
+    """What changed about the interfaces still in the same namespace under the same name."""
+    changes = []
     for old, new in both:
         new_by_name = {i.name: i for i in new.interfaces}
         for interface in old.interfaces:
             if interface.name in new_by_name:
                 changes += _interface_changes(new, interface, new_by_name[interface.name])
-    for ns, interface in removed:
-        if (id(ns), interface.name) not in moved_from:
-            changes.append(_removed_interface(before, after, ns, interface))
+    return changes
 
-    for old, new in both:
-        changes += _route_changes(old, new)
-        changes += _fact_changes(old, new)
-    for ns in died:
-        gone_with = [i.name for i in ns.interfaces if i.kind != "loopback" and (id(ns), i.name) not in moved_from]
-        tail = _(" (and with it {names})").format(names=", ".join(gone_with)) if gone_with else ""
-        gone = _("namespace {namespace} is gone").format(namespace=_ns_sentence(ns))
-        changes.append(Change(gone + tail, REMOVED, ns.inode))
-    for old, new in both:
-        changes += _holder_changes(old, new)
-    left_behind = [(ns.inode, i.name) for (ns, i), _ in moves]
-    also_added = [key for key in reported if not any((c.netns, c.interface) == key for c in changes)]
-    return TopologyDiff(before, after, changes, left_behind=left_behind, also_added=also_added)
+
+def _removed_interfaces(before: Topology, after: Topology, shuffle: _Shuffle) -> list[Change]:
+    """A sentence per interface gone from a namespace that is still there (a move is told already)."""
+    return [
+        _removed_interface(before, after, ns, interface)
+        for ns, interface in shuffle.removed
+        if not shuffle.moved_away(ns, interface)
+    ]
 
 
 def _name_changes(old: Namespace, new: Namespace) -> list[Change]:
@@ -298,56 +359,9 @@ def _removed_interface(before: Topology, after: Topology, ns: Namespace, interfa
 
 
 def _interface_changes(ns: Namespace, old: Interface, new: Interface, *, moved: bool = False) -> list[Change]:
-    changes = []
-    name, where = new.name, _where(ns)
-
-    def changed(sentence: str, **fields: object) -> None:
-        """``sentence`` is a whole translated sentence about ``{name} in {where}``."""
-        changes.append(Change(sentence.format(name=name, where=where, **fields), CHANGED, ns.inode, name))
-
-    recreated = not moved and old.index != new.index and old.mac != new.mac
-    if recreated:
-        changed(_("{name} in {where} was deleted and created again"))
-    if old.kind != new.kind:
-        changed(_("{name} in {where} is now a {kind} (was {old_kind})"), kind=new.kind, old_kind=old.kind)
-    if old.up != new.up:
-        if new.up:
-            changed(_("{name} in {where} went UP"))
-        elif moved:
-            changed(_("{name} in {where} went DOWN (moving an interface brings it down)"))
-        else:
-            changed(_("{name} in {where} went DOWN"))
-    elif old.running != new.running and new.kind == "veth":
-        if new.running:
-            changed(_("{name} in {where} can carry packets now: its peer is UP too"))
-        else:
-            changed(_("{name} in {where} stopped carrying packets: its peer is DOWN"))
-    gained = [a for a in _addresses(new) if a not in _addresses(old)]
-    lost = [a for a in _addresses(old) if a not in _addresses(new)]
-    if gained:
-        changed(_("{name} in {where} got {addresses}"), addresses=", ".join(gained))
-    if lost:
-        if moved:
-            sentence = _("{name} in {where} lost {addresses} (a move to another namespace flushes addresses)")
-        else:
-            sentence = _("{name} in {where} lost {addresses}")
-        changed(sentence, addresses=", ".join(lost))
-    if old.master != new.master:
-        if new.master and old.master:
-            changed(_("{name} in {where} moved from bridge {old} to {new}"), old=old.master, new=new.master)
-        elif new.master:
-            changed(_("{name} in {where} joined bridge {bridge}"), bridge=new.master)
-        else:
-            changed(_("{name} in {where} left bridge {bridge}"), bridge=old.master)
-    if old.mtu != new.mtu:
-        changed(_("{name} in {where} mtu {old} → {new}"), old=old.mtu, new=new.mtu)
-    if old.mac != new.mac and not recreated:
-        if new.kind == "bridge":
-            sentence = _("{name} in {where} MAC {old} → {new} (a bridge takes the lowest MAC address of its ports)")
-        else:
-            sentence = _("{name} in {where} MAC {old} → {new}")
-        changed(sentence, old=old.mac, new=new.mac)
-    return changes
+    """What changed about one interface (kept in place, or ``moved`` here): one sentence each."""
+    sentences = interface_sentences(old, new, where=_where(ns), moved=moved)
+    return [Change(text, CHANGED, ns.inode, new.name) for text in sentences]
 
 
 def _route_brief(route) -> str:

@@ -250,48 +250,83 @@ def _resolve_nsids(inside: list[_Inside]) -> tuple[dict[int, dict[int, int]], di
     by which time its spokes have placed all of its veths.
     Returns the map and, per namespace inode, the ids still unknown.
     """
+    ends = _veth_ends(inside)
+    resolved: dict[int, dict[int, int]] = {}
+    unresolved: dict[int, set[int]] = {}
+    for entry in sorted(inside, key=_nsid_count):
+        if entry.route is None:
+            continue
+        missing = _resolve_ids_of(entry, entry.route, inside, ends, resolved)
+        if missing:
+            unresolved[entry.info.inode] = missing
+    return resolved, unresolved
+
+
+def _veth_ends(inside: list[_Inside]) -> dict[tuple[int, int], list[_Inside]]:
+    """File every link under (its ifindex, its peer's ifindex); fill each entry's ``by_index``."""
     ends: dict[tuple[int, int], list[_Inside]] = {}
     for entry in inside:
         entry.by_index = {link.ifindex: link for link in entry.links}
         for link in entry.links:
             if link.link:
                 ends.setdefault((link.ifindex, link.link), []).append(entry)
-    resolved: dict[int, dict[int, int]] = {}
-    unresolved: dict[int, set[int]] = {}
+    return ends
 
-    def ids(entry: _Inside) -> int:
-        return sum(1 for link in entry.links if link.link_nsid is not None)
 
-    for entry in sorted(inside, key=ids):
-        if entry.route is None:
-            continue
-        found = resolved.setdefault(entry.info.inode, {})
-        wanted: dict[int, list[netlink.LinkMessage]] = {}
-        for link in entry.links:
-            if link.link_nsid is not None and link.link_nsid >= 0 and link.link_nsid not in found:
-                wanted.setdefault(link.link_nsid, []).append(link)
-        if not wanted:
-            continue
-        candidates: dict[int, _Inside] = {}  # by id(): ordered, each once
-        for links in wanted.values():
-            for link in links:
-                for other in ends.get((link.link, link.ifindex), ()):
-                    if other is not entry:
-                        candidates[id(other)] = other
-        asked = list(candidates.values())
-        for _round in range(2):
-            for other, answer in zip(asked, netlink.nsids(entry.route, [c.fd for c in asked]), strict=True):
-                if answer in wanted and answer not in found:
-                    found[answer] = other.info.inode
-                    _place_far_ends(entry, other, wanted[answer], resolved)
-            if all(nsid in found for nsid in wanted):
-                break
-            # The rest, only when the candidates did not answer everything.
-            asked = [c for c in inside if c is not entry and id(c) not in candidates]
-        missing = {nsid for nsid in wanted if nsid not in found}
-        if missing:
-            unresolved[entry.info.inode] = missing
-    return resolved, unresolved
+def _nsid_count(entry: _Inside) -> int:
+    """How many of a namespace's links point into another namespace (by an id)."""
+    return sum(1 for link in entry.links if link.link_nsid is not None)
+
+
+def _resolve_ids_of(
+    entry: _Inside,
+    route: netlink.NetlinkSocket,
+    inside: list[_Inside],
+    ends: dict[tuple[int, int], list[_Inside]],
+    resolved: dict[int, dict[int, int]],
+) -> set[int]:
+    """Ask from ``entry`` (through ``route``) for the ids its veths use: candidates first, then the rest.
+
+    Returns the ids no namespace in ``inside`` answered to.
+    """
+    found = resolved.setdefault(entry.info.inode, {})
+    wanted = _wanted_nsids(entry, found)
+    if not wanted:
+        return set()
+    candidates = _candidates(entry, wanted, ends)
+    asked = list(candidates.values())
+    for _round in range(2):
+        for other, answer in zip(asked, netlink.nsids(route, [c.fd for c in asked]), strict=True):
+            if answer in wanted and answer not in found:
+                found[answer] = other.info.inode
+                _place_far_ends(entry, other, wanted[answer], resolved)
+        if all(nsid in found for nsid in wanted):
+            break
+        # The rest, only when the candidates did not answer everything.
+        asked = [c for c in inside if c is not entry and id(c) not in candidates]
+    return {nsid for nsid in wanted if nsid not in found}
+
+
+def _wanted_nsids(entry: _Inside, found: dict[int, int]) -> dict[int, list[netlink.LinkMessage]]:
+    """The ids ``entry``'s links use that are not placed yet, each with the links that use it."""
+    wanted: dict[int, list[netlink.LinkMessage]] = {}
+    for link in entry.links:
+        if link.link_nsid is not None and link.link_nsid >= 0 and link.link_nsid not in found:
+            wanted.setdefault(link.link_nsid, []).append(link)
+    return wanted
+
+
+def _candidates(
+    entry: _Inside, wanted: dict[int, list[netlink.LinkMessage]], ends: dict[tuple[int, int], list[_Inside]]
+) -> dict[int, _Inside]:
+    """The namespaces holding a link that points back at one of ``wanted``'s: by ``id()``, ordered, each once."""
+    candidates: dict[int, _Inside] = {}
+    for links in wanted.values():
+        for link in links:
+            for other in ends.get((link.link, link.ifindex), ()):
+                if other is not entry:
+                    candidates[id(other)] = other
+    return candidates
 
 
 def _place_far_ends(

@@ -10,6 +10,7 @@ each row, with a stub into every tile wired to it. Tiles wired to each other get
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -40,15 +41,19 @@ from netlab.view.draw.render import (
     wire,
     write,
 )
-from netlab.view.snapshot import Namespace, Topology, interface_key
+from netlab.view.snapshot import Interface, Namespace, Topology, interface_key
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch
 
 __all__ = ["TILE_W", "render_compact"]
 
 TILE_W = 1.95  # inches
+MARGIN, GAP_X, GAP_Y = 0.3, 0.14, 0.3  # inches: around the drawing, between tiles, between rows
+
+Segments = dict[str, list]  # colour -> wire segments, drawn as one LineCollection each
 
 
 def hubs_of(topology: Topology, graph: nx.Graph) -> list[Namespace]:
@@ -65,18 +70,52 @@ def columns_for(tiles: int, *, max_width: float | None) -> int:
     return columns
 
 
+@dataclass
+class _Sheet:
+    """What the compact layout measured, in inches: the bands, the tiles, and the drawing's size."""
+
+    hubs: list[Namespace]  # the bands across the top, in order (band n has colour n)
+    hub_text: dict[int, list[str]]  # inode -> a band's lines
+    hub_heights: list[float]
+    tiles: list[Namespace]  # the others, in grid order (root first, outside ones last)
+    tile_text: dict[int, list[tuple[str, Interface | None]]]  # inode -> a tile's lines
+    tile_h: float  # every tile is as tall as the one with the most lines
+    columns: int
+    grid_w: float
+    width: float
+    height: float
+
+    @property
+    def left(self) -> float:
+        """Where the bands and the grid start: after the margin and the room for the hubs' buses."""
+        return MARGIN + 0.2 * max(len(self.hubs), 1)
+
+
 def render_compact(
     topology: Topology, marks: dict[str, str], *, dpi: float, caption_line: str, max_width: float | None = None
 ) -> Figure:
     """Hubs as bands, tiles on a grid, buses between them; at most ``max_width`` inches wide if given."""
-    from matplotlib.collections import LineCollection, PatchCollection
-    from matplotlib.patches import Rectangle
-
     graph = namespace_graph(topology)
+    sheet = _measure(topology, graph, caption_line=caption_line, max_width=max_width)
+    figure, ax = new_figure(sheet.width, sheet.height, dpi=dpi)
+    caption(ax, caption_line, x=MARGIN, y=sheet.height - MARGIN / 2 - 0.05)
+    wires: Segments = {}
+    trunk, bottom = _draw_hubs(ax, sheet, marks, wires)
+    positions = _tile_positions(sheet, grid_top=bottom - 0.12)
+    _add_buses(sheet, graph, trunk, positions, wires)
+    _draw_wires(ax, wires)
+    _draw_tile_links(ax, graph, positions, tile_h=sheet.tile_h)
+    _draw_tiles(ax, sheet, marks, positions)
+    _legend(ax, x=MARGIN, y=MARGIN * 0.7, hubs=bool(sheet.hubs))
+    return figure
+
+
+def _measure(topology: Topology, graph: nx.Graph, *, caption_line: str, max_width: float | None) -> _Sheet:
+    """Pick the hubs and the tiles, write their lines, and size the grid and the drawing."""
     hubs = hubs_of(topology, graph)
-    hub_ids = {ns.inode: n for n, ns in enumerate(hubs)}
+    hub_inodes = {ns.inode for ns in hubs}
     tiles = sorted(
-        (ns for ns in topology.namespaces if ns.inode not in hub_ids),
+        (ns for ns in topology.namespaces if ns.inode not in hub_inodes),
         key=lambda n: (not n.root, n.outside, name_key(n)),
     )
     tile_text = {ns.inode: tile_lines(topology, ns) for ns in tiles}
@@ -84,88 +123,96 @@ def render_compact(
     tile_h = 0.42 + 0.15 * lines_per_tile
     columns = columns_for(len(tiles), max_width=max_width)
     rows = math.ceil(len(tiles) / columns) if tiles else 0
-    gap_x, gap_y, margin = 0.14, 0.3, 0.3
     bus_room = 0.2 * max(len(hubs), 1)
-    grid_w = columns * TILE_W + (columns - 1) * gap_x
+    grid_w = columns * TILE_W + (columns - 1) * GAP_X
     hub_text = {hub.inode: hub_lines(hub) for hub in hubs}
     hub_heights = [0.5 + 0.19 * len(hub_text[hub.inode]) for hub in hubs]
-    width = max(grid_w + 2 * margin + bus_room, text_width(caption_line, 8.5, mono=False) + 2 * margin)
-    height = sum(hub_heights) + 0.22 * len(hubs) + rows * (tile_h + gap_y) + 2 * margin + 0.7
-    figure, ax = new_figure(width, height, dpi=dpi)
-    caption(ax, caption_line, x=margin, y=height - margin / 2 - 0.05)
-    left = margin + bus_room
-    wires: dict[str, list] = {}  # colour -> segments, drawn as one LineCollection each
+    width = max(grid_w + 2 * MARGIN + bus_room, text_width(caption_line, 8.5, mono=False) + 2 * MARGIN)
+    height = sum(hub_heights) + 0.22 * len(hubs) + rows * (tile_h + GAP_Y) + 2 * MARGIN + 0.7
+    return _Sheet(hubs, hub_text, hub_heights, tiles, tile_text, tile_h, columns, grid_w, width, height)
 
-    # Hubs: full-width bands with a coloured stripe; their bus starts from the stripe.
-    y = height - margin - 0.3
+
+def _draw_hubs(
+    ax: Axes, sheet: _Sheet, marks: dict[str, str], wires: Segments
+) -> tuple[dict[int, tuple[float, float]], float]:
+    """The bands, top-down, each with the start of its bus; returns where each bus starts and the bands' bottom."""
+    y = sheet.height - MARGIN - 0.3
     trunk: dict[int, tuple[float, float]] = {}
-    for n, hub in enumerate(hubs):
-        h, colour = hub_heights[n], HUB_COLOURS[n % len(HUB_COLOURS)]
-        fill, edge = ROOT_BOX if hub.root else NS_BOX
-        mark = marks.get(hub.key)
-        round_box(
-            ax,
-            left,
-            y - h,
-            grid_w,
-            h,
-            fill=fill,
-            edge=MARK_COLOURS.get(mark or "", edge),
-            width=2.6 if hub.root or mark else 1.4,
-            radius=0.14,
-            z=1,
-        )
-        ax.add_artist(
-            Rectangle((left + 0.03, y - h + 0.12), 0.07, h - 0.24, facecolor=colour, edgecolor="none", zorder=2)
-        )
-        title_ink = ROOT_BOX[1] if hub.root else INK
-        write(
-            ax,
-            left + 0.22,
-            y - 0.24,
-            hub.heading,
-            quick=True,
-            size=11,
-            fontweight="bold",
-            va="center",
-            color=title_ink,
-            zorder=3,
-        )
-        facts = " · ".join(t for t, *_rest in header_lines(hub, routes=False)[1:])
-        facts_x = left + 0.22 + text_width(hub.heading, 11, mono=False, bold=True) + 0.15
-        write(ax, facts_x, y - 0.24, facts, quick=True, size=7.5, va="center", color=DIM_INK, zorder=3)
-        body = "\n".join(fit(line, 7.5, grid_w - 0.4) for line in hub_text[hub.inode])
-        write(
-            ax,
-            left + 0.22,
-            y - 0.44,
-            body,
-            quick=True,
-            size=7.5,
-            mono=True,
-            va="top",
-            color=INK,
-            linespacing=1.45,
-            zorder=3,
-        )
-        if mark:
-            badge(ax, left + grid_w - 0.05, y - 0.05, mark, z=8)
-        trunk[hub.inode] = (margin + 0.1 + 0.2 * n, y - h / 2)
-        wires.setdefault(colour, []).append([(margin + 0.1 + 0.2 * n, y - h / 2), (left, y - h / 2)])
+    for n, hub in enumerate(sheet.hubs):
+        h, colour = sheet.hub_heights[n], HUB_COLOURS[n % len(HUB_COLOURS)]
+        _draw_hub(ax, sheet, hub, top=y, h=h, colour=colour, mark=marks.get(hub.key))
+        trunk[hub.inode] = (MARGIN + 0.1 + 0.2 * n, y - h / 2)
+        wires.setdefault(colour, []).append([(MARGIN + 0.1 + 0.2 * n, y - h / 2), (sheet.left, y - h / 2)])
         y -= h + 0.22
+    return trunk, y
 
-    # Tiles on a grid.
-    grid_top = y - 0.12
+
+def _draw_hub(ax: Axes, sheet: _Sheet, hub: Namespace, *, top: float, h: float, colour: str, mark: str | None) -> None:
+    """One band: a full-width box with a stripe of its colour, its title and facts, its interfaces."""
+    from matplotlib.patches import Rectangle
+
+    left, y, grid_w = sheet.left, top, sheet.grid_w
+    fill, edge = ROOT_BOX if hub.root else NS_BOX
+    width = 2.6 if hub.root or mark else 1.4
+    round_box(
+        ax, left, y - h, grid_w, h, fill=fill, edge=MARK_COLOURS.get(mark or "", edge), width=width, radius=0.14, z=1
+    )
+    ax.add_artist(Rectangle((left + 0.03, y - h + 0.12), 0.07, h - 0.24, facecolor=colour, edgecolor="none", zorder=2))
+    title_ink = ROOT_BOX[1] if hub.root else INK
+    write(
+        ax,
+        left + 0.22,
+        y - 0.24,
+        hub.heading,
+        quick=True,
+        size=11,
+        fontweight="bold",
+        va="center",
+        color=title_ink,
+        zorder=3,
+    )
+    facts = " · ".join(t for t, *_rest in header_lines(hub, routes=False)[1:])
+    facts_x = left + 0.22 + text_width(hub.heading, 11, mono=False, bold=True) + 0.15
+    write(ax, facts_x, y - 0.24, facts, quick=True, size=7.5, va="center", color=DIM_INK, zorder=3)
+    body = "\n".join(fit(line, 7.5, grid_w - 0.4) for line in sheet.hub_text[hub.inode])
+    write(
+        ax,
+        left + 0.22,
+        y - 0.44,
+        body,
+        quick=True,
+        size=7.5,
+        mono=True,
+        va="top",
+        color=INK,
+        linespacing=1.45,
+        zorder=3,
+    )
+    if mark:
+        badge(ax, left + grid_w - 0.05, y - 0.05, mark, z=8)
+
+
+def _tile_positions(sheet: _Sheet, *, grid_top: float) -> dict[int, tuple[float, float]]:
+    """Each tile's lower-left corner: row by row under ``grid_top``, ``sheet.columns`` to a row."""
     positions: dict[int, tuple[float, float]] = {}
-    for index, ns in enumerate(tiles):
-        r, c = divmod(index, columns)
-        positions[ns.inode] = (left + c * (TILE_W + gap_x), grid_top - (r + 1) * tile_h - r * gap_y)
+    for index, ns in enumerate(sheet.tiles):
+        r, c = divmod(index, sheet.columns)
+        positions[ns.inode] = (sheet.left + c * (TILE_W + GAP_X), grid_top - (r + 1) * sheet.tile_h - r * GAP_Y)
+    return positions
 
-    # Buses: a trunk per hub down the left margin, a line above each row, a stub into each tile.
-    for hub in hubs:
-        n = hub_ids[hub.inode]
+
+def _add_buses(
+    sheet: _Sheet,
+    graph: nx.Graph,
+    trunk: dict[int, tuple[float, float]],
+    positions: dict[int, tuple[float, float]],
+    wires: Segments,
+) -> None:
+    """Per hub: a trunk down the left margin, a line above each row it reaches, a stub into each tile wired to it."""
+    tile_h = sheet.tile_h
+    for n, hub in enumerate(sheet.hubs):
         colour = HUB_COLOURS[n % len(HUB_COLOURS)]
-        members = [ns for ns in tiles if graph.has_edge(hub.inode, ns.inode)]
+        members = [ns for ns in sheet.tiles if graph.has_edge(hub.inode, ns.inode)]
         if not members:
             continue
         trunk_x, hub_y = trunk[hub.inode]
@@ -177,10 +224,20 @@ def render_compact(
             wires[colour].append([(stub_x, bus_y), (stub_x, y0 + tile_h)])
         wires[colour].append([(trunk_x, hub_y), (trunk_x, min(row_ends))])
         wires[colour] += [[(trunk_x, bus_y), (end, bus_y)] for bus_y, end in row_ends.items()]
+
+
+def _draw_wires(ax: Axes, wires: Segments) -> None:
+    """The buses, one collection per colour, behind everything."""
+    from matplotlib.collections import LineCollection
+
     for colour, segments in wires.items():
         ax.add_collection(LineCollection(segments, colors=colour, linewidths=1.3, zorder=0.5))
 
-    # Wires between tiles (a chain or a pair inside a big lab): thin lines behind the tiles.
+
+def _draw_tile_links(ax: Axes, graph: nx.Graph, positions: dict[int, tuple[float, float]], *, tile_h: float) -> None:
+    """Wires between tiles (a chain or a pair inside a big lab): thin lines from centre to centre, behind the tiles."""
+    from matplotlib.collections import LineCollection
+
     between = []
     for a, b in graph.subgraph(positions).edges:
         (xa, ya), (xb, yb) = positions[a], positions[b]
@@ -188,61 +245,70 @@ def render_compact(
     if between:
         ax.add_collection(LineCollection(between, colors=VETH_LINE, linewidths=1.6, alpha=0.7, zorder=0.4))
 
-    dots_x, dots_y, dots_c = [], [], []
-    boxes = []  # the tiles, drawn as one collection
-    for ns in tiles:
-        x0, y0 = positions[ns.inode]
-        mark = marks.get(ns.key) or next(
-            (marks[interface_key(ns, i.name)] for i in ns.interfaces if interface_key(ns, i.name) in marks), None
-        )
-        fill, edge = ROOT_BOX if ns.root else (OUTSIDE_BOX if ns.outside else NS_BOX)
-        boxes.append(
-            round_patch(
-                x0,
-                y0,
-                TILE_W,
-                tile_h,
-                fill=fill,
-                edge=MARK_COLOURS.get(mark or "", edge),
-                width=2.4 if (ns.root or mark) else 1.0,
-                radius=0.08,
-                dashed=mark == "removed" or ns.outside,
-                z=1,
-            )
-        )
-        top = y0 + tile_h - 0.15
-        title = fit(ns.heading, 8.5, TILE_W * 0.5, mono=False)
-        title_ink = ROOT_BOX[1] if ns.root else INK
-        write(ax, x0 + 0.1, top, title, quick=True, size=8.5, fontweight="bold", va="center", color=title_ink, zorder=3)
-        facts = ns.label + (" · " + _("fwd") if ns.ip_forward else "") + (" · NAT" if ns.nat else "")
-        write(ax, x0 + TILE_W - 0.08, top, facts, quick=True, size=6, va="center", ha="right", color=DIM_INK, zorder=3)
-        texts = tile_text[ns.inode]
-        for k, (_text, interface) in enumerate(texts):
-            if interface is not None:
-                dots_x.append(x0 + 0.13)
-                dots_y.append(top - 0.21 - 0.15 * k)
-                dots_c.append(state_colours(interface)[1])
-        dim = all(i is None or not i.up for _text, i in texts)
-        write(
-            ax,
-            x0 + 0.22,
-            top - 0.13,
-            "\n".join(fit(t, 6.5, TILE_W - 0.3) for t, _interface in texts),
-            quick=True,
-            size=6.5,
-            mono=True,
-            va="top",
-            color=DOWN[1] if dim else INK,
-            linespacing=1.5,
-            zorder=3,
-        )
-        if mark:
-            badge(ax, x0 + TILE_W - 0.04, y0 + tile_h - 0.04, mark, z=8)
+
+def _draw_tiles(ax: Axes, sheet: _Sheet, marks: dict[str, str], positions: dict[int, tuple[float, float]]) -> None:
+    """The tiles' frames (one collection), their words, and a dot per interface coloured by its state."""
+    from matplotlib.collections import PatchCollection
+
+    dots: list[tuple[float, float, str]] = []
+    boxes = [_draw_tile(ax, ns, positions[ns.inode], sheet, marks, dots) for ns in sheet.tiles]
     ax.add_collection(PatchCollection(boxes, match_original=True, zorder=1))
-    if dots_x:
+    if dots:
+        dots_x, dots_y, dots_c = (list(column) for column in zip(*dots, strict=True))
         ax.scatter(dots_x, dots_y, s=14, c=dots_c, linewidths=0, zorder=4)
-    _legend(ax, x=margin, y=margin * 0.7, hubs=bool(hubs))
-    return figure
+
+
+def _tile_mark(ns: Namespace, marks: dict[str, str]) -> str | None:
+    """A tile's mark in a diff: the namespace's own, else its first marked interface's."""
+    return marks.get(ns.key) or next(
+        (marks[interface_key(ns, i.name)] for i in ns.interfaces if interface_key(ns, i.name) in marks), None
+    )
+
+
+def _draw_tile(
+    ax: Axes,
+    ns: Namespace,
+    corner: tuple[float, float],
+    sheet: _Sheet,
+    marks: dict[str, str],
+    dots: list[tuple[float, float, str]],
+) -> FancyBboxPatch:
+    """One tile's title, facts and interface lines, its dots added to ``dots``; returns its frame, not yet drawn."""
+    x0, y0 = corner
+    tile_h = sheet.tile_h
+    mark = _tile_mark(ns, marks)
+    fill, edge = ROOT_BOX if ns.root else (OUTSIDE_BOX if ns.outside else NS_BOX)
+    frame = round_patch(
+        x0,
+        y0,
+        TILE_W,
+        tile_h,
+        fill=fill,
+        edge=MARK_COLOURS.get(mark or "", edge),
+        width=2.4 if (ns.root or mark) else 1.0,
+        radius=0.08,
+        dashed=mark == "removed" or ns.outside,
+        z=1,
+    )
+    top = y0 + tile_h - 0.15
+    title = fit(ns.heading, 8.5, TILE_W * 0.5, mono=False)
+    title_ink = ROOT_BOX[1] if ns.root else INK
+    write(ax, x0 + 0.1, top, title, quick=True, size=8.5, fontweight="bold", va="center", color=title_ink, zorder=3)
+    facts = ns.label + (" · " + _("fwd") if ns.ip_forward else "") + (" · NAT" if ns.nat else "")
+    write(ax, x0 + TILE_W - 0.08, top, facts, quick=True, size=6, va="center", ha="right", color=DIM_INK, zorder=3)
+    texts = sheet.tile_text[ns.inode]
+    for k, (_text, interface) in enumerate(texts):
+        if interface is not None:
+            dots.append((x0 + 0.13, top - 0.21 - 0.15 * k, state_colours(interface)[1]))
+    dim = all(i is None or not i.up for _text, i in texts)
+    body = "\n".join(fit(t, 6.5, TILE_W - 0.3) for t, _interface in texts)
+    ink = DOWN[1] if dim else INK
+    write(
+        ax, x0 + 0.22, top - 0.13, body, quick=True, size=6.5, mono=True, va="top", color=ink, linespacing=1.5, zorder=3
+    )
+    if mark:
+        badge(ax, x0 + TILE_W - 0.04, y0 + tile_h - 0.04, mark, z=8)
+    return frame
 
 
 def _legend(ax: Axes, *, x: float, y: float, hubs: bool) -> None:

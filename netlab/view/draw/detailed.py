@@ -141,7 +141,25 @@ def peer_chip(chips: dict[str, Chip], chip: Chip) -> Chip | None:
 
 
 def plan(topology: Topology) -> tuple[list[Box], dict[str, Chip], float, float]:
+    """The detailed layout: every box and chip placed, in inches from the lower left; also the width and height."""
     graph = namespace_graph(topology)
+    boxes, chips = _boxes_and_chips(topology)
+    blocks = _blocks(graph, topology)
+    _set_grid(boxes, blocks)  # 1. abstract placement: each connected group of namespaces is a block of rows
+    for chip in chips.values():  # 2. which side of its box each chip sits on
+        _choose_side(chip, chips, boxes)
+    for box in boxes.values():  # 3. box sizes from their chips
+        _size_box(box)
+    _place_blocks(boxes, blocks)  # 4. real positions, then the chips on them
+    for box in boxes.values():
+        _place_chips(box, chips)
+    _align_side_chips(list(boxes.values()), chips)
+    width, height = _move_to_origin(list(boxes.values()), list(chips.values()))
+    return list(boxes.values()), chips, width, height
+
+
+def _boxes_and_chips(topology: Topology) -> tuple[dict[int, Box], dict[str, Chip]]:
+    """A box per namespace (by inode), a chip per interface (by graph node), each chip in its box."""
     boxes = {ns.inode: Box(ns=ns, header=header_lines(ns)) for ns in topology.namespaces}
     chips: dict[str, Chip] = {}
     for ns in topology.namespaces:
@@ -149,33 +167,34 @@ def plan(topology: Topology) -> tuple[list[Box], dict[str, Chip], float, float]:
             chip = make_chip(ns, interface, topology)
             chips[chip.key] = chip
             boxes[ns.inode].chips.append(chip)
+    return boxes, chips
 
-    # 1. Abstract placement: each connected group of namespaces is a block of rows.
-    blocks = _blocks(graph, topology)
+
+def _set_grid(boxes: dict[int, Box], blocks: list[list[list[Namespace]]]) -> None:
+    """Give each box its (column, row) in its block, each row centred on the widest."""
     for block in blocks:
         columns = max(len(row) for row in block)
         for r, row in enumerate(block):
             for c, ns in enumerate(row):
                 boxes[ns.inode].grid = (c + (columns - len(row)) / 2, r)
 
-    # 2. Which side of its box each chip sits on: towards the namespace of its peer.
-    for chip in chips.values():
-        other = peer_chip(chips, chip)
-        if other is None or other.ns.inode == chip.ns.inode:
-            chip.side = "inside"
-            continue
-        (x0, y0), (x1, y1) = boxes[chip.ns.inode].grid, boxes[other.ns.inode].grid
-        if y0 == y1:  # same row: face each other sideways
-            chip.side = "right" if x1 > x0 else "left"
-        else:  # rows grow downwards
-            chip.side = "top" if y1 < y0 else "bottom"
-        chip.order = (x1 if chip.side in ("top", "bottom") else y1, *sorted([chip.key, other.key]))
 
-    # 3. Box sizes from their chips.
-    for box in boxes.values():
-        _size_box(box)
+def _choose_side(chip: Chip, chips: dict[str, Chip], boxes: dict[int, Box]) -> None:
+    """Put ``chip`` on the side of its box that faces its peer's box (inside, if there is none)."""
+    other = peer_chip(chips, chip)
+    if other is None or other.ns.inode == chip.ns.inode:
+        chip.side = "inside"
+        return
+    (x0, y0), (x1, y1) = boxes[chip.ns.inode].grid, boxes[other.ns.inode].grid
+    if y0 == y1:  # same row: face each other sideways
+        chip.side = "right" if x1 > x0 else "left"
+    else:  # rows grow downwards
+        chip.side = "top" if y1 < y0 else "bottom"
+    chip.order = (x1 if chip.side in ("top", "bottom") else y1, *sorted([chip.key, other.key]))
 
-    # 4. Real positions: rows inside each block, blocks left to right, wrapping into lines.
+
+def _place_blocks(boxes: dict[int, Box], blocks: list[list[list[Namespace]]]) -> None:
+    """Rows inside each block, blocks left to right, wrapping into a new line past the widest (or 11 inches)."""
     placed = [_place_block([[boxes[ns.inode] for ns in row] for row in block]) for block in blocks]
     line_limit = max([11.0] + [w for w, _, _ in placed])
     x = y = tallest = 0.0
@@ -187,22 +206,23 @@ def plan(topology: Topology) -> tuple[list[Box], dict[str, Chip], float, float]:
             box.y += y
         x += width + 0.8
         tallest = max(tallest, height)
-    for box in boxes.values():
-        _place_chips(box, chips)
-    _align_side_chips(list(boxes.values()), chips)
-    xs = [b.x for b in boxes.values()] + [b.x + b.w for b in boxes.values()]
-    ys = [b.y for b in boxes.values()] + [b.y + b.h for b in boxes.values()]
-    for chip in chips.values():
+
+
+def _move_to_origin(boxes: list[Box], chips: list[Chip]) -> tuple[float, float]:
+    """Shift everything so the drawing starts at (0, 0); returns its width and height."""
+    xs = [b.x for b in boxes] + [b.x + b.w for b in boxes]
+    ys = [b.y for b in boxes] + [b.y + b.h for b in boxes]
+    for chip in chips:
         xs += [chip.x - chip.w / 2, chip.x + chip.w / 2]
         ys += [chip.y - chip.h / 2, chip.y + chip.h / 2]
     x0, y0 = min(xs), min(ys)
-    for box in boxes.values():
+    for box in boxes:
         box.x -= x0
         box.y -= y0
-    for chip in chips.values():
+    for chip in chips:
         chip.x -= x0
         chip.y -= y0
-    return list(boxes.values()), chips, max(xs) - x0, max(ys) - y0
+    return max(xs) - x0, max(ys) - y0
 
 
 def _outward(box: Box, side: str) -> float:
