@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from netlab.plumbing.process_group import stop_group
 
 VENV = Path(sys.executable).parent.parent
 NETLAB = str(VENV / "bin/netlab")
@@ -59,13 +60,7 @@ def wait_for_url(url: str, proc: subprocess.Popen, seconds: float = 90) -> None:
 
 def stop(proc: subprocess.Popen) -> None:
     """SIGTERM the process group of ``proc`` (started with ``start_new_session``), SIGKILL if it lingers."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    stop_group(proc, grace=30)
     if proc.stdout:
         proc.stdout.close()
 

@@ -288,10 +288,26 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"netlab {__version__} (netns-lab)")
     sub = parser.add_subparsers(dest="cmd", required=True)
 
+    _add_sandbox(sub)
+    _add_netns(sub)
+    _add_lab(sub)
+    _add_machine(sub)
+    _add_cleanup(sub)
+    _add_show(sub)
+    _add_reproduce(sub)
+    _add_capture(sub)
+    return parser
+
+
+def _add_sandbox(sub: Any) -> None:
+    """``netlab sandbox``: a command in a private network world."""
     p = _command(sub, "sandbox", _("run a command in a private network + mount namespace"))
     p.add_argument("command", nargs=argparse.REMAINDER, help=_("command to run (default: $SHELL)"))
     p.set_defaults(func=_cmd_sandbox)
 
+
+def _add_netns(sub: Any) -> None:
+    """``netlab netns ...``: ip netns's own subcommands."""
     p = _command(sub, "netns", _("named namespaces, like `ip netns`"))
     ns_sub = p.add_subparsers(dest="action", required=True)
     ns_help = {
@@ -316,6 +332,9 @@ def _build_parser() -> argparse.ArgumentParser:
     a.add_argument("command", nargs=argparse.REMAINDER)
     p.set_defaults(func=_cmd_netns)
 
+
+def _add_lab(sub: Any) -> None:
+    """``netlab lab``: JupyterLab on the lessons."""
     p = _command(sub, "lab", _("JupyterLab on the notebooks, in a private network world"))
     p.add_argument("--notebooks", help=_("folder of notebooks (default: the lessons that come with netlab)"))
     p.add_argument("--port", type=_port, default=8888, help=_("port on 127.0.0.1 (default: 8888)"))
@@ -337,6 +356,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help=_("list the labs running now, with their addresses"))
     p.set_defaults(func=_cmd_lab)
 
+
+def _add_machine(sub: Any) -> None:
+    """``netlab doctor``, ``lsns`` and ``kernelspec install``: this machine."""
     p = _command(sub, "doctor", _("can this machine run the lab? what to fix"))
     p.set_defaults(func=_cmd_doctor)
 
@@ -352,6 +374,9 @@ def _build_parser() -> argparse.ArgumentParser:
     where.add_argument("--prefix", help=_("under PREFIX/share/jupyter/kernels"))
     p.set_defaults(func=_cmd_kernelspec)
 
+
+def _add_cleanup(sub: Any) -> None:
+    """``netlab labs``, ``cleanup`` and ``reset``: what labs and lessons left."""
     p = _command(sub, "labs", _("the labs on record and whether their owner still runs"))
     p.set_defaults(func=_cmd_labs)
 
@@ -365,6 +390,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help=_("only say what would be removed"))
     p.set_defaults(func=_cmd_reset)
 
+
+def _add_show(sub: Any) -> None:
+    """``netlab show``: the network, read from the kernel."""
     p = _command(sub, "show", _("every namespace, interface, veth pair, bridge and route, read from the kernel"))
     p.add_argument(
         "--format",
@@ -381,6 +409,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-routes", action="store_true", help=_("leave the routes out of the tree"))
     p.set_defaults(func=_cmd_show)
 
+
+def _add_reproduce(sub: Any) -> None:
+    """``netlab reproduce``: the article's experiments and the report."""
     p = _command(sub, "reproduce", _("run every experiment of the article in a sandbox, report what holds"))
     p.add_argument(
         "--output",
@@ -392,12 +423,14 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("md", "html"), help=_("report format (default: from the file's suffix)"))
     p.set_defaults(func=_cmd_reproduce)
 
+
+def _add_capture(sub: Any) -> None:
+    """``netlab capture``: the packets on an interface."""
     p = _command(sub, "capture", _("see the packets on an interface, like `ip netns exec NS tcpdump -ni IFACE`"))
     from netlab.app.capture_cmd import add_arguments
 
     add_arguments(p)
     p.set_defaults(func=_cmd_capture)
-    return parser
 
 
 def _cmd_reset(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ from pathlib import Path
 from netlab.app.terminals import RCFILE, terminado_option, write_rcfile
 from netlab.errors import reason
 from netlab.plumbing.i18n import _, language, normalize
+from netlab.plumbing.process_group import stop_group
 
 __all__ = [
     "RunningLab",
@@ -315,7 +316,22 @@ def serve_lab(
     notebooks = lesson_folder(notebooks, lang)
     listener = _listen(host, port)
     token = token or secrets.token_urlsafe(32)
-    jupyter = str(Path(sys.executable).with_name("jupyter"))
+    env, common, workdir = _jupyter_setup(notebooks, token, lang)
+    url = f"http://{host}:{port}/lab/tree/{FIRST_NOTEBOOK}?token={token}"
+    if lesson:
+        from netlab.app.workspace import lesson_workspace
+
+        where = lesson_workspace(notebooks, lesson, workdir / "workspaces")
+        common.append(f"--LabApp.workspaces_dir={workdir / 'workspaces'}")
+        url = f"http://{host}:{port}{where}?token={token}"
+    if host_network:
+        listener.close()
+        return _serve_in_host_network(common, env, workdir, url=url, notebooks=notebooks, host=host, port=port)
+    return _serve_in_sandbox(common, env, workdir, listener, url=url, notebooks=notebooks)
+
+
+def _jupyter_setup(notebooks: Path, token: str, lang: str) -> tuple[dict[str, str], list[str], Path]:
+    """The lab's environment, its ``jupyter lab`` arguments, and its own folder (removed when it ends)."""
     # Kernels and terminals find `netlab`, `jupyter` and friends even when the venv is not activated.
     bin_dir = str(Path(sys.executable).parent)
     env = dict(os.environ, JUPYTER_TOKEN=token, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
@@ -329,24 +345,28 @@ def serve_lab(
     # Terminals are login shells, whose /etc/profile resets PATH: see netlab.app.terminals.
     rcfile = write_rcfile(workdir / RCFILE, Path(bin_dir))
     common.append(terminado_option(env["SHELL"], rcfile))
-    url = f"http://{host}:{port}/lab/tree/{FIRST_NOTEBOOK}?token={token}"
-    if lesson:
-        from netlab.app.workspace import lesson_workspace
+    return env, common, workdir
 
-        where = lesson_workspace(notebooks, lesson, workdir / "workspaces")
-        common.append(f"--LabApp.workspaces_dir={workdir / 'workspaces'}")
-        url = f"http://{host}:{port}{where}?token={token}"
-    if host_network:
-        # The VM's way: the lab's root namespace is this machine's, and JupyterLab takes the port itself.
-        listener.close()
-        _record(workdir, url, notebooks)
-        starting = _("netlab: starting JupyterLab in this machine's own network namespace\n  {url}")
-        print(starting.format(url=url), flush=True)
-        try:
-            return subprocess.call([jupyter, *common, f"--ip={host}", f"--port={port}"], env=env)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
 
+def _serve_in_host_network(
+    common: list[str], env: dict[str, str], workdir: Path, *, url: str, notebooks: Path, host: str, port: int
+) -> int:
+    """The VM's way: the lab's root namespace is this machine's, and JupyterLab takes the port itself."""
+    jupyter = str(Path(sys.executable).with_name("jupyter"))
+    _record(workdir, url, notebooks)
+    starting = _("netlab: starting JupyterLab in this machine's own network namespace\n  {url}")
+    print(starting.format(url=url), flush=True)
+    try:
+        return subprocess.call([jupyter, *common, f"--ip={host}", f"--port={port}"], env=env)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _serve_in_sandbox(
+    common: list[str], env: dict[str, str], workdir: Path, listener: socket.socket, *, url: str, notebooks: Path
+) -> int:
+    """JupyterLab in a sandbox on a Unix socket; this process forwards the TCP port to it until Ctrl-C."""
+    jupyter = str(Path(sys.executable).with_name("jupyter"))
     socket_path = workdir / "jupyter.sock"
     netlab_cmd = str(Path(sys.executable).with_name("netlab"))
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -368,13 +388,7 @@ def serve_lab(
     except KeyboardInterrupt:
         pass
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc, grace=20)
         listener.close()
         shutil.rmtree(workdir, ignore_errors=True)
     return proc.returncode or 0
