@@ -22,8 +22,10 @@ with step 1 only, in netlab's worker thread, which switches back afterwards.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import os
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
@@ -31,13 +33,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from netlab import netns
-from netlab.errors import NamespaceNotFoundError, StaleNamespaceError, ToolMissingError, permission_error
+from netlab.errors import NamespaceNotFoundError, NetlabError, StaleNamespaceError, ToolMissingError, permission_error
 from netlab.plumbing import syscalls
 from netlab.plumbing.i18n import _
 from netlab.plumbing.threads import run_in_new_thread, run_in_worker
 from netlab.targets import NEW, Target
 
-__all__ = ["NEW", "Target", "call", "netns_file", "popen", "run"]
+__all__ = ["NEW", "CommandFailedError", "Target", "call", "netns_file", "popen", "run"]
 
 T = TypeVar("T")
 
@@ -148,8 +150,15 @@ def popen(target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subproces
     For a named namespace this is ``ip netns exec`` (steps 1-4 above: a private mount table with
     the namespace's own /sys); for a Path or pid it is ``nsenter --net=``, for NEW ``unshare -n``
     and for None a plain command (step 1 only, or nothing), like the tools they stand for.
+
+    The process starts in a session of its own (``setsid CMD &``): Jupyter's Kernel > Interrupt
+    (SIGINT to the kernel's process group) and Ctrl-C spare it, and it runs until it is stopped
+    (``proc.terminate()``) or this Python process ends. Pass ``start_new_session=False`` to keep it
+    in the caller's group; a command that reads the terminal the caller was typed in stays there
+    anyway, as the terminal's foreground job (``netlab netns exec netns1 bash``).
     """
     argv = [os.fspath(a) for a in argv]
+    popen_kwargs.setdefault("start_new_session", not _foreground(popen_kwargs))
     if not argv:
         raise ValueError(_("argv is empty: pass the command as a list, e.g. ['ip', 'link']"))
     if shutil.which(argv[0], path=(popen_kwargs.get("env") or os.environ).get("PATH")) is None:
@@ -168,7 +177,48 @@ def popen(target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subproces
             _private_mounts(name)
         return subprocess.Popen(argv, **popen_kwargs)
 
-    return run_in_new_thread(start, name="netlab-exec")
+    proc = run_in_new_thread(start, name="netlab-exec")
+    if popen_kwargs["start_new_session"]:
+        _background[:] = [p for p in _background if p.returncode is None] + [proc]
+    return proc
+
+
+def _foreground(popen_kwargs: dict[str, Any]) -> bool:
+    """True for a command that reads the terminal this process was typed in, as its foreground job.
+
+    That is how a shell runs ``CMD`` (not ``CMD &``): Ctrl-C reaches it, and it can use the
+    terminal. ``netlab netns exec netns1 bash`` is one. A Jupyter kernel has no terminal.
+    """
+    if popen_kwargs.get("stdin") is not None:
+        return False
+    try:
+        return os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp()
+    except OSError:
+        return False
+
+
+_background: list[subprocess.Popen] = []  # started in their own session by this process
+_OWNER = os.getpid()
+
+
+@atexit.register
+def _stop_background() -> None:
+    """The end of this process (a kernel restart, a script's end) ends the background processes it started.
+
+    By pid, one at a time (``kill PID``): only the processes ``popen`` started here and still running.
+    """
+    if os.getpid() != _OWNER:  # a forked child: its parent's processes are not its own
+        return
+    for proc in _background:
+        if proc.poll() is None:
+            try:
+                proc.terminate()
+                proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            except OSError:
+                pass
 
 
 def run(
@@ -186,14 +236,41 @@ def run(
     'lo  DOWN  00:00:00:00:00:00 <LOOPBACK> \\n'
     """
     stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
-    proc = popen(target, argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = popen(
+        target,
+        argv,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=False,  # a foreground command: Ctrl-C (Kernel > Interrupt) stops it with the caller
+    )
     try:
         stdout, stderr = proc.communicate(input, timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except BaseException:  # a timeout, or Ctrl-C: the command ends with the call, never behind it
         proc.kill()
         proc.communicate()
         raise
     result = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
-    if check:
-        result.check_returncode()
+    if check and result.returncode:
+        raise CommandFailedError(result)
     return result
+
+
+class CommandFailedError(NetlabError, subprocess.CalledProcessError):
+    """``run(..., check=True)`` of a command that failed: its own first line of complaint, and a hint.
+
+    Still a ``CalledProcessError`` (``returncode``, ``cmd``, ``stdout``, ``stderr``), shown as one line.
+    """
+
+    def __init__(self, result: subprocess.CompletedProcess) -> None:
+        said = next((line.strip() for line in (result.stderr or result.stdout or "").splitlines() if line.strip()), "")
+        message = _("{command} failed (exit status {code}): {said}").format(
+            command=shlex.join(result.args), code=result.returncode, said=said or _("no output")
+        )
+        Exception.__init__(self, message)
+        self.message, self.subject, self.errno_code = message, list(result.args), None
+        self.hint = _("if an earlier run made it already, run the lesson's first cell to start over")
+        self.returncode, self.cmd = result.returncode, result.args
+        self.output, self.stderr = result.stdout, result.stderr

@@ -118,3 +118,55 @@ def test_wrong_answer_to_the_holder_question():
         assert challenge.answer(challenge.facts["pid"])
     finally:
         challenge.close()
+
+
+def test_an_answer_that_is_not_a_pid_is_refused_in_one_line(english):
+    ghost = challenges.deleted_namespace()
+    try:
+        for wrong in ("abc", "", "12a", -3, 1.5, True, None):
+            with pytest.raises(challenges.base.InvalidAnswerError) as err:
+                ghost.answer(wrong)
+            assert err.value.message == f"{wrong!r} is not a pid: the answer is a process id, a whole number like 4242"
+            assert err.value.hint.startswith("give the pid you found: ") and err.value.hint.endswith(".answer(4242)")
+            assert "\n" not in err.value.message and "answer" not in ghost.facts  # refused: nothing was checked
+        assert ghost.answer(f" {ghost.facts['pid']}\n")  # copied from a terminal, with its newline
+    finally:
+        ghost.close()
+    isolated = challenges.isolated_bridge()
+    try:
+        with pytest.raises(challenges.base.InvalidAnswerError) as err:
+            isolated.answer(1)
+        assert "asks no question" in err.value.message and err.value.hint.endswith(".check() looks at what you built")
+    finally:
+        isolated.close()
+
+
+def test_a_challenge_started_while_another_is_open_closes_it_first(english, capsys):
+    """Challenge 3 with challenge 1 open (both make c1, uplink), or one challenge's cell run twice."""
+    forwarding = sysctl.get("net.ipv4.ip_forward")
+    isolated = challenges.isolated_bridge()
+    natted = challenges.nat()  # no DeviceExistsError
+    again = None
+    try:
+        assert "closed challenge 'isolated bridge' first: one challenge at a time" in capsys.readouterr().err
+        assert "uplink" in sh("ip", "-br", "link").stdout and sorted(netns.list()) == ["c1", "internet"]
+        again = challenges.nat()  # the same cell, run again
+        assert "closed challenge 'nat' first: one challenge at a time" in capsys.readouterr().err
+        isolated.close()  # closing one again (it was closed for you) changes nothing ...
+        natted.close()
+        assert sorted(netns.list()) == ["c1", "internet"]  # ... the open one's world is untouched
+        assert sysctl.get("net.ipv4.ip_forward") == forwarding  # nor are a closed one's sysctls put back
+    finally:
+        for challenge in (isolated, natted, again):
+            if challenge is not None:
+                challenge.close()
+    assert netns.list() == []
+
+
+def test_a_check_cell_says_what_it_expected_and_found(english):
+    checks.expect("the namespaces", ["netns2"], ["netns2"])  # equal: silent
+    with pytest.raises(checks.CheckFailedError) as err:
+        checks.expect("the namespaces", [], ["netns2"])
+    assert str(err.value).splitlines()[0] == "✘ the namespaces: expected ['netns2'], found []"
+    assert "run the lesson's cells above it again" in err.value.hint
+    assert isinstance(err.value, AssertionError)  # still what `assert` raised, for code that catches it

@@ -183,6 +183,45 @@ def test_notebook_runs_top_to_bottom_twice(path: Path):
     print(f"{path.name}: {sum(first.values()):.1f} s, slowest cell {slowest:.1f} s; re-run {sum(again.values()):.1f} s")
 
 
+CHINESE = sorted((Path(__file__).resolve().parent.parent / "notebooks" / "zh-CN").glob("[0-9][0-9]-*.ipynb"))
+
+
+def _tracebacks(cell) -> list[str]:
+    """The Python errors a cell showed as tracebacks (a netlab error shows as one line, and is not one)."""
+    return [f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error"]
+
+
+@pytest.mark.parametrize(
+    "path", NOTEBOOKS + CHINESE, ids=[p.stem for p in NOTEBOOKS] + [f"zh-CN-{p.stem}" for p in CHINESE]
+)
+def test_every_cell_runs_twice_in_a_row(path: Path):
+    """A learner runs a cell again (Shift+Enter twice): no traceback, and the cell's check still holds.
+
+    A cell that mirrors a command which fails when repeated (``ip netns add netns1``) may fail as the
+    command does: a line of the command's own, or netlab's message and hint; never a traceback.
+    """
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            client.execute_cell(cell, index)
+            assert not _tracebacks(cell), f"{path.name} {cell.id} (first run): {_tracebacks(cell)}"
+            client.execute_cell(cell, index)
+            assert not _tracebacks(cell), f"{path.name} {cell.id} (run twice): {_tracebacks(cell)}\n{_text(cell)}"
+            for tag in cell.metadata.get("tags", []):
+                if tag.startswith("check:"):
+                    CHECKS[tag[len("check:") :]](cell)
+        # What a second run may leave behind, the notebook's last cell takes away like the first run's.
+
+
 def test_notebook_01_on_a_shared_run():
     """Notebook 01 as the VM runs it: systemd's /run is a shared mount, so `ip netns add` mounts netns1 twice.
 

@@ -27,7 +27,7 @@ has it, never a silent takeover.
 Each method is one step: if it fails half-way (``connect`` creates a veth pair, then sets
 addresses and routes), what it had done is undone before the error reaches you. The bigger
 helpers, ``connect`` and ``star``, do in one call what the article does in six commands, and
-``star`` builds hundreds of namespaces in seconds (with a progress bar, ``tqdm.auto``).
+``star`` builds hundreds of namespaces in seconds (with a progress bar: ``netlab.lab.progress``).
 """
 
 from __future__ import annotations
@@ -78,6 +78,12 @@ class Lab(Processes, Wiring, Internet):
     (``netlab_NAME``); without one, a random name is used. ``echo=True`` prints each
     equivalent command as it runs; ``progress`` shows a bar for long builds (default: for
     ``star`` of 50 namespaces or more).
+
+    A name is one lab at a time. ``Lab(name)`` while this same process still has a lab of that
+    name open (a notebook cell run twice: ``lab = netlab.Lab("veth_pair")``) closes the earlier one
+    first, removing everything it built, and starts over: the cell run twice leaves what it left
+    when run once. A lab of that name open in *another* process is never touched
+    (``LabExistsError``); one left by a process that is gone is cleaned up first.
     """
 
     def __init__(self, name: str | None = None, *, echo: bool = False, progress: bool | None = None):
@@ -92,12 +98,25 @@ class Lab(Processes, Wiring, Internet):
         self._macs = 0
         self._mac_prefix = hashlib.sha1(self.id.encode()).digest()[:3]
         self._closed = False
+        self._close_earlier()
         self._journal = self._open_journal()
         with _open_lock:
             _open_labs.add(self)
         _close_on_sigterm()
 
     # -- the journal -------------------------------------------------------------------------
+
+    def _close_earlier(self) -> None:
+        """A re-run cell: close the lab of this name that this process opened before, and say so."""
+        with _open_lock:
+            earlier = [lab for lab in _open_labs if lab.id == self.id and lab._pid == self._pid]
+        for lab in earlier:
+            lab.close()
+            print(
+                "netlab: "
+                + _("closed the lab {lab} opened earlier in this process, to start it over").format(lab=repr(self.id)),
+                file=sys.stderr,
+            )
 
     def _open_journal(self) -> journal.Journal:
         # Under the record directory's lock: a second Lab of this name, or a cleanup, waits its

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import subprocess
 import threading
 from collections.abc import Sequence
@@ -47,7 +48,11 @@ class Processes:
         (``preexec_fn``), sends its pid, and waits; the lab journals that pid with its start time,
         then lets it go on to ``exec``. Killed in between, the lab leaves a child that reads
         end-of-file and exits instead of running unrecorded.
+
+        Like ``setsid CMD &``, it runs in a session (and process group) of its own: interrupting the
+        kernel or a Ctrl-C does not stop it; ``close()`` does, by the pid the lab wrote down.
         """
+        popen_kwargs.setdefault("start_new_session", True)  # Kernel > Interrupt spares it: see enter.popen
         with self._step():
             proc = self._start_journaled(target, argv, popen_kwargs)
             seq = self.record.find("process", pid=proc.pid)["seq"]  # type: ignore[index]
@@ -103,7 +108,7 @@ class Processes:
 
     def _stop(self, seq: int, proc: subprocess.Popen) -> None:
         if proc.poll() is None:
-            proc.terminate()
+            _terminate_group(proc)
             try:
                 proc.wait(timeout=1)
             except subprocess.TimeoutExpired:
@@ -111,6 +116,20 @@ class Processes:
                 proc.wait()
         emit(["kill", str(proc.pid)])
         self._journal.gone(seq)
+
+
+def _terminate_group(proc: subprocess.Popen) -> None:
+    """``kill -TERM -PID`` when the process leads its own group (what it started goes too), else ``kill PID``.
+
+    Its pid is still ours to signal: it has not been waited for (``poll()`` said it runs).
+    """
+    try:
+        if os.getpgid(proc.pid) == proc.pid:
+            os.killpg(proc.pid, signal.SIGTERM)
+            return
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.terminate()
 
 
 def _read_pid(fd: int, starter: threading.Thread) -> int | None:

@@ -23,15 +23,18 @@ from dataclasses import dataclass, field
 
 from netlab import inodes, links, netns, reach, sysctl
 from netlab.enter import run
+from netlab.errors import NetlabError
 from netlab.model import Interface
 from netlab.plumbing.commands import in_netns
 from netlab.plumbing.i18n import _
 from netlab.targets import Target, in_words
 
 __all__ = [
+    "CheckFailedError",
     "CheckResult",
     "bridge_isolated_from_internet",
     "deleted_namespace_holder",
+    "expect",
     "lo_up",
     "nat_to_internet",
     "port_published",
@@ -64,6 +67,31 @@ class CheckResult:
 
     def _repr_pretty_(self, printer, cycle) -> None:  # IPython shows the text, not the dataclass
         printer.text(str(self))
+
+
+class CheckFailedError(NetlabError, AssertionError):
+    """A lesson's "check your work" cell found something other than what the lesson expects."""
+
+
+def expect(what: str, found: object, expected: object, *, hint: str = "") -> None:
+    """A lesson's check, where a bare ``assert`` would say nothing: silent when ``found == expected``.
+
+    Otherwise it stops the cell with one line in the learner's language, saying what was checked,
+    what was expected and what was found, and a hint::
+
+        >>> checks.expect(lesson.say("the namespaces"), netns.list(), ["netns2"])
+        netlab: ✘ the namespaces: expected ['netns2'], found []
+          hint: this check looks at the kernel now: run the lesson's cells above it again, from the top
+
+    ``what`` is already in the learner's language (``lesson.say(...)`` in a notebook).
+    """
+    if found == expected:
+        return
+    raise CheckFailedError(
+        _("✘ {what}: expected {expected!r}, found {found!r}").format(what=what, expected=expected, found=found),
+        hint=hint or _("this check looks at the kernel now: run the lesson's cells above it again, from the top"),
+        subject=found,
+    )
 
 
 class _Walk:

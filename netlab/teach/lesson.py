@@ -50,6 +50,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from netlab import inodes, netns
@@ -260,12 +261,33 @@ def _install_error_display() -> None:
         return
 
     def show(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+        if isinstance(value, KeyboardInterrupt):
+            call = _netlab_call(tb)
+            if call is None:  # not inside netlab: IPython's own traceback
+                shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+                return []
+            value = NetlabError(
+                _("interrupted: {call}() stopped").format(call=call),
+                hint=_("the processes and labs you started keep running"),
+            )
         lines = [f"netlab: {value}"]
         print(*lines)  # Jupyter shows what the handler prints; the cell still ends in error
         return lines
 
-    shell.set_custom_exc((NetlabError,), show)
+    shell.set_custom_exc((NetlabError, KeyboardInterrupt), show)
     shell._netlab_errors = True
+
+
+def _netlab_call(tb: Any) -> str | None:
+    """The netlab function a traceback went into first from the learner's code (``ping``), else None."""
+    package = str(Path(__file__).resolve().parent.parent)
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith(package + os.sep):
+            module = tb.tb_frame.f_globals.get("__name__", "netlab")
+            return f"{module}.{code.co_name}"
+        tb = tb.tb_next
+    return None
 
 
 # -- what is whose --------------------------------------------------------------------------------
@@ -360,6 +382,14 @@ def _remove_namespaces(done: Cleaned, doomed: dict[str, int], *, sweep: bool, dr
 def _remove_tables_and_rules(
     done: Cleaned, new: World, *, kit_only: bool, others: list[sessions.Session], dry_run: bool
 ) -> None:
+    tables = _remove_tables(done, new, kit_only=kit_only, others=others, dry_run=dry_run)
+    _remove_rules(done, new, tables, kit_only=kit_only, others=others, dry_run=dry_run)
+
+
+def _remove_tables(
+    done: Cleaned, new: World, *, kit_only: bool, others: list[sessions.Session], dry_run: bool
+) -> dict[str, int]:
+    """The new nft tables that are a lesson's and no open lesson's: removed (by handle); which they were."""
     tables = {}
     for table, handle in sorted(new.tables.items()):
         if kit_only and not _kit_table(table):
@@ -372,6 +402,19 @@ def _remove_tables_and_rules(
         done.removed.append(_("nft table {table}").format(table=table))
         if not dry_run and (problem := removal.delete_table(table, handle)):
             done.problems.append(problem)
+    return tables
+
+
+def _remove_rules(
+    done: Cleaned,
+    new: World,
+    tables: dict[str, int],
+    *,
+    kit_only: bool,
+    others: list[sessions.Session],
+    dry_run: bool,
+) -> None:
+    """The new iptables rules that are a lesson's: each copy removed, exactly as it was written."""
     for rule, count in sorted(new.rules.items()):
         command, text = rule
         family = "ip6" if command.startswith("ip6") else "ip"

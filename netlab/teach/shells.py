@@ -27,9 +27,12 @@ seen, however it was done (in the shells, or with the notebook's Python cells)::
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netlab import persist
+from netlab.enter import popen
 from netlab.inodes import nsfs_mounts
 from netlab.plumbing.i18n import _
 from netlab.teach.checks import CheckResult
@@ -52,6 +55,13 @@ def _command(pid: int) -> str:
         return "?"
 
 
+def _stop(proc: subprocess.Popen | None) -> None:
+    """``kill PID`` for a process this object started, if it still runs (never one it did not start)."""
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
 def _processes_in(ino: int) -> list[int]:
     """Every process whose network namespace is ``ino``, oldest first."""
     found = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _net_inode(p.name) == ino]
@@ -67,6 +77,8 @@ class ArticleShells:
     pid: int | None = None  # shell 1's bash (or the process the Python way started)
     inode: int | None = None  # its namespace
     seen: dict[str, str] = field(default_factory=dict)  # step -> what showed it
+    started: subprocess.Popen | None = field(default=None, repr=False)  # the Python way's shell 1
+    entered: subprocess.Popen | None = field(default=None, repr=False)  # the Python way's nsenter shell
 
     @property
     def path(self) -> Path:
@@ -130,6 +142,33 @@ class ArticleShells:
                     "unmounted",
                     _("{path} is no longer a mount; net:[{inode}] is freed").format(path=self.path, inode=self.inode),
                 )
+
+    # -- the Python way of the shells' steps: each one run twice does what it did once ----------
+
+    def unshare(self) -> subprocess.Popen:
+        """Shell 1's ``unshare -n bash``, the Python way: ``unshare -n sleep 600``; the experiment follows it.
+
+        Run again while that process still runs, it is the same process (one namespace, one pid);
+        once it has exited, a new one starts the experiment over.
+        """
+        if self.started is None or self.started.poll() is not None:
+            self.started = persist.start_unshared(["sleep", "600"])
+            self.pid, self.inode, self.seen = self.started.pid, _net_inode(self.started.pid), {}
+        return self.started
+
+    def exit(self) -> None:
+        """Shell 1's ``exit``: the process ``unshare()`` started ends (``kill PID``), if it still runs."""
+        _stop(self.started)
+
+    def nsenter(self) -> subprocess.Popen:
+        """Shell 2's ``nsenter --net=/var/run/netns/NAME bash``: ``... sleep 600``; run again, the same one."""
+        if self.entered is None or self.entered.poll() is not None:
+            self.entered = popen(None, ["nsenter", f"--net={self.path}", "sleep", "600"])
+        return self.entered
+
+    def leave(self) -> None:
+        """Shell 2's ``exit`` from the nsenter shell: the process ``nsenter()`` started ends."""
+        _stop(self.entered)
 
     def check(self) -> CheckResult:
         """Look at the kernel now; say which steps have been seen, and what to do next."""

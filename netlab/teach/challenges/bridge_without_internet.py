@@ -6,17 +6,16 @@ would lead straight out: the check pings both ways, and towards the internet it 
 
 from __future__ import annotations
 
-from netlab.lab.lab import Lab
 from netlab.plumbing.i18n import N_, _
 from netlab.teach import checks
-from netlab.teach.challenges.base import INTERNET, Challenge, internet
+from netlab.teach.challenges.base import INTERNET, Challenge, internet, new_lab
 
 __all__ = ["isolated_bridge"]
 
 
 def isolated_bridge() -> Challenge:
     """Two containers on a bridge that reach each other, but not the internet."""
-    lab = Lab("challenge_isolated")
+    lab = new_lab("challenge_isolated")
     for name in ("c1", "c2"):
         lab.netns(name)
     internet(lab)

@@ -5,18 +5,19 @@
 
 from __future__ import annotations
 
+import re
+
 from netlab import inodes
-from netlab.lab.lab import Lab
 from netlab.plumbing.i18n import N_, _
 from netlab.teach import checks
-from netlab.teach.challenges.base import Challenge
+from netlab.teach.challenges.base import Challenge, InvalidAnswerError, new_lab
 
 __all__ = ["deleted_namespace"]
 
 
 def deleted_namespace() -> Challenge:
     """Find which process keeps a deleted namespace alive."""
-    lab = Lab("challenge_ghost")
+    lab = new_lab("challenge_ghost")
     lab.netns("ghost")
     sleeper = lab.popen("ghost", ["sleep", "3600"])
     ghost_inode = inodes.inode("ghost")
@@ -30,13 +31,25 @@ def deleted_namespace() -> Challenge:
         lab,
         lambda: checks.deleted_namespace_holder(_pid(challenge.facts.get("answer")), inode=ghost_inode),
         facts={"inode": ghost_inode, "pid": sleeper.pid},
+        read_answer=_read_pid,
     )
     return challenge
 
 
 def _pid(answer: object) -> int:
-    """The answer as a pid (``1234`` or ``"1234"``); anything else is no process (-1)."""
-    try:
-        return int(str(answer))
-    except ValueError:
-        return -1
+    """The answer given (a pid, read by ``_read_pid``); -1 (no process) before any answer."""
+    return answer if isinstance(answer, int) else -1
+
+
+def _read_pid(challenge: Challenge, answer: object) -> int:
+    """``1234`` or ``"1234"`` (copied from a terminal); anything else is refused, in one line."""
+    text = answer.strip() if isinstance(answer, str) else answer
+    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
+        return text
+    if isinstance(text, str) and re.fullmatch(r"[0-9]{1,10}", text):
+        return int(text)
+    raise InvalidAnswerError(
+        _("{answer!r} is not a pid: the answer is a process id, a whole number like 4242").format(answer=answer),
+        hint=_("give the pid you found: {call}").format(call=f"{challenge.variable}.answer(4242)"),
+        subject=answer,
+    )

@@ -6,17 +6,16 @@ c1 sits on bridge br0 behind the root namespace; the internet namespace has no r
 
 from __future__ import annotations
 
-from netlab.lab.lab import Lab
 from netlab.plumbing.i18n import N_, _
 from netlab.teach import checks
-from netlab.teach.challenges.base import INTERNET, UPLINK, Challenge, internet
+from netlab.teach.challenges.base import INTERNET, UPLINK, Challenge, internet, new_lab
 
 __all__ = ["nat"]
 
 
 def nat() -> Challenge:
     """NAT, so that a namespace reaches the simulated internet."""
-    lab = Lab("challenge_nat")
+    lab = new_lab("challenge_nat")
     lab.bridge("br0")
     lab.add_address("br0", "10.0.0.1/24")
     lab.up("br0")

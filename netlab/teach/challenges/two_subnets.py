@@ -6,17 +6,16 @@ forwarding, in the router's own namespace.
 
 from __future__ import annotations
 
-from netlab.lab.lab import Lab
 from netlab.plumbing.i18n import N_, _
 from netlab.teach import checks
-from netlab.teach.challenges.base import Challenge
+from netlab.teach.challenges.base import Challenge, new_lab
 
 __all__ = ["router"]
 
 
 def router() -> Challenge:
     """A router namespace joining two subnets."""
-    lab = Lab("challenge_router")
+    lab = new_lab("challenge_router")
     for name in ("left", "right", "router"):
         lab.netns(name)
     task = _(
