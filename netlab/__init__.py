@@ -62,6 +62,9 @@ _EXPORTS = {
     "draw": "netlab.view.draw",
     "tree": "netlab.view.text",
     "namespace_explorer": "netlab.view.widgets",
+    "ArticleShells": "netlab.teach.shells",
+    "nat_reply_captured": "netlab.teach.packet_checks",
+    "environment_kind": "netlab.app.doctor",
     "ping_tester": "netlab.view.widgets",
 }
 
@@ -75,12 +78,15 @@ _MODULES = {
     "reach": "netlab.reach",
     "sysctl": "netlab.sysctl",
     "capture": "netlab.capture",
+    "packets": "netlab.view.packets",
+    "cni": "netlab.lab.cni",
     "checks": "netlab.teach.checks",
     "challenges": "netlab.teach.challenges",
     "lesson": "netlab.teach.lesson",
 }
 
 __all__ = [
+    "ArticleShells",
     "DeviceError",
     "DeviceExistsError",
     "DeviceNotFoundError",
@@ -104,8 +110,10 @@ __all__ = [
     "capture",
     "challenges",
     "checks",
+    "cni",
     "diff",
     "draw",
+    "environment_kind",
     "inode",
     "inodes",
     "label",
@@ -114,7 +122,9 @@ __all__ = [
     "namespace_explorer",
     "namespaces",
     "nat",
+    "nat_reply_captured",
     "netns",
+    "packets",
     "persist",
     "ping",
     "ping_tester",
@@ -147,6 +157,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what a type checker and an editor see: the same names, imported eagerly
     from netlab import capture, inodes, links, nat, netns, persist, reach, sysctl
+    from netlab.app.doctor import environment_kind
     from netlab.enter import call, popen, run
     from netlab.errors import (
         DeviceError,
@@ -163,11 +174,14 @@ if TYPE_CHECKING:  # what a type checker and an editor see: the same names, impo
         ToolMissingError,
     )
     from netlab.inodes import NetnsInfo, inode, label, namespaces
-    from netlab.lab import Lab
+    from netlab.lab import Lab, cni
     from netlab.plumbing.commands import recording
     from netlab.reach import PingResult, ProbeResult, ping, probe
     from netlab.targets import NEW
     from netlab.teach import challenges, checks, lesson
+    from netlab.teach.packet_checks import nat_reply_captured
+    from netlab.teach.shells import ArticleShells
+    from netlab.view import packets
     from netlab.view.diff import TopologyDiff, diff
     from netlab.view.draw import draw
     from netlab.view.snapshot import Topology, snapshot

@@ -202,15 +202,18 @@ _OWNER = os.getpid()
 
 
 @atexit.register
-def _stop_background() -> None:
-    """The end of this process (a kernel restart, a script's end) ends the background processes it started.
+def stop_background() -> list[int]:
+    """End the background processes this process started with ``popen``; the pids that were still running.
 
-    By pid, one at a time (``kill PID``): only the processes ``popen`` started here and still running.
+    By pid, one at a time (``kill PID``): only the processes ``popen`` started here. It runs when
+    this process ends (a kernel restart, a script's end), and when a lesson starts over.
     """
     if os.getpid() != _OWNER:  # a forked child: its parent's processes are not its own
-        return
+        return []
+    stopped = []
     for proc in _background:
         if proc.poll() is None:
+            stopped.append(proc.pid)
             try:
                 proc.terminate()
                 proc.wait(timeout=1)
@@ -219,6 +222,8 @@ def _stop_background() -> None:
                 proc.wait()
             except OSError:
                 pass
+    _background.clear()
+    return stopped
 
 
 def run(

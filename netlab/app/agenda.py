@@ -119,6 +119,14 @@ def lessons(
     return found
 
 
+FIRST_OF_SESSION_2 = "06"  # the article's lessons (00-05) are the first session; the container lessons the second
+
+
+def in_session(stem: str, session: int) -> bool:
+    """Whether notebook ``stem`` (``06-container-runtime``) belongs to workshop session 1 or 2."""
+    return (stem[:2] >= FIRST_OF_SESSION_2) == (session == 2)
+
+
 def clock(minutes: int) -> str:
     """``97`` -> ``1:37``: the time since the workshop started."""
     return f"{minutes // 60}:{minutes % 60:02d}"
@@ -144,7 +152,7 @@ def agenda(taught: Sequence[Lesson], *, session: int = SESSION_MINUTES) -> list[
             rows.append((now, _("break"), BREAK_MINUTES))
             now += BREAK_MINUTES
     if now < session:
-        rows.append((now, _("buffer: one exercise or a challenge of notebook 05, questions"), session - now))
+        rows.append((now, _("buffer: an exercise or a challenge, questions"), session - now))
         now = session
     rows.append((now, _("end"), now))
     return rows
@@ -204,7 +212,7 @@ def docs_agenda(repo: Path, lang: str) -> str:
         data = json.loads((repo / RECORDED).read_text(encoding="utf-8"))
         folder = lesson_folder(repo / "notebooks", lang)
         taught = lessons(folder, data["cells"], data["run_all"], wpm=READING_WPM, per_cell=SECONDS_PER_CELL)
-        return render_agenda(agenda(taught))
+        return render_agenda(agenda([lesson for lesson in taught if in_session(lesson.stem, 1)]))
     finally:
         if saved is None:
             del os.environ["NETLAB_LANG"]
@@ -236,6 +244,9 @@ def main(argv: Sequence[str] | None = None, *, repo: Path) -> int:
     parser.add_argument("--lang", help=_("the lessons' language: en or zh-CN (default: yours)"))
     parser.add_argument("--wpm", type=float, default=READING_WPM, help=_("reading speed, words per minute"))
     parser.add_argument("--per-cell", type=float, default=SECONDS_PER_CELL, help=_("seconds per code cell"))
+    parser.add_argument(
+        "--session", type=int, choices=(1, 2), default=1, help=_("1: the article's lessons; 2: the container lessons")
+    )
     parser.add_argument("--details", action="store_true", help=_("how each lesson's minutes were counted"))
     parser.add_argument("--record", action="store_true", help=_("keep the tests' measurements in the repository"))
     parser.add_argument("--write-docs", action="store_true", help=_("write the agenda into the teachers' guides"))
@@ -251,6 +262,7 @@ def main(argv: Sequence[str] | None = None, *, repo: Path) -> int:
     folder = lesson_folder(repo / "notebooks", language())
     cells, run_all, source = measurements(repo)
     taught = lessons(folder, cells, run_all, wpm=args.wpm, per_cell=args.per_cell)
+    taught = [lesson for lesson in taught if in_session(lesson.stem, args.session)]
     if args.details:
         print(render_details(taught))
         return 0

@@ -121,6 +121,22 @@ def _tools() -> list[Check]:
     return checks
 
 
+# Lesson 06 runs the container runtimes' own network programs: optional, the other lessons need none.
+RUNTIME_TOOLS = {
+    "CNI plugins": ("/usr/lib/cni/bridge", "containernetworking-plugins"),
+    "netavark": ("/usr/lib/podman/netavark", "netavark"),
+}
+
+
+def _runtime_tools() -> list[Check]:
+    checks = []
+    for name, (path, package) in RUNTIME_TOOLS.items():
+        found = Path(path).is_file()
+        detail = path if found else _("not installed (lesson 06 needs it)")
+        checks.append(Check(name, found, detail, fix=f"sudo apt-get install {package}", required=False))
+    return checks
+
+
 def device_kinds() -> dict[str, bool]:
     """Which link kinds this kernel can create, tried in a throwaway namespace."""
     from netlab import NEW, run
@@ -177,6 +193,7 @@ def doctor() -> list[Check]:
     """Run every check; ``all(c.ok for c in doctor() if c.required)`` means the lab will work."""
     checks = [Check(_("where"), True, _(environment_kind())), _privileges(), _user_namespaces()]
     checks += _tools()
+    checks += _runtime_tools()
     if checks[1].ok:
         checks += _kernel()
         checks.append(_nat())

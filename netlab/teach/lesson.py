@@ -48,12 +48,12 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netlab import inodes, netns
+from netlab import enter, inodes, netns
 from netlab.errors import NetlabError
 from netlab.lab import journal, removal
 from netlab.lab.machine import Rule, World, baseline
@@ -75,15 +75,17 @@ LESSONS: dict[str, frozenset[str]] = {
         | {"to-router", "to-left", "to-right", "to-router2", "v-left", "v-right", "v-router", "veth0", "veth1"}
         | {"ip solution"}
     ),
+    # The CNI bridge plugin's host ends are named vethXXXXXXXX at random: they go with their namespaces.
+    "06": frozenset({"c1", "c2", "p1", "p2", "br0", "podman0", "v-c1", "v-c2", "veth0", "veth1", "ip demo"}),
 }
 KIT: frozenset[str] = frozenset().union(*LESSONS.values())
 # iptables rules that mention one of these are a lesson's (the kit's addresses and devices).
 RULE_MARKS = (
-    *("10.0.0.", "10.0.1.", "10.0.2.", "10.1.1.", "10.1.2.", "203.0.113."),
+    *("10.0.0.", "10.0.1.", "10.0.2.", "10.1.1.", "10.1.2.", "203.0.113.", "10.88.0."),
     *("uplink", "br0", "v-c1", "v-c2", "veth0"),
     firewall.MARK,  # a lesson's door in a firewall that drops (netlab.teach.firewall)
 )
-LESSONS_WITH_SYSCTLS = frozenset({"03", "05"})
+LESSONS_WITH_SYSCTLS = frozenset({"03", "05", "06"})
 
 
 class LessonBlockedError(NetlabError):
@@ -153,11 +155,21 @@ def ok(sentence: str, **fields: object) -> None:
 # -- the two front doors ----------------------------------------------------------------------
 
 
+_closers: list[Callable[[], list[str]]] = []  # what else a lesson start closes (open challenges register)
+
+
+def closes_on_start(closer: Callable[[], list[str]]) -> Callable[[], list[str]]:
+    """Register ``closer``: called by every lesson start, it closes what it keeps and names what it closed."""
+    _closers.append(closer)
+    return closer
+
+
 def start(lesson: str | None = None, *, sandbox: bool | None = None, quiet: bool = False) -> Cleaned:
     """Begin lesson ``lesson`` from a clean world; print in one sentence what was removed.
 
-    Labs still open in this process (a re-run notebook's ``lab``) are closed, and so are labs left
-    by processes that are gone; a lesson open in another notebook keeps its world. On a machine,
+    What this process started for an earlier run of the notebook goes first: its challenges, its
+    labs (``lab``) and the background processes of ``netlab.popen``, by pid; labs left by processes
+    that are gone are removed too. A lesson open in another notebook keeps its world. On a machine,
     a lesson whose names the machine already uses stops here (``LessonBlockedError``), having
     changed nothing. ``sandbox`` overrides the detection.
     """
@@ -167,7 +179,11 @@ def start(lesson: str | None = None, *, sandbox: bool | None = None, quiet: bool
     machine = World.empty() if sandboxed else _machine(done)
     if not sandboxed:
         _refuse_taken(lesson, machine)
+    for closer in _closers:
+        done.removed += [_("challenge {name}").format(name=name) for name in closer()]
     _close_labs(done, everyone=False)
+    if stopped := enter.stop_background():
+        done.removed.append(_("{count} process(es) this notebook started").format(count=len(stopped)))
     others = sessions.others()
     _clean(done, World.now(), machine, kit_only=not sandboxed, others=others, sweep=False)
     done.notes += firewall.open_doors(lesson)

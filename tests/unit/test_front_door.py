@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,37 @@ def test_one_version_source():
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "netlab.plumbing.version.__version__"}
     # ... and the installed package says the same.
     assert importlib.metadata.version("netns-lab") == netlab.__version__
+
+
+def test_the_public_api_changes_only_on_purpose():
+    assert set(netlab.__all__) == {
+        # the article: ip netns, exec, inodes, bind mounts
+        *("NEW", "call", "inode", "inodes", "label", "namespaces", "netns", "persist", "popen", "run"),
+        *("NetnsInfo", "NetlabError", "NetlabPermissionError", "NamespaceExistsError", "NamespaceNotFoundError"),
+        *("StaleNamespaceError", "ToolMissingError", "DeviceError", "DeviceExistsError", "DeviceNotFoundError"),
+        *("InvalidAddressError", "InvalidNameError"),
+        # wiring and labs
+        *("Lab", "LabExistsError", "PingResult", "ProbeResult", "links", "nat", "ping", "probe", "reach"),
+        *("recording", "sysctl"),
+        # the live topology and its pictures
+        *("Topology", "TopologyDiff", "diff", "draw", "tree", "snapshot", "namespace_explorer", "ping_tester"),
+        # packets, and what a container runtime does (the CNI plugins, netavark)
+        *("capture", "packets", "cni"),
+        # the lessons: exercises, checks, the article's two shells, where the lab runs
+        *("checks", "challenges", "lesson", "nat_reply_captured", "ArticleShells", "environment_kind"),
+    }
+
+
+NOTEBOOKS = sorted((REPO / "notebooks").rglob("[0-9][0-9]-*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(REPO / "notebooks")))
+def test_notebooks_come_in_through_the_front_door(path):
+    """A lesson imports ``netlab`` or a module the front door names (``netlab.capture``); no ``globals()``."""
+    public = {"netlab", *(module for name, module in netlab._MODULES.items() if module == f"netlab.{name}")}
+    cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+    source = "\n".join("".join(c["source"]) for c in cells)
+    imported = re.findall(r"^\s*from (netlab[\w.]*) import", source, re.M)
+    imported += re.findall(r"^\s*import (netlab[\w.]*)", source, re.M)
+    assert {name for name in imported if name not in public} == set()
+    assert "globals()" not in source

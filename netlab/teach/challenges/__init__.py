@@ -24,11 +24,11 @@ One module per challenge, and ``base`` for what they share::
 
 from __future__ import annotations
 
-from netlab.teach.challenges.base import Challenge
+from netlab.teach.challenges.base import Challenge, close_all
 from netlab.teach.challenges.bridge_without_internet import isolated_bridge
 from netlab.teach.challenges.ghost_namespace import deleted_namespace
 from netlab.teach.challenges.internet_by_nat import nat
 from netlab.teach.challenges.published_port import publish
 from netlab.teach.challenges.two_subnets import router
 
-__all__ = ["Challenge", "deleted_namespace", "isolated_bridge", "nat", "publish", "router"]
+__all__ = ["Challenge", "close_all", "deleted_namespace", "isolated_bridge", "nat", "publish", "router"]

@@ -19,7 +19,7 @@ from netlab.errors import NetlabError
 from netlab.lab.lab import Lab
 from netlab.plumbing.i18n import _
 from netlab.teach.checks import CheckResult
-from netlab.teach.lesson import Snapshot
+from netlab.teach.lesson import Snapshot, closes_on_start
 
 __all__ = ["INTERNET", "UPLINK", "Challenge", "InvalidAnswerError", "internet", "new_lab", "wait_for_listener"]
 
@@ -99,6 +99,16 @@ class InvalidAnswerError(NetlabError, ValueError):
 
 
 _open: list[Challenge] = []  # the challenges this process started and has not closed
+
+
+@closes_on_start
+def close_all() -> list[str]:
+    """Close every challenge this process has open (a lesson starting over); the names of those closed."""
+    closed = []
+    for challenge in list(_open):
+        challenge.close()
+        closed.append(_(challenge.name))
+    return closed
 
 
 def new_lab(name: str) -> Lab:
