@@ -14,6 +14,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from conftest import sh
+
+from netlab import Lab
+
 
 def shell(*commands: str) -> None:
     """Run shell command lines, failing loudly (with the command) if one fails."""
@@ -217,3 +221,35 @@ def star(count: int) -> Iterator[list[str]]:
             )
             subprocess.run(["ip", "-n", name, "-batch", "-"], input=config, text=True, check=True, capture_output=True)
         yield names
+
+
+def wait_up(*links: tuple[str | None, str]) -> None:
+    """Until the kernel's link watcher has brought each (namespace, link) to operstate UP.
+
+    Right after `ip link set ... up` a veth's queue may still be the no-op one that drops what
+    is sent, so the first ARP reply can be lost (and ARP asks again a second later).
+    """
+
+    def up(ns: str | None, link: str) -> bool:
+        prefix = ["ip", "-n", ns] if ns else ["ip"]
+        return json.loads(sh(*prefix, "-j", "link", "show", link).stdout)[0]["operstate"] == "UP"
+
+    for ns, link in links:
+        wait_until(lambda ns=ns, link=link: up(ns, link), what=f"{link} to be up")
+
+
+@contextmanager
+def internet_scene() -> Iterator[Lab]:
+    """Notebook 03's scene: c1 10.0.0.2 on br0, masqueraded out of uplink to the internet 203.0.113.1."""
+    with Lab("capture_nat") as lab:
+        lab.bridge("br0")
+        lab.add_address("br0", "10.0.0.1/24")
+        lab.up("br0")
+        lab.netns("c1")
+        lab.connect("c1", address="10.0.0.2/24", gateway="10.0.0.1", bridge="br0")
+        lab.netns("internet")
+        lab.connect("internet", address="203.0.113.1/24", host_ifname="uplink", host_address="203.0.113.2/24")
+        lab.sysctl("net.ipv4.ip_forward", 1)
+        lab.masquerade("10.0.0.0/24", out="uplink")
+        wait_up(("c1", "eth0"), (None, "v-c1"), (None, "br0"), (None, "uplink"), ("internet", "eth0"))
+        yield lab

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import shutil
 import subprocess
@@ -12,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from conftest import sh
-from scenes import article_veth, wait_until
+from scenes import article_veth, internet_scene, wait_until, wait_up
 
-from netlab import Lab, probe
+from netlab import probe
 from netlab.capture import Capture, CaptureError, FilterError, Point, PointSpec, capture, parse_filter
 from netlab.errors import DeviceNotFoundError, InvalidNameError, NamespaceNotFoundError
 from netlab.view.packets import journeys, ladder, live, pcap_link, table
@@ -44,21 +43,6 @@ def tcpdump_read(path: Path, *options: str) -> list[str] | None:
 def agrees_with_tcpdump(path: Path, expected: list[str], *options: str) -> bool:
     lines = tcpdump_read(path, *options)
     return lines is None or lines == expected
-
-
-def wait_up(*links: tuple[str | None, str]) -> None:
-    """Until the kernel's link watcher has brought each (namespace, link) to operstate UP.
-
-    Right after `ip link set ... up` a veth's queue may still be the no-op one that drops what
-    is sent, so the first ARP reply can be lost (and ARP asks again a second later).
-    """
-
-    def up(ns: str | None, link: str) -> bool:
-        prefix = ["ip", "-n", ns] if ns else ["ip"]
-        return json.loads(sh(*prefix, "-j", "link", "show", link).stdout)[0]["operstate"] == "UP"
-
-    for ns, link in links:
-        wait_until(lambda ns=ns, link=link: up(ns, link), what=f"{link} to be up")
 
 
 def ping(source: str | None, address: str) -> None:
@@ -149,18 +133,8 @@ def test_table_and_ladder_of_the_veth_pair(tmp_path):
 
 @pytest.fixture
 def internet():
-    """Notebook 03's scene: c1 10.0.0.2 on br0, masqueraded out of uplink to the internet 203.0.113.1."""
-    with Lab("capture_nat") as lab:
-        lab.bridge("br0")
-        lab.add_address("br0", "10.0.0.1/24")
-        lab.up("br0")
-        lab.netns("c1")
-        lab.connect("c1", address="10.0.0.2/24", gateway="10.0.0.1", bridge="br0")
-        lab.netns("internet")
-        lab.connect("internet", address="203.0.113.1/24", host_ifname="uplink", host_address="203.0.113.2/24")
-        lab.sysctl("net.ipv4.ip_forward", 1)
-        lab.masquerade("10.0.0.0/24", out="uplink")
-        wait_up(("c1", "eth0"), (None, "v-c1"), (None, "br0"), (None, "uplink"), ("internet", "eth0"))
+    """Notebook 03's scene (``scenes.internet_scene``)."""
+    with internet_scene() as lab:
         yield lab
 
 
