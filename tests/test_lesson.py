@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -359,3 +361,42 @@ def test_on_a_machine_that_drops_and_forwards_lesson_03_opens_a_door_and_turns_f
     text = str(lesson.reset(sandbox=False))
     assert "netlab: set net.ipv4.ip_forward back to 1" in text or "; set net.ipv4.ip_forward back to 1" in text, text
     assert ("netlab lesson 03" in text) == legacy_iptables_works(), text  # the door, closed
+
+
+def test_a_lesson_start_spares_what_the_learner_typed_in_a_terminal():
+    """04's first cell run again while shell 1 sits in netns1: the shell lives on; the kernel's own go."""
+    sh("ip", "netns", "add", "netns1")
+    netns1 = os.stat("/run/netns/netns1").st_ino
+    controller, terminal = os.openpty()
+
+    def in_the_terminal() -> None:  # after setsid: the pty becomes the controlling terminal, as in a shell
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    argv = ["ip", "netns", "exec", "netns1", "sleep", "600"]
+    typed = subprocess.Popen(
+        argv, stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True, preexec_fn=in_the_terminal
+    )
+    started = subprocess.Popen(argv, start_new_session=True)  # as netlab.popen starts one: no terminal
+    try:
+        deadline = time.monotonic() + 30
+        while not all(_net_inode(p.pid) == netns1 for p in (typed, started)):
+            assert time.monotonic() < deadline, "the sleeps never reached netns1"
+            time.sleep(0.05)
+        done = lesson.start("04", sandbox=True, quiet=True)
+        assert started.wait(timeout=30) == -9  # the kernel's own: stopped with the namespace
+        assert typed.poll() is None and _net_inode(typed.pid) == netns1  # the learner's: still there, in it
+        assert any(f"process {typed.pid} (sleep) was typed in a terminal" in held for held in done.held), done.held
+        assert "netns1" not in sh("ip", "netns", "list").stdout  # the name went all the same
+    finally:
+        for proc in (typed, started):
+            proc.kill()
+            proc.wait()
+        os.close(controller)
+        os.close(terminal)
+
+
+def _net_inode(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None

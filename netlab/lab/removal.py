@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+from pathlib import Path
 
 from netlab import links, netns, sysctl
 from netlab.enter import run
@@ -35,13 +36,35 @@ from netlab.targets import Target
 
 __all__ = [
     "by_hand",
+    "command_of",
     "delete_link",
     "delete_namespace",
     "delete_rule",
     "delete_table",
+    "has_terminal",
     "kill",
     "set_sysctl",
 ]
+
+
+def has_terminal(pid: int) -> bool:
+    """Whether ``pid`` has a controlling terminal (``ps -o tty``): a shell or a command a learner typed.
+
+    A notebook's kernel and what it starts (``netlab.popen``, a lab's servers) have none.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return int(stat.rsplit(")", 1)[1].split()[4]) != 0  # tty_nr, the 7th field (proc(5))
+
+
+def command_of(pid: int) -> str:
+    """What ``pid`` runs (``/proc/PID/comm``), or ``?`` if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
 
 
 def kill(pid: int, start: int | None) -> bool:

@@ -382,6 +382,15 @@ def _open_labs_elsewhere() -> dict[tuple[str, object], str]:
 
 def _remove_namespaces(done: Cleaned, doomed: dict[str, int], *, sweep: bool, dry_run: bool) -> None:
     pids = _processes_in(_namespace_inodes(doomed), sweep=sweep)
+    if not sweep:  # a lesson start spares what the learner typed in a terminal (a reset is asked for)
+        typed = [(pid, begun) for pid, begun in pids if removal.has_terminal(pid)]
+        pids = [item for item in pids if item not in typed]
+        done.held += [
+            _("process {pid} ({command}) was typed in a terminal: left running in its namespace").format(
+                pid=pid, command=removal.command_of(pid)
+            )
+            for pid, _begun in typed
+        ]
     if pids:
         done.removed.append(_("{count} process(es) inside them").format(count=len(pids)))
         if not dry_run:
