@@ -17,6 +17,13 @@ lesson: the "internet" namespace sees the router's public address, never 10.x::
 By hand that is ``ip netns exec internet nc -l 80`` in one shell and
 ``ip netns exec ns1 nc 203.0.113.1 80`` in another, with ``ss -tn`` to read the peer.
 
+IPv6 adds one wait before the first ping. A link that comes up gets a link-local address
+(``fe80::/64``) by itself, and every new IPv6 address is *tentative* at first: duplicate address
+detection (DAD) asks the link whether someone else has it, and only after a second or so of
+silence does the kernel use it. ``wait_for_dad`` waits for that::
+
+    ip -6 addr show dev veth0 tentative        wait_for_dad("veth0")     (until it prints nothing)
+
 Only literal IP addresses are accepted (no host names, no DNS): a lab talks to itself only.
 """
 
@@ -26,16 +33,20 @@ import ipaddress
 import math
 import re
 import socket
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from netlab.enter import call, run
-from netlab.errors import DeviceExistsError, InvalidAddressError, reason
+from netlab.errors import DeviceError, DeviceExistsError, InvalidAddressError, reason
 from netlab.links import address as parse_address
-from netlab.plumbing.commands import emit, in_netns
+from netlab.names import check_ifname
+from netlab.plumbing.commands import emit, in_netns, ip
 from netlab.plumbing.i18n import _
+from netlab.rtnl import ifindex, rtnl
 from netlab.targets import Target, in_words
 
-__all__ = ["PingResult", "ProbeResult", "ping", "probe"]
+__all__ = ["PingResult", "ProbeResult", "ping", "probe", "wait_for_dad"]
 
 _SUMMARY = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
 _RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)(?:/([\d.]+))? ms")
@@ -276,3 +287,75 @@ def probe(
     emit(in_netns(server, tool + ["-l", str(listen_port)]), note=_("the listener: run it in another shell first"))
     emit(in_netns(source, tool + ["-w", f"{timeout:g}", str(target), str(port)]))
     return result
+
+
+# -- IPv6: is the address ready? ----------------------------------------------------------------
+
+IFF_UP, IFF_LOWER_UP = 0x1, 0x10000  # administratively up; the carrier (a veth: its other end is up too)
+RT_SCOPE_LINK = 253
+IFA_F_DADFAILED = 0x08  # another device on the link answered for the address: never used
+IFA_F_TENTATIVE = 0x40  # duplicate address detection still running
+
+
+def _dad_states(ipr: Any, name: str, target: Target) -> tuple[bool, list[str], list[str]]:
+    """(running with a usable link-local address, still tentative, DAD failed), as ``ip -6 addr`` flags them."""
+    index = ifindex(ipr, name, target)
+    running = all(link["flags"] & IFF_UP and link["flags"] & IFF_LOWER_UP for link in ipr.link("get", index=index))
+    local, waiting, failed = False, [], []
+    for msg in ipr.addr("dump", family=socket.AF_INET6):
+        if msg["index"] != index:
+            continue
+        flags = msg.get("IFA_FLAGS") or msg["flags"]  # the 32-bit attribute, else the header's 8 bits
+        cidr = f"{msg.get('address')}/{msg['prefixlen']}"
+        if flags & IFA_F_DADFAILED:
+            failed.append(cidr)
+        elif flags & IFA_F_TENTATIVE:
+            waiting.append(cidr)
+        elif msg["scope"] == RT_SCOPE_LINK:
+            local = True
+    return running and local, waiting, failed
+
+
+def wait_for_dad(name: str, *, netns: Target = None, timeout: float = 5.0) -> list[str]:
+    """Wait until NAME's IPv6 addresses are ready: its link-local one made, and DAD over for all.
+
+    A link that comes up gets a link-local address (``fe80::/64``) by itself, a moment later (the
+    kernel waits for the carrier: a veth has one when both ends are up). Every new IPv6 address
+    is *tentative* at first: duplicate address detection (DAD) sends a neighbour solicitation
+    for it from the unspecified address ``::``, and the kernel uses the address only if nobody
+    answers (about a second, after a random delay of up to one more). Meanwhile ``ip -6 addr``
+    prints ``tentative`` and the address cannot be used: a ping from it fails. By hand::
+
+        while ip -6 addr show dev NAME tentative | grep -q inet6; do sleep 0.1; done
+
+    Returns the addresses whose DAD *failed* (``dadfailed``: another device on the link already
+    has them; the kernel will never use them), so ``[]`` means all is well. A link that is down,
+    or a veth whose other end is down, never gets there: that raises ``DeviceError`` after
+    ``timeout``. (``links.add_address`` skips DAD, ``nodad``, unless ``dad=True``.)
+    """
+    check_ifname(name)
+    _check_timeout(timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        ready, waiting, failed = rtnl(netns, lambda ipr: _dad_states(ipr, name, netns))
+        if ready and not waiting:
+            emit(ip(netns, "-6", "addr", "show", "dev", name, "tentative"), note=_("until it prints nothing"))
+            return failed
+        if time.monotonic() >= deadline:
+            where = in_words(netns)
+            if waiting:
+                problem = _("{addresses} on {name!r} in {where} still tentative after {timeout:g} s").format(
+                    addresses=", ".join(waiting), name=name, where=where, timeout=timeout
+                )
+            else:
+                problem = _("{name!r} in {where} has no IPv6 link-local address after {timeout:g} s").format(
+                    name=name, where=where, timeout=timeout
+                )
+            raise DeviceError(
+                problem,
+                hint=_("DAD runs only on a link that is up: bring up {name!r} and the device at its other end").format(
+                    name=name
+                ),
+                subject=name,
+            )
+        time.sleep(0.05)  # DAD takes a second or two: look again soon
