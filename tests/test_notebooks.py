@@ -139,6 +139,22 @@ def check_dnat_seen(cell) -> None:
     assert "('c1:eth0', 'SYN', '203.0.113.1:" in text and "> 10.0.0.2:80')" in text, text
 
 
+def check_nd_then_icmp6(cell) -> None:
+    """08: both ends of the pair saw neighbour solicitation and advertisement, then the echo, as 02 saw ARP."""
+    order = ("neighbor solicitation", "neighbor advertisement", "echo request", "echo reply")
+    for point in ("veth0", "netns1:veth1"):
+        seen = _packet_rows(cell, point)
+        kinds = [next((k for k in order if k in s), s) for s in seen]
+        assert kinds == list(order), (point, seen)
+
+
+def check_masquerade6_seen(cell) -> None:
+    """08: NAT66: the echo leaves c1 from 2001:db8:2::2 and the router's uplink from 2001:db8:ff::2."""
+    inside, outside = _packet_rows(cell, "c1:eth0"), _packet_rows(cell, "router:uplink")
+    assert any(s.startswith("IP6 2001:db8:2::2 > 2001:db8:ff::1") for s in inside), inside
+    assert any(s.startswith("IP6 2001:db8:ff::2 > 2001:db8:ff::1") for s in outside), outside
+
+
 def check_article_shells(cell) -> None:
     """04: every step of the two-shell experiment was seen, and nothing of it is left."""
     text = _text(cell)
