@@ -5,7 +5,8 @@ student builds happens elsewhere:
 
 - every notebook kernel runs in a network world of its own (the "netlab" kernelspec: ``netlab
   kernelspec install --sys-prefix``), and a kernel restart gives a fresh, empty world;
-- every terminal opens in a world of its own too (``netlab sandbox -- bash -l``).
+- every terminal opens in a world of its own too (``netlab sandbox -- bash``, a login shell that
+  still finds ``netlab``: see ``netlab.app.terminals``).
 
 So two students can both run ``ip netns add netns1`` and give ``veth0`` the address 10.1.1.2/24,
 at the same time, and neither sees the other's. Nobody needs root: as an ordinary user each world
@@ -16,6 +17,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+from jupyter_core.paths import jupyter_runtime_dir
+
+from netlab.app.terminals import RCFILE as RC_NAME
+from netlab.app.terminals import shell_command, write_rcfile
 
 c = get_config()  # noqa: F821 (provided by Jupyter when it loads this file)
 
@@ -29,5 +35,7 @@ c.KernelManager.transport = "ipc"
 c.MappingKernelManager.default_kernel_name = "netlab"
 c.KernelSpecManager.allowed_kernelspecs = {"netlab"}
 
-# A terminal is a world of its own as well (not the notebook's: see docs/classroom.md).
-c.ServerApp.terminado_settings = {"shell_command": [NETLAB, "sandbox", "--", "bash", "-l"]}
+# A terminal is a world of its own as well (not the notebook's: see docs/classroom.md). It reads the
+# login profile as `bash -l` would, then puts netlab's commands back in front of PATH.
+RCFILE = write_rcfile(Path(jupyter_runtime_dir()) / RC_NAME, Path(sys.executable).parent)
+c.ServerApp.terminado_settings = {"shell_command": [NETLAB, "sandbox", "--", *shell_command("/bin/bash", RCFILE)]}

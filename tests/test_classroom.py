@@ -327,9 +327,12 @@ def test_two_students_build_the_same_scene_at_once_each_in_their_own_world(hub, 
 
     # A terminal is a private world too: root there, no netns1, not the kernel's world nor the hub's.
     screen = asyncio.run(
-        students[0].run_in_terminal('echo "uid=$(id -u) $(readlink /proc/self/ns/net) netns=[$(ip netns list)]"')
+        students[0].run_in_terminal(
+            'echo "uid=$(id -u) $(readlink /proc/self/ns/net) netns=[$(ip netns list)] netlab=$(command -v netlab)"'
+        )
     )
     line = next(line for line in screen.splitlines() if line.startswith("uid="))
-    uid, net, netns = line.split()
+    uid, net, netns, netlab_found = line.split()
     assert uid == "uid=0" and netns == "netns=[]"
+    assert netlab_found.endswith("/bin/netlab"), line  # the login profile did not hide it
     assert net not in (alice["kernel_net"], os.readlink("/proc/self/ns/net"))
