@@ -32,7 +32,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 
-from netlab.plumbing.i18n import N_, _
+from netlab.plumbing.i18n import N_, _, cjk_spacing
 
 __all__ = [
     "DeviceError",
@@ -68,7 +68,7 @@ class NetlabError(Exception):
 
     def __str__(self) -> str:
         label = _("hint:")
-        return f"{self.message}\n  {label} {self.hint}" if self.hint else self.message
+        return cjk_spacing(f"{self.message}\n  {label} {self.hint}") if self.hint else self.message
 
 
 class InvalidNameError(NetlabError, ValueError):

@@ -176,7 +176,7 @@ def test_an_error_hint_is_in_the_learners_language(monkeypatch):
 
     monkeypatch.setenv("NETLAB_LANG", "zh_CN")
     text = str(permission_error(i18n._("create a network namespace"), PermissionError(1, "Operation not permitted")))
-    assert text.startswith("不允许创建网络命名空间：EPERM") and "\n  提示： 以 root 身份运行" in text
+    assert text.startswith("不允许创建网络命名空间：EPERM") and "\n  提示：以 root 身份运行" in text
 
 
 def test_a_failing_checks_steps_and_hint_are_in_the_learners_language(monkeypatch):

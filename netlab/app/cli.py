@@ -285,7 +285,12 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="LANG",
         help=_("speak this language, e.g. zh-CN or en (default: from NETLAB_LANG or LANG; English)"),
     )
-    parser.add_argument("--version", action="version", version=f"netlab {__version__} (netns-lab)")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"netlab {__version__} (netns-lab)",
+        help=_("say netlab's version and stop"),
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
 
     _add_sandbox(sub)

@@ -34,7 +34,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from netlab.plumbing.i18n import N_, _
+from netlab.plumbing.i18n import N_, _, cjk_spacing
 
 __all__ = ["DISPLAY_NAME", "KERNEL_NAME", "install", "kernel_spec", "main"]
 
@@ -97,7 +97,7 @@ class KernelLaunchError(SystemExit):
 
     def __init__(self, message: str, hint: str) -> None:
         label = _("hint:")
-        super().__init__(f"netlab kernel: {message}\n  {label} {hint}")
+        super().__init__(cjk_spacing(f"netlab kernel: {message}\n  {label} {hint}"))
 
 
 def check_connection(info: dict[str, object]) -> None:

@@ -19,16 +19,24 @@ compiled ``netlab.mo`` (what gettext reads). ``scripts/sync-translations message
 sentences from the code into ``netlab/locale/netlab.pot``, merges them into every ``.po`` and compiles.
 Always put the placeholders inside the sentence (``.format`` after ``_()``, never an f-string): the
 translator may need to move them, and extraction only sees literal strings.
+
+Chinese sentences are spaced as Chinese is typeset, whatever fills their placeholders: no space
+between two Chinese characters or next to full-width punctuation, one space between a Chinese
+character and a name, number or command (``在根命名空间中添加了 br0``, ``netns1 中的 lo``). A
+placeholder may hold either (``{where}`` is ``根命名空间`` or ``netns1``), so the spacing is settled
+after ``.format`` (:class:`Sentence`), not in the catalog.
 """
 
 from __future__ import annotations
 
 import gettext
 import os
+import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-__all__ = ["DOMAIN", "LOCALE_DIR", "N_", "_", "language", "normalize", "translation"]
+__all__ = ["DOMAIN", "LOCALE_DIR", "N_", "Sentence", "_", "cjk_spacing", "language", "normalize", "translation"]
 
 DOMAIN = "netlab"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -59,9 +67,40 @@ def translation(lang: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[lang], fallback=True)
 
 
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Chinese characters
+_FULL_WIDTH = "\u3000-\u303f\uff00-\uffef"  # Chinese punctuation: ，。：；（）「」...
+_HAN_SPACES_HAN = re.compile(f"(?<=[{_HAN}{_FULL_WIDTH}]) +(?=[{_HAN}{_FULL_WIDTH}])")
+_SPACE_AFTER_FULL_WIDTH = re.compile(f"(?<=[{_FULL_WIDTH}]) +(?=\\S)")
+_SPACE_BEFORE_FULL_WIDTH = re.compile(f"(?<=\\S) +(?=[{_FULL_WIDTH}])")
+_HAN_THEN_LATIN = re.compile(f"(?<=[{_HAN}])(?=[A-Za-z0-9`/\\[<_-])")  # quotes stay against what they quote
+_LATIN_THEN_HAN = re.compile(f"(?<=[A-Za-z0-9`/\\]>%_-])(?=[{_HAN}])")
+
+
+def cjk_spacing(text: str) -> str:
+    """``text`` spaced as Chinese is typeset (see the module docstring); text without Chinese is unchanged."""
+    if not re.search(f"[{_HAN}]", text):
+        return text
+    lines = []
+    for line in text.split("\n"):
+        indent = line[: len(line) - len(line.lstrip(" "))]  # a hint's indentation stays
+        body = _HAN_SPACES_HAN.sub("", line[len(indent) :])
+        body = _SPACE_AFTER_FULL_WIDTH.sub("", _SPACE_BEFORE_FULL_WIDTH.sub("", body))
+        body = _LATIN_THEN_HAN.sub(" ", _HAN_THEN_LATIN.sub(" ", body))
+        lines.append(indent + body)
+    return "\n".join(lines)
+
+
+class Sentence(str):
+    """A translated sentence whose ``.format()`` result is spaced as Chinese is typeset (``cjk_spacing``)."""
+
+    def format(self, *args: Any, **kwargs: Any) -> str:
+        return cjk_spacing(str.format(self, *args, **kwargs))
+
+
 def _(message: str) -> str:
     """``message`` in the learner's language (see the module docstring)."""
-    return translation(language()).gettext(message)
+    said = translation(language()).gettext(message)
+    return Sentence(said) if said is not message else said
 
 
 def N_(message: str) -> str:
