@@ -135,7 +135,7 @@ def read_challenges(lang: str) -> list[dict[str, str]]:
     from netlab.teach import challenges
 
     headings = _challenge_headings(lang)
-    names = [n for n in challenges.__all__ if n != "Challenge"]
+    names = [n for n in challenges.__all__ if n not in ("Challenge", "close_all")]  # the challenges themselves
     ordered = [n for n in headings if n in names] + [n for n in names if n not in headings]
     found = []
     for function in ordered:
