@@ -26,6 +26,8 @@ TIMINGS = Path(__file__).resolve().parent.parent / "test-artifacts" / "timings" 
 # Seconds per cell; the target is under 10 s. A VM under emulation (scripts/vm-test) is ten times
 # slower and sets NETLAB_CELL_TIMEOUT.
 CELL_TIMEOUT = int(os.environ.get("NETLAB_CELL_TIMEOUT", "30"))
+# Seconds for a kernel to start: a VM under emulation, loaded, needs minutes (NETLAB_KERNEL_STARTUP).
+KERNEL_STARTUP = int(os.environ.get("NETLAB_KERNEL_STARTUP", "60"))
 
 
 def _addresses(netns: str | None, dev: str) -> tuple[str, list[str]]:
@@ -170,7 +172,11 @@ def run_notebook(path: Path) -> dict[str, float]:
     """Execute ``path`` cell by cell; run the tagged checks; return each cell's duration."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        timeout=CELL_TIMEOUT,
+        startup_timeout=KERNEL_STARTUP,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
     )
     durations = {}
     with client.setup_kernel():

@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # Under TCG emulation a cold first cell (Python, matplotlib and pyroute2 loading) takes 30-60 s.
 os.environ.setdefault("NETLAB_CELL_TIMEOUT", "300")
+os.environ.setdefault("NETLAB_KERNEL_STARTUP", "600")
 from test_notebooks import NOTEBOOKS, run_notebook
 
 MARK = "NETLAB_VM_RUN"  # in the environment of everything a lesson starts: how its leftover processes are found
