@@ -144,7 +144,7 @@ def test_a_diff_reads_in_chinese_with_netlab_lang_zh_cn(monkeypatch):
         label = created.namespace("netns1").label
         assert diff(start, created).lines == [
             f"新建了命名空间 netns1（{label}）",
-            "在 根命名空间 中添加了虚拟网卡对（veth pair）veth0 ↔ veth1",
+            "在根命名空间中添加了虚拟网卡对（veth pair）veth0 ↔ veth1",
         ]
         assert diff(start, created).summary == "2 处变化"
 
@@ -157,12 +157,12 @@ def test_a_diff_reads_in_chinese_with_netlab_lang_zh_cn(monkeypatch):
         )
         wired = snapshot()
         assert diff(created, wired).lines == [
-            "veth1 从 根命名空间 移到了 netns1",
+            "veth1 从根命名空间移到了 netns1",
             "netns1 中的 veth1 已启用（UP）",
             "netns1 中的 veth1 获得了地址 10.1.1.1/24",
-            "根命名空间 中的 veth0 已启用（UP）",
-            "根命名空间 中的 veth0 获得了地址 10.1.1.2/24",
-            "根命名空间 中有了新路由：10.1.1.0/24 dev veth0（直连路由：随地址一起出现）",
+            "根命名空间中的 veth0 已启用（UP）",
+            "根命名空间中的 veth0 获得了地址 10.1.1.2/24",
+            "根命名空间中有了新路由：10.1.1.0/24 dev veth0（直连路由：随地址一起出现）",
             "netns1 中有了新路由：10.1.1.0/24 dev veth1（直连路由：随地址一起出现）",
         ]
         assert str(diff(wired, wired)) == "没有变化"

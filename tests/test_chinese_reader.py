@@ -70,6 +70,9 @@ NOT_WORDS = [
     re.compile(r"\b[a-z]+://\S+"),  # URLs
     re.compile(r"(?<![\w.])(?:~|\.{1,2})?/[\w./@:*?{}\[\]-]*"),  # paths
     re.compile(r"\b\d+(?:\.\d+){1,3}(?:/\d+)?\b|\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b|\b\w+:\[\d+\]"),  # addresses, inodes
+    # tcpdump's decode of a packet in a packet table's row ("IP6 a > b: ICMP6, neighbor solicitation, who has
+    # ..."): the tool's words, the same outside the lab, as the output of a `!` command is
+    re.compile(r"\b(?:IP6? \S+ > \S+:|ARP,) .*$"),
 ]
 WORD = re.compile(r"(?<![\w/.@:=<>-])[A-Za-z][a-z]+(?:'[a-z]+)?(?![\w/@=<>-])")
 

@@ -189,7 +189,7 @@ def test_works_in_a_chroot_where_root_is_no_mount_point(tmp_path):
     inner = (
         "awk '$5 == \"/\"' /proc/self/mountinfo | wc -l; "  # is / a mount point in here?
         "ps -e -o comm= > /tmp/ps; tr '\\n' ' ' < /tmp/ps; echo; ip netns add c1; "
-        "echo $(ls /var/lib) $(ls /run)"  # made in the sandbox: the chroot had no /run/netns, no /var/lib/netlab
+        "echo $(ls /var/lib) $(ls /run)"  # made in the sandbox: the chroot had no /run/netns, /var/lib/{netlab,cni}
     )
     # A mount namespace of this test's own, shared like a systemd host's: a leak would show in it.
     result = subprocess.run(
@@ -203,6 +203,6 @@ def test_works_in_a_chroot_where_root_is_no_mount_point(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == "0"  # inside the chroot, / is no mount point
     assert sorted(lines[1].split()) == [INIT_NAME, "ps", "sh"]  # the sandbox's processes only
-    assert lines[2].split() == ["kept", "netlab", "netlab", "netns"]
+    assert lines[2].split() == ["cni", "kept", "netlab", "netlab", "netns"]
     assert len(lines) == 3, result.stdout  # and nothing leaked out
     assert sorted(os.listdir(tmp_path / "var/lib")) == ["kept"] and os.listdir(tmp_path / "run") == []
