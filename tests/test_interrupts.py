@@ -67,6 +67,11 @@ def _collect(client, msg_id: str) -> tuple[str, list[dict], str]:
         elif kind == "status" and content["execution_state"] == "idle":
             break
     reply = client.get_shell_msg(timeout=60)
+    # By msg_id, not by position: wait_for_ready asks kernel_info again when no answer came within 1 s
+    # or IOPub was not connected yet, and stops at the first answer; a late second kernel_info_reply
+    # then waits on the shell channel (often under the rootless sandbox, where the kernel starts slower).
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = client.get_shell_msg(timeout=60)
     return text, errors, reply["content"]["status"]
 
 
@@ -144,8 +149,8 @@ SCRIPT = textwrap.dedent("""
     web = netlab.popen(None, ["sleep", "600"], stdin=subprocess.DEVNULL)
     lab = netlab.Lab("atexit")
     server = lab.popen(None, ["sleep", "600"])
-    print(web.pid, server.pid, flush=True)
-    try:
+    try:  # the pids inside the try: the test's SIGINT follows them at once, and must land here
+        print(web.pid, server.pid, flush=True)
         sys.stdin.read()
     except KeyboardInterrupt:
         print("interrupted", flush=True)
