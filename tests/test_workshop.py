@@ -187,7 +187,7 @@ def test_the_cheat_sheet_has_every_lesson_on_one_printable_page(built, context):
 def _numbered_exercises(nb) -> list[str]:
     """The numbers of the exercises under a notebook's "Exercises" heading (1, 2, ...)."""
     for cell in nb.cells:
-        if cell.cell_type == "markdown" and re.match(r"#+ (Exercises|练习)", cell.source):
+        if cell.cell_type == "markdown" and re.match(r"#+ (Exercises|More exercises|练习|更多练习)", cell.source):
             return re.findall(r"^(\d+)\. ", cell.source, flags=re.M)
     return []
 
