@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from conftest import sh
+from test_lesson import machine  # noqa: F401  (the VM's case: a machine with its own network)
 
+from netlab import netns
 from netlab.errors import InvalidNameError, NetlabError
 from netlab.lab import cni
 from netlab.teach import lesson
@@ -152,3 +154,29 @@ def test_netavark_setup_and_teardown(ns, tmp_path):
         assert "\n" not in caught.value.message and "container_id" in caught.value.message
     finally:
         before.restore()
+
+
+def test_on_a_machine_a_reset_removes_what_the_plugins_made_and_lists_a_kubelets_chain(machine):  # noqa: F811
+    """Lesson 06 interrupted: ADD with a published port, never DEL. The chains and rules the plugins made
+    (CNI-HOSTPORT-*, the jumps to them, the PREROUTING and OUTPUT base chains iptables-nft added for them)
+    are netlab's because netlab saw them appear: a reset removes them, and the network's lease folder.
+    A chain with a CNI name that a kubelet beside the lab made meanwhile is listed and left."""
+    lesson.start("06", sandbox=False, quiet=True)
+    chains_before = _nft_chains()
+    sh("ip", "netns", "add", "c1")
+    network = cni.bridge_network("lesson06", bridge="br0", subnet="10.0.0.0/24")
+    cni.add(network, "c1", "c1", ports=[(18080, 80)])
+    leases = Path(cni.STATE, "networks", "lesson06")
+    assert leases.is_dir() and "CNI-HOSTPORT-DNAT" in sh("iptables", "-t", "nat", "-S").stdout
+    sh("iptables", "-t", "nat", "-N", "CNI-kubelet0")  # a pod's chain, not netlab's
+    done = lesson.reset(sandbox=False)
+    assert not leases.exists() and "c1" not in netns.list(), done
+    assert _nft_chains() - chains_before == {"ip nat CNI-kubelet0"}, done
+    assert any(line.startswith("nft delete chain ip nat handle ") for line in done.left), done.left
+    assert not done.problems, done.problems
+    sh("iptables", "-t", "nat", "-X", "CNI-kubelet0")
+
+
+def _nft_chains() -> set[str]:
+    listed = json.loads(sh("nft", "-j", "list", "chains").stdout)["nftables"]
+    return {f"{c['chain']['family']} {c['chain']['table']} {c['chain']['name']}" for c in listed if "chain" in c}

@@ -7,6 +7,8 @@ journal.py  what a lab is about to build, written down *before* each step (``/ru
 cleanup.py  ``netlab cleanup``: remove what a crashed lab left, and nothing else
 machine.py  what the machine holds, by identity, and what it had before any lesson (the baseline)
 removal.py  the one way anything is removed: only the very object seen, its identity checked again
+footprints.py what the programs netlab runs (CNI plugins, netavark) make, recorded as netlab's
+cni.py      a container runtime's job: the CNI plugins and netavark, run as containerd and Podman do
 """
 
 from __future__ import annotations

@@ -58,6 +58,7 @@ from typing import Any
 
 from netlab import netns
 from netlab.errors import NetlabError, ToolMissingError
+from netlab.lab import footprints
 from netlab.names import check_ifname
 from netlab.plumbing.i18n import _
 
@@ -170,11 +171,13 @@ def add(
     runtime = {"portMappings": [{"hostPort": h, "containerPort": c, "protocol": "tcp"} for h, c in ports]}
     previous: dict[str, Any] | None = None
     commands: list[str] = []
-    for plugin in network["plugins"]:
-        config = _plugin_config(network, plugin, previous, runtime)
-        answer = exec_plugin(config, "ADD", container=container, netns_path=where, ifname=ifname, path=path)
-        commands.append(shell_line(config, "ADD", container=container, netns_path=where, ifname=ifname, path=path))
-        previous = answer or previous
+    _make_state(network["name"])
+    with footprints.watch():  # the chains and rules the plugins make are the lesson's: a reset removes them
+        for plugin in network["plugins"]:
+            config = _plugin_config(network, plugin, previous, runtime)
+            answer = exec_plugin(config, "ADD", container=container, netns_path=where, ifname=ifname, path=path)
+            commands.append(shell_line(config, "ADD", container=container, netns_path=where, ifname=ifname, path=path))
+            previous = answer or previous
     result = Result(previous or {}, tuple(commands))
     _keep(network["name"], container, ifname, result.raw, runtime)
     return result
@@ -352,6 +355,16 @@ def _checked(
 # -- what libcni keeps between ADD and CHECK/DEL --------------------------------------------------
 
 
+def _make_state(network: str) -> None:
+    """libcni's and host-local's folders, made here when missing and recorded as netlab's: a reset
+    removes them again (and the network's leases, when netlab made its folder)."""
+    leases = STATE / "networks" / network
+    fresh = not leases.exists()
+    footprints.make_dirs([STATE, STATE / "networks", STATE / "results", leases])
+    if fresh:
+        footprints.own(leases)
+
+
 def _results_file(network: str, container: str, ifname: str) -> Path:
     return STATE / "results" / f"{network}-{container}-{ifname}"
 
@@ -362,6 +375,7 @@ def _keep(network: str, container: str, ifname: str, result: dict[str, Any], run
     file.parent.mkdir(parents=True, exist_ok=True)
     kept = {"kind": "cniCacheV1", "containerId": container, "ifName": ifname, "networkName": network}
     file.write_text(json.dumps({**kept, "capabilityArgs": runtime, "result": result}))
+    footprints.own(file)
 
 
 def _kept(network: str, container: str, ifname: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -427,9 +441,10 @@ def netavark(command: str, options: dict[str, Any], netns_path: str, *, config: 
             hint=_("the runtime makes the namespace first: ip netns add {name}").format(name=Path(where).name),
             subject=where,
         )
-    Path(config).mkdir(parents=True, exist_ok=True)
+    footprints.make_dirs([Path(config)])
     argv = [NETAVARK, "--config", config, command, where]
-    done = subprocess.run(argv, input=json.dumps(options), capture_output=True, text=True, timeout=TIMEOUT)
+    with footprints.watch():  # netavark's chains (or its nft table) are the lesson's
+        done = subprocess.run(argv, input=json.dumps(options), capture_output=True, text=True, timeout=TIMEOUT)
     if done.returncode != 0:
         raise _plugin_error("netavark", command, done.stdout, done.stderr)
     return json.loads(done.stdout) if done.stdout.strip() else None

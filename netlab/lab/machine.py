@@ -8,7 +8,9 @@ number the kernel gave it:
     named namespace     the inode its name shows         ls -i /run/netns (stat)
     link                its ifindex in this namespace    ip -o link (the first number)
     nft table           its handle                       nft -a list tables
+    nft chain           its handle (iptables-nft's too)  nft -a list chains
     iptables rule       its exact text, per backend      iptables-save, iptables-legacy-save
+    legacy chain        its table and name               iptables-legacy-save (":NAME - [0:0]")
     sysctl              its value                        sysctl KEY
 
 ``World.now()`` reads them all; ``World.new_since(before)`` gives what appeared (an object is new
@@ -38,7 +40,7 @@ from netlab.enter import run
 from netlab.errors import NetlabError
 from netlab.plumbing.i18n import _
 
-__all__ = ["SYSCTLS", "Baseline", "World", "baseline", "boot_id", "read_trusted", "state_dir", "write_trusted"]
+__all__ = ["SYSCTLS", "Baseline", "Chain", "World", "baseline", "boot_id", "read_trusted", "state_dir", "write_trusted"]
 
 # The root namespace's sysctls the lessons change, and their value in an empty world.
 SYSCTLS = {"net.ipv4.ip_forward": "0", "net.ipv6.conf.all.forwarding": "0"}
@@ -47,6 +49,7 @@ PLAIN_FILE = 0  # a name in /run/netns that shows no namespace (a crash between 
 SYMLINK = -1  # a name that is a symlink (how Docker and containerlab name namespaces)
 
 Rule = tuple[str, str]  # (command, "-t TABLE -A CHAIN ..."): what `COMMAND -t TABLE -D ...` deletes
+Chain = tuple[str, str]  # (command, "TABLE NAME"): a legacy iptables chain, what `COMMAND -t TABLE -X NAME` deletes
 
 
 @dataclass
@@ -56,19 +59,26 @@ class World:
     namespaces: dict[str, int] = field(default_factory=dict)  # name -> inode (PLAIN_FILE, SYMLINK)
     links: dict[int, str] = field(default_factory=dict)  # ifindex -> name
     tables: dict[str, int] = field(default_factory=dict)  # "family name" -> handle
+    chains: dict[str, int] = field(default_factory=dict)  # "family table chain" -> handle (nft)
     rules: Counter[Rule] = field(default_factory=Counter)  # a rule may be there twice
+    legacy_chains: set[Chain] = field(default_factory=set)  # the user chains of iptables-legacy
     sysctls: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def now(cls) -> World:
         """Read the world as it is."""
-        return cls(
-            namespaces=_namespaces(),
-            links={link.index: link.name for link in _links()},
-            tables=_tables(),
-            rules=_rules(),
-            sysctls={key: value for key in SYSCTLS if (value := _sysctl(key)) is not None},
-        )
+        firewall = cls.firewall()
+        firewall.namespaces = _namespaces()
+        firewall.links = {link.index: link.name for link in _links()}
+        firewall.sysctls = {key: value for key in SYSCTLS if (value := _sysctl(key)) is not None}
+        return firewall
+
+    @classmethod
+    def firewall(cls) -> World:
+        """Only the firewall: nft tables and chains, iptables rules and legacy chains."""
+        rules, legacy_chains = _iptables()
+        tables, chains = _nft()
+        return cls(tables=tables, chains=chains, rules=rules, legacy_chains=legacy_chains)
 
     @classmethod
     def empty(cls) -> World:
@@ -81,7 +91,9 @@ class World:
             namespaces={n: i for n, i in self.namespaces.items() if before.namespaces.get(n) != i},
             links={i: n for i, n in self.links.items() if before.links.get(i) != n},
             tables={t: h for t, h in self.tables.items() if before.tables.get(t) != h},
+            chains={c: h for c, h in self.chains.items() if before.chains.get(c) != h},
             rules=self.rules - before.rules,
+            legacy_chains=self.legacy_chains - before.legacy_chains,
             sysctls={k: v for k, v in self.sysctls.items() if before.sysctls.get(k, v) != v},
         )
 
@@ -90,7 +102,9 @@ class World:
             "namespaces": self.namespaces,
             "links": {str(index): name for index, name in self.links.items()},
             "tables": self.tables,
+            "chains": self.chains,
             "rules": [[command, rule, count] for (command, rule), count in sorted(self.rules.items())],
+            "legacy_chains": sorted(self.legacy_chains),
             "sysctls": self.sysctls,
         }
 
@@ -101,7 +115,9 @@ class World:
             namespaces={str(n): int(i) for n, i in data["namespaces"].items()},
             links={int(i): str(n) for i, n in data["links"].items()},
             tables={str(t): int(h) for t, h in data["tables"].items()},
+            chains={str(c): int(h) for c, h in data.get("chains", {}).items()},
             rules=Counter({(str(c), str(r)): int(k) for c, r, k in data["rules"]}),
+            legacy_chains={(str(c), str(n)) for c, n in data.get("legacy_chains", [])},
             sysctls={str(k): str(v) for k, v in data["sysctls"].items()},
         )
 
@@ -143,19 +159,23 @@ def _sysctl(key: str) -> str | None:
         return None
 
 
-def _tables() -> dict[str, int]:
-    """``nft -j list tables``: each table and its handle."""
+def _nft() -> tuple[dict[str, int], dict[str, int]]:
+    """``nft -j list chains``: each table and each chain (iptables-nft's too), with its handle."""
     if shutil.which("nft") is None:
-        return {}
-    proc = run(None, ["nft", "-j", "list", "tables"])
-    if proc.returncode != 0:
-        return {}
-    found = {}
-    for item in json.loads(proc.stdout or "{}").get("nftables", []):
-        if "table" in item:
-            table = item["table"]
-            found[f"{table['family']} {table['name']}"] = int(table.get("handle", 0))
-    return found
+        return {}, {}
+    tables: dict[str, int] = {}
+    chains: dict[str, int] = {}
+    for listing in ("tables", "chains"):
+        proc = run(None, ["nft", "-j", "list", listing])
+        if proc.returncode != 0:
+            continue
+        for item in json.loads(proc.stdout or "{}").get("nftables", []):
+            if "table" in item:
+                tables[f"{item['table']['family']} {item['table']['name']}"] = int(item["table"].get("handle", 0))
+            elif "chain" in item:
+                chain = item["chain"]
+                chains[f"{chain['family']} {chain['table']} {chain['name']}"] = int(chain.get("handle", 0))
+    return tables, chains
 
 
 # Each iptables backend once: `iptables` (nft or legacy, whichever this machine has) and the legacy one
@@ -183,20 +203,25 @@ def iptables_commands() -> list[tuple[str, str]]:
     return found
 
 
-def _rules() -> Counter[Rule]:
-    """Every iptables rule, as ``iptables-save`` prints it, keyed by the command that deletes it."""
+def _iptables() -> tuple[Counter[Rule], set[Chain]]:
+    """Every iptables rule, as ``iptables-save`` prints it, keyed by the command that deletes it; and the
+    user chains of the legacy backend (iptables-nft's are nft chains, read by handle in ``_nft``)."""
     found: Counter[Rule] = Counter()
+    chains: set[Chain] = set()
     for command, saver in iptables_commands():
         proc = run(None, [saver])
         if proc.returncode != 0:
             continue
+        legacy = "(nf_tables)" not in proc.stdout.partition("\n")[0]  # iptables-nft-save says it
         table = None
         for line in proc.stdout.splitlines():
             if line.startswith("*"):
                 table = line[1:].strip()
             elif line.startswith("-A ") and table:
                 found[(command, f"-t {table} {line}")] += 1
-    return found
+            elif line.startswith(":") and line.split()[1] == "-" and table and legacy:
+                chains.add((command, f"{table} {line[1:].split()[0]}"))
+    return found, chains
 
 
 # -- the baseline: what the machine had before any lesson ------------------------------------------

@@ -10,10 +10,13 @@ made again meanwhile (another ``br0``, a new table under the old name, a pid reu
     namespace       the same name and inode           ip netns delete NAME
     link            the same ifindex and name         ip link delete NAME
     nft table       the same name and handle          nft delete table FAMILY handle H
+    nft chain       the same name and handle          nft delete chain FAMILY TABLE handle H
     iptables rule   the same text (one copy)          iptables -t TABLE -D CHAIN ...
+    legacy chain    its table and name                iptables-legacy -t TABLE -X NAME
     sysctl          (put back to a recorded value)    sysctl -w KEY=VALUE
 
-Nothing here changes a firewall's policy, flushes a chain, or deletes by pattern. Each function
+Nothing here changes a firewall's policy, flushes a chain, or deletes by pattern: a chain goes only
+when it is empty and nothing jumps to it any more, which the kernel checks (EBUSY otherwise). Each function
 returns None when done (or when the object is gone already: what was wanted), else why not, in
 one line.
 """
@@ -29,7 +32,7 @@ from netlab import links, netns, sysctl
 from netlab.enter import run
 from netlab.errors import NamespaceNotFoundError, NetlabError
 from netlab.lab import journal
-from netlab.lab.machine import PLAIN_FILE, SYMLINK, Rule
+from netlab.lab.machine import PLAIN_FILE, SYMLINK, Chain, Rule
 from netlab.plumbing.commands import quiet
 from netlab.plumbing.i18n import _
 from netlab.targets import Target
@@ -37,6 +40,8 @@ from netlab.targets import Target
 __all__ = [
     "by_hand",
     "command_of",
+    "delete_chain",
+    "delete_legacy_chain",
     "delete_link",
     "delete_namespace",
     "delete_rule",
@@ -136,6 +141,29 @@ def delete_table(table: str, handle: int, target: Target = None) -> str | None:
     return None
 
 
+def delete_chain(chain: str, handle: int) -> str | None:
+    """``nft delete chain FAMILY TABLE handle H``: refused by the kernel while it has rules or a jump to it."""
+    family, table, _name = chain.split(" ", 2)
+    proc = run(None, ["nft", "delete", "chain", family, table, "handle", str(handle)])
+    if proc.returncode != 0 and "No such file" not in proc.stderr:
+        return f"nft delete chain {chain}: {_first_line(proc.stderr)}"
+    return None
+
+
+def delete_legacy_chain(chain: Chain) -> str | None:
+    """``iptables-legacy -t TABLE -X NAME``: refused while the chain has rules or a jump to it."""
+    command, text = chain
+    table, name = text.split()
+    proc = run(None, [command, "-t", table, "-X", name])
+    if proc.returncode != 0 and "No chain" not in proc.stderr:
+        return f"{command} -t {table} -X {name}: {_first_line(proc.stderr)}"
+    return None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().partition("\n")[0]
+
+
 def delete_rule(rule: Rule) -> str | None:
     """``iptables -t TABLE -D CHAIN ...``: one copy of exactly this rule (policies are never touched)."""
     command, text = rule
@@ -165,6 +193,12 @@ def by_hand(kind: str, name: str, *, handle: int | None = None, rule: Rule | Non
         return f"ip link delete {name}"
     if kind == "table":
         return f"nft delete table {name.split()[0]} handle {handle}"
+    if kind == "chain" and handle is not None:
+        family, table, _chain = name.split(" ", 2)
+        return f"nft delete chain {family} {table} handle {handle}"
+    if kind == "chain":  # a legacy one: "COMMAND TABLE NAME"
+        command, table, chain = name.split()
+        return f"{command} -t {table} -X {chain}"
     if kind == "rule" and rule is not None:
         command, text = rule
         return f"{command} {text.replace('-A ', '-D ', 1)}"
