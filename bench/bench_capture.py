@@ -5,12 +5,19 @@
 Two namespaces, bench-a (10.9.0.1) and bench-b (10.9.0.2), joined by a veth pair a0/b0. For each
 traffic below, `tcpdump -w FILE FILTER` and `netlab capture -w FILE FILTER` capture on a0 at the
 same time (the same frames), and each is stopped as a learner would (SIGINT, SIGTERM). For each:
-packets written, packets the kernel dropped, CPU seconds (its rusage), peak memory (ru_maxrss),
+packets written, packets the kernel dropped, CPU seconds (its rusage), peak memory (VmHWM),
 and the headline: netlab's figures as ratios to tcpdump's.
 
-1. `ping -f` from bench-a for SECONDS (default 4), filter `icmp`.
+1. `ping -f` from bench-a for SECONDS (default 4), filter `icmp`: netlab reads a TPACKET_V3 ring
+   (blocks of frames, numpy over each block); then again with `-c` (a count: netlab then reads a
+   TPACKET_V2 ring, runs of slots), to compare the two rings on the same flood.
 2. A TCP download of 200 MB from bench-b over the pair (GSO frames up to 64 KiB), filter `tcp`;
    netlab with `-s 65535` so that it keeps the frames whole, as tcpdump does.
+
+The headline, last: for each, netlab's CPU per packet, packets, drops and peak RSS as ratios to
+tcpdump's (CPU per packet also without netlab's start-up: Python and netlab's imports, measured by
+an idle capture, and for the floods numpy's import, paid once when a flood comes; the download's
+blocks hold few large frames, read without numpy).
 """
 
 from __future__ import annotations
@@ -107,7 +114,8 @@ def start(argv: list[str], ready: str) -> subprocess.Popen:
 
 
 def finish(proc: subprocess.Popen, signum: int, path: Path, dropped: str) -> Run:
-    """Stop it with ``signum``, reap it: its rusage, and the drop count it printed."""
+    """Stop it with ``signum``, reap it: its rusage, its peak memory, and the drop count it printed."""
+    peak = high_water_mb(proc.pid)
     proc.send_signal(signum)
     assert proc.stderr is not None
     text = proc.stderr.read()
@@ -116,7 +124,14 @@ def finish(proc: subprocess.Popen, signum: int, path: Path, dropped: str) -> Run
     found = re.search(dropped, text)
     if found is None:
         sys.exit(f"no drop count in: {text}")
-    return Run(records(path), int(found.group(1)), usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    return Run(records(path), int(found.group(1)), usage.ru_utime + usage.ru_stime, peak)
+
+
+def high_water_mb(pid: int) -> float:
+    """Peak resident memory so far (``VmHWM``, reset by exec; wait4's ru_maxrss would also count the
+    memory of this process when it forked the capturer)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
 
 
 def start_up() -> Run:
@@ -127,7 +142,21 @@ def start_up() -> Run:
         return finish(proc, signal.SIGTERM, path, r"(\d+) dropped by the kernel")
 
 
-def side_by_side(title: str, traffic: list[str], words: list[str], netlab_options: list[str], idle: Run) -> None:
+def numpy_import() -> float:
+    """CPU seconds that ``import numpy`` adds to a Python process: paid once, by a capture that sees a flood."""
+
+    def cpu(code: str) -> float:
+        proc = subprocess.Popen([sys.executable, "-c", code])
+        usage = os.wait4(proc.pid, 0)[2]
+        proc.returncode = 0
+        return usage.ru_utime + usage.ru_stime
+
+    return max(0.0, min(cpu("import numpy") for _ in range(3)) - min(cpu("pass") for _ in range(3)))
+
+
+def side_by_side(
+    title: str, traffic: list[str], words: list[str], netlab_options: list[str], idle: Run
+) -> tuple[Run, Run]:
     folder = Path(tempfile.mkdtemp())
     try:
         ours, theirs = folder / "netlab.pcap", folder / "tcpdump.pcap"
@@ -151,9 +180,14 @@ def side_by_side(title: str, traffic: list[str], words: list[str], netlab_option
             f"   {name:8} {run.written:>10,} {run.dropped:>10,} {run.cpu:7.2f} "
             f"{run.cpu_per_packet * 1e6:14.2f} {run.rss_mb:12.1f}"
         )
-    net = max(us.cpu - idle.cpu, 0) / max(us.written, 1)  # without the start-up of Python
-    print(
-        f"   netlab/tcpdump: CPU per packet {us.cpu_per_packet / max(them.cpu_per_packet, 1e-12):.2f}x "
+    print(f"   netlab/tcpdump: {ratios(us, them, idle)}")
+    return them, us
+
+
+def ratios(us: Run, them: Run, idle: Run) -> str:
+    net = max(us.cpu - idle.cpu, 0) / max(us.written, 1)  # without the start-up: Python, imports, numpy
+    return (
+        f"CPU per packet {us.cpu_per_packet / max(them.cpu_per_packet, 1e-12):.2f}x "
         f"({net / max(them.cpu_per_packet, 1e-12):.2f}x without netlab's start-up), "
         f"packets {us.written / max(them.written, 1):.3f}x, drops {us.dropped:,} vs {them.dropped:,}, "
         f"peak RSS {us.rss_mb / max(them.rss_mb, 1e-9):.1f}x"
@@ -166,19 +200,28 @@ def main(seconds: int = 4) -> None:
     teardown()
     build()
     try:
-        idle = start_up()
+        idle, numpy = start_up(), numpy_import()
         print(f"0. netlab capture started and stopped, no traffic: {idle.cpu:.2f} s CPU, {idle.rss_mb:.1f} MB")
+        print(f"   import numpy (once a flood comes): {numpy:.2f} s CPU")
+        download_idle, idle = idle, Run(idle.written, idle.dropped, idle.cpu + numpy, idle.rss_mb)
         flood = ["ip", "netns", "exec", "bench-a", "ping", "-f", "-q", "-w", str(seconds), "10.9.0.2"]
-        side_by_side(f"1. ping -f for {seconds} s", flood, ["icmp"], [], idle)
+        headline = {f"ping -f {seconds} s": side_by_side(f"1. ping -f for {seconds} s", flood, ["icmp"], [], idle)}
+        title = f"1b. ping -f for {seconds} s, netlab with -c (a TPACKET_V2 ring)"
+        headline[f"ping -f {seconds} s, V2"] = side_by_side(title, flood, ["icmp"], ["-c", "2000000000"], idle)
         server = subprocess.Popen(
             ["ip", "netns", "exec", "bench-b", sys.executable, "-c", SERVE], stdout=subprocess.PIPE, text=True
         )
         try:
             assert server.stdout is not None and server.stdout.readline().strip() == "listening"
             fetch = ["ip", "netns", "exec", "bench-a", sys.executable, "-c", FETCH]
-            side_by_side("2. a 200 MB TCP download", fetch, ["tcp"], ["-s", "65535"], idle)
+            headline["200 MB TCP download"] = side_by_side(
+                "2. a 200 MB TCP download", fetch, ["tcp"], ["-s", "65535"], download_idle
+            )
         finally:
             server.wait(timeout=60)
+        print("\nheadline: netlab as a multiple of tcpdump, side by side in this run")
+        for name, (them, us) in headline.items():
+            print(f"   {name:22} {ratios(us, them, download_idle if 'TCP' in name else idle)}")
     finally:
         teardown()
 

@@ -52,6 +52,7 @@ The package, file by file::
 
     session.py   capture() and Capture: the points, the reader thread, how a capture ends
     ring.py      the packet socket and the ring of frames the kernel shares with us (TPACKET)
+    runs.py      a flood read many frames at a time (numpy over the ring), for the file
     records.py   Packet, Stats and the bounded window of packets a capture keeps in memory
     options.py   capture points and options, checked before anything is opened
 """

@@ -3,24 +3,38 @@
 A capture point is an interface in a namespace (``Point``): what you would type is
 ``ip netns exec netns1 tcpdump -ni veth1``. ``check_options`` refuses, in one line with a hint,
 what cannot work (no point, a point twice, a count, timeout, buffer, window or snaplen out of
-range), so a capture never starts to fail later.
+range), so a capture never starts to fail later; ``check_points`` then asks each namespace for
+its interfaces (``ip -n NS -br link``): the namespace must exist, and the interface in it. Both
+run before any socket, file or thread is made: a refused capture leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netlab.errors import NetlabError
+from netlab.enter import call
+from netlab.errors import DeviceNotFoundError, NetlabError
 from netlab.names import check_ifname
 from netlab.plumbing.commands import in_netns
 from netlab.plumbing.i18n import _
 from netlab.targets import NEW, Target, in_words
 
-__all__ = ["CaptureError", "Point", "PointSpec", "as_point", "check_options", "target_of"]
+__all__ = [
+    "CaptureError",
+    "Point",
+    "PointSpec",
+    "as_point",
+    "check_options",
+    "check_points",
+    "no_interface",
+    "target_of",
+]
 
 
 class CaptureError(NetlabError, ValueError):
@@ -113,6 +127,27 @@ def check_options(points: Sequence[Point], *, count: Any, timeout: Any, buffer: 
             _("snaplen must be 64 to 262144 bytes, not {snaplen!r}").format(snaplen=snaplen),
             hint=_("snaplen=65535 keeps the large frames of a TCP download whole"),
         )
+
+
+def check_points(points: Sequence[Point]) -> None:
+    """Every namespace exists and holds its interface (a down one is waited for, later); else one
+    line with a hint (``NamespaceNotFoundError``, ``DeviceNotFoundError``). Opens no packet socket."""
+    for point in points:
+        names = {name for _index, name in call(point.netns, socket.if_nameindex)}  # the namespace, or why not
+        if point.iface not in names:
+            raise no_interface(point.iface, point.netns, names)
+
+
+def no_interface(iface: str, netns: Target, names: Any) -> DeviceNotFoundError:
+    """``no interface 'veth9' in namespace 'netns1'``, with the interfaces it has."""
+    return DeviceNotFoundError(
+        _("no interface {iface!r} in {where}").format(iface=iface, where=in_words(netns)),
+        hint=_("its interfaces are {names}; list them with {command}").format(
+            names=", ".join(sorted(names)), command=" ".join(in_netns(netns, ["ip", "-br", "link"]))
+        ),
+        subject=iface,
+        errno=errno.ENODEV,
+    )
 
 
 def _whole(value: Any, low: int, high: int | None = None) -> bool:

@@ -97,15 +97,22 @@ Entry = Packet | tuple[str, float, float, bytes, bool, int]  # a Packet, or what
 
 
 class Window:
-    """The latest ``size`` packets of a capture, in time order when read; the rest are counted."""
+    """The latest ``size`` packets of a capture, in time order when read; the rest are counted.
+
+    A flood comes in runs (``runs.Run``: numpy columns); the window keeps the tail of the latest
+    runs as they are, and makes tuples of them (then Packets) only when it is read."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.seen = 0  # every packet the capture kept, in the window or not
         self._entries: deque[Entry] = deque(maxlen=size)
+        self._runs: deque[tuple[str, float, Any]] = deque()  # (label, start, frames), not read yet
+        self._in_runs = 0  # frames in those
         self._sorted = True
 
     def add(self, packet: Packet) -> None:
+        if self._runs:
+            self._unpack_runs()  # the older frames first: the window lets go of the oldest
         self._entries.append(packet)
         self.seen += 1
         self._sorted = False
@@ -114,20 +121,50 @@ class Window:
         """Frames nobody has looked at yet: kept as tuples, made into Packets when read."""
         self.seen += len(batch)
         if self.size:
-            self._entries.extend((label, s, s - start, f, out, wire) for s, f, out, wire in batch[-self.size :])
-            self._sorted = False
+            self._queue(label, start, batch[-self.size :])
+
+    def add_run(self, label: str, start: float, run: Any) -> None:
+        """A run of frames (numpy columns): its tail kept as it is, made into Packets when read."""
+        self.seen += len(run)
+        if self.size:
+            if len(run) > self.size:
+                run = run.select(slice(len(run) - self.size, None))
+                run.rows = run.rows.copy()  # not a view: the whole run's rows would stay alive
+            self._queue(label, start, run)
+
+    def _queue(self, label: str, start: float, queued: Any) -> None:
+        """Frames (a run, or a list of tuples) in arrival order; older ones let go whole."""
+        self._runs.append((label, start, queued))
+        self._in_runs += len(queued)
+        while self._in_runs - len(self._runs[0][2]) >= self.size:
+            self._in_runs -= len(self._runs.popleft()[2])
+        self._sorted = False
+
+    def _unpack_runs(self) -> None:
+        """The queued frames as tuples in the window (the latest ``size`` of them)."""
+        skip = max(0, self._in_runs - self.size)
+        for label, start, queued in self._runs:
+            if skip >= len(queued):
+                skip -= len(queued)
+                continue
+            tuples = queued[skip:] if isinstance(queued, list) else queued.select(slice(skip, None)).tuples()
+            skip = 0
+            self._entries.extend((label, s, s - start, f, out, wire) for s, f, out, wire in tuples)
+        self._runs.clear()
+        self._in_runs = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return min(self.size, len(self._entries) + self._in_runs)
 
     @property
     def left_out(self) -> int:
         """Packets the window let go to keep its size (they are in the capture's file, if any)."""
-        return self.seen - len(self._entries)
+        return self.seen - len(self)
 
     def packets(self) -> list[Packet]:
         """The packets held, oldest first (the points' frames interleaved on the kernel's clock)."""
         if not self._sorted:
+            self._unpack_runs()
             made = [e if isinstance(e, Packet) else Packet(*e) for e in self._entries]
             made.sort(key=lambda p: p.timestamp)
             self._entries = deque(made, maxlen=self.size)

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from netlab.capture.options import CaptureError, Point, PointSpec, as_point, check_options, target_of
+from netlab.capture.options import CaptureError, Point, PointSpec, as_point, check_options, check_points, target_of
 from netlab.capture.records import FIELDS, Packet, Stats, Window
-from netlab.capture.ring import PacketSocket
+from netlab.capture.ring import MAC_OFFSET, PacketSocket, slot_bytes
+from netlab.capture.runs import Frame, Run, numpy_now, take_block
 from netlab.errors import reason
 from netlab.plumbing import frames
 from netlab.plumbing.bpf import compile_filter
@@ -51,6 +52,9 @@ __all__ = [
 WINDOW = 10_000  # packets a capture holds in memory by default; all of them go to its file
 VLAN = b"\x81\x00"  # an 802.1Q tag: the kernel's filter lets these through, netlab reads them
 BATCH = 256  # frames taken from the ring at a time: a flood never piles up in memory
+RUN = 4096  # frames taken at once as numpy columns (runs.Run), when no one looks at each
+FLOOD = 64  # this many frames waiting: a flood, read in runs (and let gather between reads)
+GATHER = 0.02  # seconds, at most, that a flood is let gather in the ring between two reads
 
 
 class Capture:
@@ -72,7 +76,10 @@ class Capture:
         self.points = list(points)
         self.count, self.timeout, self.buffer, self.snaplen = count, timeout, buffer, snaplen
         self.match = match or Filter()
-        self._program = compile_filter(self.match.clauses)  # the kernel filters: frames arrive matched
+        # The kernel filters, and keeps the snaplen of each frame: frames arrive matched, and cut.
+        self._program = compile_filter(self.match.clauses, keep=slot_bytes(snaplen) - MAC_OFFSET)
+        # Nobody needs a frame's headers as it comes: a flood is read and written in runs (numpy).
+        self._bulk = self._program is not None or self.match.clauses == ((),)
         self.path = None if write is None else check_target(write)  # before anything is captured
         self.window = Window(window)
         self.stats = {p.label: Stats() for p in self.points}
@@ -96,6 +103,9 @@ class Capture:
         """Open a socket at every point and the file, then read them all in a background thread."""
         if self._thread is not None:
             raise CaptureError(_("this capture has already started"), hint=_("make a new one with capture(...)"))
+        check_points(self.points)  # each namespace, each interface in it: before any socket or thread
+        if self._bulk and self.path is not None and not self._blocks():
+            numpy_now()  # a count to a file: slots (V2) fill fast in a flood, have numpy ready by then
         self.started = self._start = time.time()
         try:
             for point in self.points:
@@ -105,6 +115,7 @@ class Capture:
                     ring_bytes=self.buffer << 20,
                     snaplen=self.snaplen,
                     program=self._program,
+                    blocks=self._blocks(),
                 )
                 self._sockets[sock.fileno()] = (sock, point)
                 self.snaplen = sock.snaplen  # the one really applied: into the file's header
@@ -118,11 +129,17 @@ class Capture:
             emit(point.command + ([self.match.text] if self.match.text else []))
         for sock, point in self._sockets.values():
             if sock.state() == "down":
+                sock.error()  # bind left ENETDOWN on the socket: said here, once
                 self._down(point)
         self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._read, name="netlab-capture", daemon=True)
         self._thread.start()
         return self
+
+    def _blocks(self) -> bool:
+        """A ``TPACKET_V3`` ring (``runs.py``) when frames go to a file and nobody waits for each
+        (no live view, no count): the end finds every frame even where the block timer stalls."""
+        return self._bulk and self.path is not None and self.count is None and not self._listeners
 
     def stop(self, *, why: str | None = None) -> Capture:
         """Take what is queued already, close the sockets and the file (safe to call twice).
@@ -212,11 +229,11 @@ class Capture:
         wake = select.poll()
         wake.register(self._wake_r, select.POLLIN)
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        flood, flushed = False, time.monotonic()
+        pause, flushed, read = 0, time.monotonic(), time.monotonic()
         while self._sockets:
             if self._full():
                 return self._end(_("stopped after {count} packets").format(count=self.count))
-            if flood and wake.poll(1):  # a flood: let frames gather for a millisecond, then read many
+            if pause and wake.poll(pause):  # a flood: let frames gather in the ring, then read many
                 return
             wait = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
             events = poller.poll(1000 if wait is None else min(wait, 1000))
@@ -229,22 +246,37 @@ class Capture:
                 got += self._drain(fd)
                 if event & (select.POLLERR | select.POLLHUP | select.POLLNVAL) and self._trouble(fd):
                     poller.unregister(fd)
-            flood = 64 <= got < 1024  # many frames, yet far from a full ring (8192): gather, read in bulk
+            pause, read = self._pause(got, time.monotonic() - read), time.monotonic()
             if self._writer is not None and time.monotonic() - flushed >= 1:  # a reader of the file sees them
                 self._writer.flush()
                 flushed = time.monotonic()
 
+    def _pause(self, got: int, took: float) -> int:
+        """Milliseconds to let a flood gather before the next read: the time its rate takes to fill
+        a quarter of the smallest ring (at most ``GATHER``); 0 when few frames came."""
+        if got < FLOOD or not self._sockets:
+            return 0
+        slots = [len(sock.offsets) for sock, _point in self._sockets.values() if not sock.blocks]
+        if not slots:
+            return 0  # V3: the kernel wakes the reader a block at a time
+        room = min(slots) / 4
+        return max(1, int(1000 * min(GATHER, room * took / got)))
+
     def _trouble(self, fd: int) -> bool:
         """The kernel flagged the socket (ENETDOWN): the interface went down, or away. True: away."""
         sock, point = self._sockets[fd]
-        code = sock.error() or errno.ENETDOWN  # reading the error clears it
-        state = sock.state()
+        error = sock.error()  # reading the error clears it
+        code, state = error or errno.ENETDOWN, sock.state()
         if state == "down":
+            if error == errno.ENETDOWN:  # it went down now, so it was up (its frames may come later)
+                self._waiting.discard(point.label)
             self._down(point)  # the kernel passes frames again once it is up
         elif state == "up":
             self._waiting.discard(point.label)
         else:
             why = _("{point} went away ({reason})").format(point=point.label, reason=reason(code))
+            if sock.blocks:
+                self._last(fd)  # the frames still in the block the kernel was filling
             self._close_one(fd, error=code)
             self._say(why) if self._sockets else self._end(why)
         return state == "gone"
@@ -252,6 +284,12 @@ class Capture:
     def _last(self, fd: int) -> None:
         """Read every frame the kernel had taken for this socket by now (its count says how many)."""
         sock = self._sockets[fd][0]
+        if sock.blocks:  # unhooked, nothing half-copied: the blocks handed over, then the open one
+            sock.unhook()
+            self._drain(fd)
+            if not self._full():
+                self._take_many(self._sockets[fd][1], take_block(sock, still_open=True), 1 << 30)
+            return
         try:
             want, before = sock.pending(), sock.delivered
         except OSError:  # the interface went away
@@ -269,19 +307,48 @@ class Capture:
         return self.count is not None and self.window.seen >= self.count
 
     def _drain(self, fd: int) -> int:
-        """Take the frames waiting at one point, a batch at a time (memory stays small); return how many."""
+        """Take the frames waiting at one point, a batch (or run) at a time; return how many."""
         sock, point = self._sockets[fd]
+        bulk = self._bulk and not self._listeners and sock.waiting(FLOOD)
         got = 0
         while not self._full():
-            limit = BATCH if self.count is None else min(BATCH, self.count - self.window.seen)
-            batch = sock.read(limit)
-            if batch:
+            most = (1 << 30 if sock.blocks else RUN) if bulk else BATCH  # a V3 block is taken whole
+            limit = most if self.count is None else min(most, self.count - self.window.seen)
+            if bulk:
+                taken = self._take_many(point, sock.take(limit), limit)
+            else:
+                batch = sock.read(limit)
+                taken = len(batch)
+                if batch:
+                    self._take(point, batch)
+            if taken:
                 self._waiting.discard(point.label)  # frames: it is up (say so again if it goes down)
-                self._take(point, batch)
-            got += len(batch)
-            if len(batch) < limit:
-                break
+            got += taken
+            if not taken or (not bulk and not sock.blocks and taken < limit):
+                break  # (a V3 block may hold fewer than limit frames: read until none is left)
         return got
+
+    def _take_many(self, point: Point, taken: Run | list[Frame] | None, limit: int) -> int:
+        """What ``take()`` gave (a run, frames one by one, or nothing), at most ``limit`` of it."""
+        if not taken:
+            return 0
+        if len(taken) > limit:  # a V3 block holds more than the count wants
+            taken = taken.select(slice(0, limit)) if isinstance(taken, Run) else taken[:limit]
+        if isinstance(taken, Run):
+            return self._take_run(point, taken)
+        self._take(point, taken)
+        return len(taken)
+
+    def _take_run(self, point: Point, run: Run) -> int:
+        """A run of frames, as numpy columns: to the file in one write, its tail to the window."""
+        count = len(run)
+        if self._program is not None:  # the kernel let frames with a VLAN tag by: netlab reads them
+            run = run.vetted(VLAN, lambda frame: self.match(frames.dissect(frame)))
+        if self._writer is not None and len(run):
+            self._writer.write_run(run, self._interface[point.label])
+        with self._lock:
+            self.window.add_run(point.label, self._start, run)
+        return count
 
     def _take(self, point: Point, batch: list[tuple[float, bytes, bool, int]]) -> None:
         """Frames from one point: those that match to the file, and to the window."""

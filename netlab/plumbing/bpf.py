@@ -32,7 +32,7 @@ import socket
 import struct
 from typing import Any
 
-__all__ = ["VLAN_TAGGED", "attach", "compile_filter"]
+__all__ = ["VLAN_TAGGED", "attach", "compile_filter", "keep_all"]
 
 SO_ATTACH_FILTER = 26
 LD_W, LD_H, LD_B, LD_H_IND, LDX_MSH = 0x20, 0x28, 0x30, 0x48, 0xB1
@@ -114,7 +114,7 @@ class _Program:
         return b"".join(out)
 
 
-def _path(program: _Program, name: str, ethertype: int, terms: list[Term], fail: str) -> None:
+def _path(program: _Program, name: str, ethertype: int, terms: list[Term], fail: str, keep: int) -> None:
     """Frames of one family that pass every term: kept; any other frame goes on to ``fail``."""
     program.add(LD_H, 12)
     program.add(JEQ, ethertype, 0, fail)
@@ -131,11 +131,12 @@ def _path(program: _Program, name: str, ethertype: int, terms: list[Term], fail:
             if not last:
                 program.label(other)
         program.label(done)
-    program.add(RET, KEEP)
+    program.add(RET, keep)
 
 
-def compile_filter(clauses: tuple[tuple[tuple[str, Any], ...], ...]) -> bytes | None:
-    """The BPF program (``struct sock_filter`` array) for ``Filter.clauses``; None: keep every frame."""
+def compile_filter(clauses: tuple[tuple[tuple[str, Any], ...], ...], *, keep: int = KEEP) -> bytes | None:
+    """The BPF program (``struct sock_filter`` array) for ``Filter.clauses``; None: keep every frame.
+    ``keep``: the bytes of a frame the kernel copies (``ret #keep``, tcpdump's ``-s``)."""
     if any(not clause for clause in clauses):
         return None
     program = _Program()
@@ -146,13 +147,18 @@ def compile_filter(clauses: tuple[tuple[tuple[str, Any], ...], ...]) -> bytes | 
         for family, ethertype in FAMILY.items():
             terms = [_term(family, kind, value) for kind, value in clause]
             if all(t is not None for t in terms):
-                _path(program, f"p{paths}", ethertype, terms, f"p{paths + 1}")  # type: ignore[arg-type]
+                _path(program, f"p{paths}", ethertype, terms, f"p{paths + 1}", keep)  # type: ignore[arg-type]
                 program.label(f"p{paths + 1}")
                 paths += 1
     program.add(RET, 0)
     program.label("keep")
-    program.add(RET, KEEP)
+    program.add(RET, keep)
     return program.assemble()
+
+
+def keep_all(keep: int = KEEP) -> bytes:
+    """``ret #keep``: every frame, its first ``keep`` bytes (the whole filter of ``tcpdump -s N``)."""
+    return struct.pack("HBBI", RET, 0, 0, keep)
 
 
 def attach(sock: socket.socket, program: bytes) -> None:
