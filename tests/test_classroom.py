@@ -31,6 +31,7 @@ from conftest import sh
 
 requests = pytest.importorskip("requests")
 pytest.importorskip("jupyterhub")
+from helpers.terminal_socket import screen_of  # noqa: E402
 from test_kernelspec import SCENE  # noqa: E402
 from tornado.httpclient import HTTPRequest  # noqa: E402
 from tornado.websocket import websocket_connect  # noqa: E402
@@ -207,19 +208,7 @@ class Student:
         assert made.status_code == 200, made.text
         name = made.json()["name"]
         ws_url = f"{self.base.replace('http', 'ws', 1)}/user/{self.name}/terminals/websocket/{name}"
-        conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {self.token}"}))
-        screen = []
-        try:
-            conn.write_message(json.dumps(["stdin", f"{command}; exit\r"]))
-            while (raw := await asyncio.wait_for(conn.read_message(), timeout=30)) is not None:
-                kind, *data = json.loads(raw)
-                if kind == "stdout":
-                    screen.append(data[0])
-                elif kind == "disconnect":
-                    break
-        finally:
-            conn.close()  # the shell exited: the terminal is gone
-        return "".join(screen)
+        return await screen_of(ws_url, self.token, command, timeout=30)
 
 
 @pytest.fixture

@@ -19,9 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers.terminal_socket import screen_of
 from lab_server import netlab_lab
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
 
 from netlab.app.terminals import rcfile_text, shell_command, write_rcfile
 
@@ -60,20 +59,7 @@ def get_json(base: str, token: str, path: str, *, method: str = "GET") -> dict:
 async def _type_into_a_new_terminal(base: str, token: str, command: str) -> str:
     """Open a terminal (POST /api/terminals), type ``command`` and ``exit``, return what its screen showed."""
     name = get_json(base, token, "/api/terminals", method="POST")["name"]
-    url = f"{base.replace('http', 'ws', 1)}/terminals/websocket/{name}"
-    conn = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {token}"}))
-    screen = []
-    try:
-        conn.write_message(json.dumps(["stdin", f"{command}; exit\r"]))
-        while (raw := await asyncio.wait_for(conn.read_message(), timeout=60)) is not None:
-            kind, *data = json.loads(raw)
-            if kind == "stdout":
-                screen.append(data[0])
-            elif kind == "disconnect":
-                break
-    finally:
-        conn.close()
-    return "".join(screen)
+    return await screen_of(f"{base.replace('http', 'ws', 1)}/terminals/websocket/{name}", token, command)
 
 
 def type_into_a_new_terminal(base: str, token: str, command: str) -> str:
