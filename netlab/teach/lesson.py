@@ -60,7 +60,16 @@ from netlab.lab.machine import World, baseline
 from netlab.plumbing.i18n import _
 from netlab.sandbox import in_sandbox
 from netlab.teach import firewall, sessions
-from netlab.teach.leftovers import LESSONS, Cleaned, clean, close_labs, kit_rule, remove_firewall, restore_sysctls
+from netlab.teach.leftovers import (
+    LESSONS,
+    LESSONS_WITH_PLUGINS,
+    Cleaned,
+    clean,
+    close_labs,
+    kit_rule,
+    remove_firewall,
+    restore_sysctls,
+)
 
 __all__ = ["Cleaned", "LessonBlockedError", "Snapshot", "machine_value", "ok", "reset", "reset_widget", "say", "start"]
 
@@ -273,4 +282,9 @@ class Snapshot:
         )
         remove_firewall(done, new, ours, kit_only=False, others=[], dry_run=False)
         restore_sysctls(done, new, self.world, others=[], dry_run=False)
+        if not any(other.lesson in LESSONS_WITH_PLUGINS for other in sessions.others()):
+            # the plugins' folders (/var/lib/cni), so that the next lesson starts clean
+            if removed := footprints.remove_files(footprints.recorded()):
+                done.removed.append(_("folders {folders}").format(folders=", ".join(sorted(removed))))
+            footprints.keep_present()
         return done
