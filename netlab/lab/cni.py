@@ -214,6 +214,7 @@ def delete(
     """
     where = _checked(network, container, netns_path, ifname, path, must_exist=False)
     kept, runtime = _kept(network["name"], container, ifname)
+    _make_state(network["name"])  # host-local makes its folder on any command, DEL too
     for plugin in reversed(network["plugins"]):
         config = _plugin_config(network, plugin, kept, runtime)
         exec_plugin(config, "DEL", container=container, netns_path=where, ifname=ifname, path=path)
