@@ -158,7 +158,9 @@ def clean(
     remove_firewall(done, new, ours.firewall, kit_only=kit_only, others=others, dry_run=dry_run)
     _remove_links(done, new, kit_only=kit_only, others=others, dry_run=dry_run)
     restore_sysctls(done, new, machine, others=others, dry_run=dry_run)
-    _remove_plugin_files(done, ours, others=others, dry_run=dry_run)
+    remove_plugin_files(done, ours, others=others, dry_run=dry_run)
+    if not dry_run:
+        footprints.keep_present()  # what is gone is forgotten: made again later, it is not the lesson's
 
 
 def _open_labs_elsewhere() -> dict[tuple[str, object], str]:
@@ -216,8 +218,6 @@ def remove_firewall(
                 rules=rules, chains=chains
             )
         )
-    if not dry_run:
-        footprints.keep_present()  # what is gone is forgotten: made again later, it is not the lesson's
 
 
 def _remove_tables(
@@ -307,7 +307,7 @@ def _remove_chains(
     return removed
 
 
-def _remove_plugin_files(
+def remove_plugin_files(
     done: Cleaned, ours: footprints.Footprints, *, others: list[sessions.Session], dry_run: bool
 ) -> None:
     """The folders netlab made for the plugins (``/var/lib/cni``), once nothing else is in them."""
@@ -318,8 +318,6 @@ def _remove_plugin_files(
         return
     if removed := footprints.remove_files(ours, dry_run=dry_run):
         done.removed.append(_("folders {folders}").format(folders=", ".join(sorted(removed))))
-    if not dry_run:
-        footprints.keep_present()
 
 
 def _remove_links(done: Cleaned, new: World, *, kit_only: bool, others: list[sessions.Session], dry_run: bool) -> None:

@@ -62,12 +62,12 @@ from netlab.sandbox import in_sandbox
 from netlab.teach import firewall, sessions
 from netlab.teach.leftovers import (
     LESSONS,
-    LESSONS_WITH_PLUGINS,
     Cleaned,
     clean,
     close_labs,
     kit_rule,
     remove_firewall,
+    remove_plugin_files,
     restore_sysctls,
 )
 
@@ -282,9 +282,7 @@ class Snapshot:
         )
         remove_firewall(done, new, ours, kit_only=False, others=[], dry_run=False)
         restore_sysctls(done, new, self.world, others=[], dry_run=False)
-        if not any(other.lesson in LESSONS_WITH_PLUGINS for other in sessions.others()):
-            # the plugins' folders (/var/lib/cni), so that the next lesson starts clean
-            if removed := footprints.remove_files(footprints.recorded()):
-                done.removed.append(_("folders {folders}").format(folders=", ".join(sorted(removed))))
-            footprints.keep_present()
+        # the plugins' folders (/var/lib/cni), so that the next lesson starts clean
+        remove_plugin_files(done, footprints.recorded(), others=sessions.others(), dry_run=False)
+        footprints.keep_present()  # what is gone is forgotten: made again later, it is not the lesson's
         return done
