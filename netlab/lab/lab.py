@@ -33,7 +33,6 @@ helpers, ``connect`` and ``star``, do in one call what the article does in six c
 from __future__ import annotations
 
 import atexit
-import hashlib
 import os
 import secrets
 import signal
@@ -41,8 +40,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from netlab import inodes, links, reach
@@ -58,6 +56,7 @@ from netlab.errors import (
 from netlab.lab import cleanup, journal
 from netlab.lab.internet import Internet
 from netlab.lab.processes import Processes
+from netlab.lab.steps import Steps
 from netlab.lab.wiring import Wiring
 from netlab.names import check_ifname, check_netns_name
 from netlab.plumbing.commands import History, emit, ip, quiet, recording
@@ -71,7 +70,7 @@ _open_labs: set[Lab] = set()
 _open_lock = threading.Lock()
 
 
-class Lab(Processes, Wiring, Internet):
+class Lab:
     """Owns what it builds; ``close()`` (or the end of ``with``) removes all of it.
 
     ``name`` names the lab's journal (``/run/netlab/NAME.jsonl``) and its nft table
@@ -93,13 +92,14 @@ class Lab(Processes, Wiring, Internet):
         self.recovered: cleanup.Report | None = None
         self._pid = os.getpid()
         self._root = inodes.inode()
-        self._undo: list[Callable[[], None]] | None = None
-        self._processes: list[tuple[int, subprocess.Popen]] = []
-        self._macs = 0
-        self._mac_prefix = hashlib.sha1(self.id.encode()).digest()[:3]
-        self._closed = False
         self._close_earlier()
         self._journal = self._open_journal()
+        # What the lab owns to do its work: one bookkeeping for every step, and three parts that take
+        # their steps through it (a star makes its bridge with the lab's own device steps).
+        self._steps = Steps(self.id, self._journal, self.history, root=self._root)
+        self._wiring = Wiring(self._steps, devices=self)
+        self._processes = Processes(self._steps)
+        self._internet = Internet(self._steps, table=self.table)
         with _open_lock:
             _open_labs.add(self)
         _close_on_sigterm()
@@ -180,93 +180,12 @@ class Lab(Processes, Wiring, Internet):
         """The names of the namespaces this lab created (and has not deleted)."""
         return [obj["name"] for obj in self.record.of("netns")]
 
-    def _mac(self) -> str:
-        """A locally administered MAC (02:...) unique in this lab: proof of ownership after a crash."""
-        self._macs += 1
-        a, b, c = self._mac_prefix
-        return f"02:{a:02x}:{b:02x}:{c:02x}:{(self._macs >> 8) & 0xFF:02x}:{self._macs & 0xFF:02x}"
-
-    def _inode(self, target: Target) -> int:
-        return inodes.inode(target)
-
-    def _owned_link(self, name: str, target: Target) -> dict[str, Any] | None:
-        return self.record.find("link", name=name, netns=self._inode(target))
-
-    # -- steps, undo and errors ---------------------------------------------------------------
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise NetlabError(
-                _("lab {lab} is closed").format(lab=repr(self.id)), hint=_("start a new one: Lab()"), subject=self.id
-            )
-
-    @contextmanager
-    def _step(self) -> Iterator[None]:
-        """One lab method: record its commands; if it fails, undo what it did and forget them."""
-        self._check_open()
-        outer = self._undo is None
-        if outer:
-            self._undo = []
-            mark = len(self.history)
-        try:
-            with recording(self.history):
-                yield
-        except BaseException:
-            if outer:
-                undo, self._undo = self._undo, None
-                with quiet():
-                    for fn in reversed(undo or []):
-                        try:
-                            fn()
-                        except Exception:  # best effort: cleanup/close catches what is left
-                            pass
-                del self.history[mark:]
-            raise
-        finally:
-            if outer:
-                self._undo = None
-
-    def _on_undo(self, fn: Callable[[], None]) -> None:
-        if self._undo is not None:
-            self._undo.append(fn)
-
-    def _taken(self, exc: NetlabError, kind: str, name: str, target: Target) -> NetlabError:
-        """Say who owns a name that is already taken."""
-        ino = self._inode(target) if kind == "link" else None
-        for record in journal.all_records():
-            obj = record.find("netns", name=name) if kind == "netns" else record.find("link", name=name, netns=ino)
-            if obj is not None:
-                if record.lab == self.id:
-                    whose = _("this lab")
-                elif record.alive:
-                    whose = _("lab {lab} (pid {pid}, running)").format(lab=repr(record.lab), pid=record.pid)
-                else:
-                    whose = _("lab {lab} (pid {pid}, gone: `netlab cleanup` removes it)").format(
-                        lab=repr(record.lab), pid=record.pid
-                    )
-                cls = type(exc)
-                return cls(
-                    _("{message}; it belongs to {owner}").format(message=exc.message, owner=whose),
-                    hint=_("two labs never share a name: pick another one (prefix it with your lab's name)"),
-                    subject=name,
-                    errno=exc.errno_code,
-                )
-        return type(exc)(
-            _("{message}; no lab made it (`ip` or netlab's plain functions did)").format(message=exc.message),
-            hint=_(
-                "a lab never takes over what it did not create: pick another name, or, if an earlier lesson "
-                "left it, start from a clean world: `netlab reset` (lesson.reset() in a notebook)"
-            ),
-            subject=name,
-            errno=exc.errno_code,
-        )
-
     # -- namespaces ---------------------------------------------------------------------------
 
     def netns(self, name: str) -> str:
         """``ip netns add NAME``, owned by the lab. Returns the name."""
         check_netns_name(name)
-        with self._step():
+        with self._steps.step():
 
             def create() -> int:
                 # Inside a brand-new namespace (the worker thread unshared it): write down its
@@ -284,8 +203,8 @@ class Lab(Processes, Wiring, Internet):
             try:
                 call(NEW, create)
             except NamespaceExistsError as exc:
-                raise self._taken(exc, "netns", name, None) from None
-            self._on_undo(lambda: self._delete_netns(name))
+                raise self._steps.taken(exc, "netns", name, None) from None
+            self._steps.on_undo(lambda: self._delete_netns(name))
             emit(["ip", "netns", "add", name])
         return name
 
@@ -299,7 +218,7 @@ class Lab(Processes, Wiring, Internet):
 
     def delete_netns(self, name: str) -> None:
         """``ip netns delete NAME`` for a namespace of this lab (its devices go with it)."""
-        with self._step():
+        with self._steps.step():
             if self.record.find("netns", name=name) is None:
                 raise NamespaceNotFoundError(
                     _("lab {lab} has no namespace {name}").format(lab=repr(self.id), name=repr(name)),
@@ -312,11 +231,11 @@ class Lab(Processes, Wiring, Internet):
 
     def veth(self, name: str, peer: str, *, netns: Target = None, peer_netns: Target = None) -> None:
         """``ip link add NAME type veth peer name PEER [netns PEER_NETNS]``, owned by the lab."""
-        with self._step():
+        with self._steps.step():
             check_ifname(name), check_ifname(peer)
-            mac, peer_mac = self._mac(), self._mac()
-            ino = self._inode(netns)
-            peer_ino = ino if peer_netns is None else self._inode(peer_netns)
+            mac, peer_mac = self._steps.mac(), self._steps.mac()
+            ino = self._steps.inode(netns)
+            peer_ino = ino if peer_netns is None else self._steps.inode(peer_netns)
             seqs = self._journal.add_pair(
                 {"name": name, "netns": ino, "mac": mac, "kind": "veth"},
                 {"name": peer, "netns": peer_ino, "mac": peer_mac, "kind": "veth"},
@@ -328,14 +247,14 @@ class Lab(Processes, Wiring, Internet):
                 self._journal.gone(*seqs)
                 if isinstance(exc, DeviceExistsError):
                     taken = peer if exc.subject == peer else name
-                    raise self._taken(
+                    raise self._steps.taken(
                         exc, "link", taken, peer_netns if taken == peer and peer_netns else netns
                     ) from None
                 raise
             except BaseException:
                 self._journal.gone(*seqs)
                 raise
-            self._on_undo(lambda: self._delete_link(name, netns))
+            self._steps.on_undo(lambda: self._steps.delete_link(name, netns))
             self._mark(name, netns)
             emit(
                 ip(
@@ -354,20 +273,21 @@ class Lab(Processes, Wiring, Internet):
 
     def bridge(self, name: str, *, netns: Target = None) -> None:
         """``ip link add NAME type bridge``, owned by the lab."""
-        with self._step():
+        with self._steps.step():
             check_ifname(name)
-            mac = self._mac()
-            seq = self._journal.add("link", name=name, netns=self._inode(netns), mac=mac, kind="bridge")
+            mac = self._steps.mac()
+            seq = self._journal.add("link", name=name, netns=self._steps.inode(netns), mac=mac, kind="bridge")
             try:
                 with quiet():
                     links.bridge(name, netns=netns, mac=mac)
             except NetlabError as exc:
                 self._journal.gone(seq)
-                raise self._taken(exc, "link", name, netns) if isinstance(exc, DeviceExistsError) else exc from None
+                taken = isinstance(exc, DeviceExistsError)
+                raise self._steps.taken(exc, "link", name, netns) if taken else exc from None
             except BaseException:
                 self._journal.gone(seq)
                 raise
-            self._on_undo(lambda: self._delete_link(name, netns))
+            self._steps.on_undo(lambda: self._steps.delete_link(name, netns))
             self._mark(name, netns)
             emit(ip(netns, "link", "add", name, "type", "bridge"))
 
@@ -389,18 +309,10 @@ class Lab(Processes, Wiring, Internet):
 
         call(target, mark)
 
-    def _delete_link(self, name: str, target: Target) -> None:
-        obj = self._owned_link(name, target)
-        try:
-            links.delete(name, netns=target)
-        finally:
-            if obj is not None:
-                self._journal.gone(obj["seq"], *([obj["pair"]] if obj.get("pair") else []))
-
     def delete(self, name: str, *, netns: Target = None) -> None:
         """``ip link delete NAME`` (a veth's other end goes too)."""
-        with self._step():
-            self._delete_link(name, netns)
+        with self._steps.step():
+            self._steps.delete_link(name, netns)
 
     def move(self, name: str, to: Target, *, netns: Target = None, new_name: str | None = None) -> None:
         """``ip link set NAME netns TO [name NEW]``; the lab keeps track of where its devices are.
@@ -408,9 +320,9 @@ class Lab(Processes, Wiring, Internet):
         A device of yours moved into one of the lab's namespaces is only borrowed: when the lab
         closes (or cleanup runs after a crash) it goes back where it came from, under its name.
         """
-        with self._step():
-            here, there = self._inode(netns), self._inode(to)
-            obj = self._owned_link(name, netns)
+        with self._steps.step():
+            here, there = self._steps.inode(netns), self._steps.inode(to)
+            obj = self._steps.owned_link(name, netns)
             lent = self.record.find("borrowed", name=name, netns=here)
             mac = kind = None
             if obj is None and lent is None and self.record.find("netns", inode=there) is not None:
@@ -427,49 +339,130 @@ class Lab(Processes, Wiring, Internet):
                 self._journal.add(
                     "borrowed", name=new_name or name, netns=there, mac=mac, kind=kind, home=here, home_name=name
                 )
-            self._on_undo(lambda: links.move(new_name or name, netns, netns=to, new_name=name if new_name else None))
+            self._steps.on_undo(
+                lambda: links.move(new_name or name, netns, netns=to, new_name=name if new_name else None)
+            )
 
     def rename(self, name: str, new_name: str, *, netns: Target = None) -> None:
         """``ip link set NAME name NEW``."""
-        with self._step():
-            obj = self._owned_link(name, netns)
+        with self._steps.step():
+            obj = self._steps.owned_link(name, netns)
             links.rename(name, new_name, netns=netns)
             if obj is not None:
                 self._journal.note("renamed", obj["seq"], name=new_name)
-            self._on_undo(lambda: links.rename(new_name, name, netns=netns))
+            self._steps.on_undo(lambda: links.rename(new_name, name, netns=netns))
 
     def up(self, name: str, *, netns: Target = None) -> None:
         """``ip link set NAME up``."""
-        with self._step():
+        with self._steps.step():
             links.up(name, netns=netns)
 
     def down(self, name: str, *, netns: Target = None) -> None:
         """``ip link set NAME down``."""
-        with self._step():
+        with self._steps.step():
             links.down(name, netns=netns)
 
     def attach(self, name: str, bridge: str, *, netns: Target = None) -> None:
         """``ip link set NAME master BRIDGE``."""
-        with self._step():
+        with self._steps.step():
             links.attach(name, bridge, netns=netns)
-            self._on_undo(lambda: links.detach(name, netns=netns))
+            self._steps.on_undo(lambda: links.detach(name, netns=netns))
 
     def detach(self, name: str, *, netns: Target = None) -> None:
         """``ip link set NAME nomaster``."""
-        with self._step():
+        with self._steps.step():
             links.detach(name, netns=netns)
 
     def add_address(self, name: str, cidr: str, *, netns: Target = None) -> None:
         """``ip addr add CIDR dev NAME``."""
-        with self._step():
+        with self._steps.step():
             links.add_address(name, cidr, netns=netns)
-            self._on_undo(lambda: links.remove_address(name, cidr, netns=netns))
+            self._steps.on_undo(lambda: links.remove_address(name, cidr, netns=netns))
 
     def add_route(self, dst: str, *, via: str | None = None, dev: str | None = None, netns: Target = None) -> None:
         """``ip route add DST [via GATEWAY] [dev DEV]``."""
-        with self._step():
+        with self._steps.step():
             links.add_route(dst, via=via, dev=dev, netns=netns)
-            self._on_undo(lambda: links.remove_route(dst, via=via, dev=dev, netns=netns))
+            self._steps.on_undo(lambda: links.remove_route(dst, via=via, dev=dev, netns=netns))
+
+    # -- the bigger steps: wiring, processes, the way out (the lab's parts do them) ------------
+
+    def connect(
+        self,
+        ns: str,
+        *,
+        address: str | None = None,
+        gateway: str | None = None,
+        bridge: str | None = None,
+        ifname: str = "eth0",
+        host_ifname: str | None = None,
+        host_address: str | None = None,
+        netns: Target = None,
+    ) -> None:
+        """Wire namespace ``ns`` to the lab's root namespace (or ``netns``) with a veth pair.
+
+        The end inside ``ns`` is ``ifname`` with ``address``; the other end, ``host_ifname``
+        (default ``v-NS``), is plugged into ``bridge`` or gets ``host_address``. Both ends and
+        ``lo`` come up; ``gateway`` becomes the default route of ``ns``. One step: if any part
+        fails, the pair is removed again.
+        """
+        self._wiring.connect(
+            ns,
+            address=address,
+            gateway=gateway,
+            bridge=bridge,
+            ifname=ifname,
+            host_ifname=host_ifname,
+            host_address=host_address,
+            netns=netns,
+        )
+
+    def star(
+        self,
+        namespaces: int | Sequence[str],
+        *,
+        bridge: str = "br0",
+        subnet: str = "10.0.0.0/24",
+        prefix: str = "ns",
+        ifname: str = "eth0",
+        netns: Target = None,
+    ) -> list[str]:
+        """A bridge with ``namespaces`` around it, each wired, addressed and routed through it.
+
+        ``star(100)`` makes ns1..ns100; the bridge gets the first address of ``subnet`` and
+        is every namespace's default gateway, the namespaces get the next ones. Returns the
+        namespace names. The classroom-sized build, in batches (``_star_batch``), each written
+        down in the journal as a whole before any of it is built; a progress bar for big ones.
+        At most 1023 namespaces: a bridge has no more ports.
+        """
+        return self._wiring.star(
+            namespaces, bridge=bridge, subnet=subnet, prefix=prefix, ifname=ifname, netns=netns, progress=self.progress
+        )
+
+    def popen(self, target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen:
+        """``ip netns exec TARGET ARGV &``: a process the lab stops when it closes.
+
+        The process is written down *before* it can run: the child stops right after ``fork``
+        (``preexec_fn``), sends its pid, and waits; the lab journals that pid with its start time,
+        then lets it go on to ``exec``. Killed in between, the lab leaves a child that reads
+        end-of-file and exits instead of running unrecorded.
+
+        Like ``setsid CMD &``, it runs in a session (and process group) of its own: interrupting the
+        kernel or a Ctrl-C does not stop it; ``close()`` does, by the pid the lab wrote down.
+        """
+        return self._processes.popen(target, argv, **popen_kwargs)
+
+    def sysctl(self, key: str, value: object, *, netns: Target = None) -> str:
+        """``sysctl -w KEY=VALUE``, put back to its old value when the lab closes. Returns the old value."""
+        return self._internet.sysctl(key, value, netns=netns)
+
+    def masquerade(self, subnet: str, *, out: str, netns: Target = None) -> None:
+        """Source NAT out of ``out`` (``nft ... masquerade``), in the lab's table ``netlab_LAB``."""
+        self._internet.masquerade(subnet, out=out, netns=netns)
+
+    def publish(self, port: int, *, to: str | tuple[str, int], proto: str = "tcp", netns: Target = None) -> None:
+        """Port publishing (DNAT, ``docker -p PORT:...``), in the lab's table ``netlab_LAB``."""
+        self._internet.publish(port, to=to, proto=proto, netns=netns)
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -487,17 +480,16 @@ class Lab(Processes, Wiring, Internet):
 
     def close(self) -> cleanup.Report | None:
         """Remove everything the lab built (idempotent). Returns what was removed."""
-        if self._closed or os.getpid() != self._pid:
+        if self._steps.closed or os.getpid() != self._pid:
             return None
-        self._closed = True
+        self._steps.closed = True
         with _open_lock:
             _open_labs.discard(self)
             last = not _open_labs
         if last:
             _sigterm_as_before()
         with recording(self.history):
-            for seq, proc in reversed(self._processes):
-                self._stop(seq, proc)
+            self._processes.stop_all()
             report = cleanup.remove(self._journal.record, keep_journal=True)
         self._journal.close(remove=not report.errors)
         if report.errors:
@@ -517,7 +509,7 @@ class Lab(Processes, Wiring, Internet):
         self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
+        state = "closed" if self._steps.closed else "open"
         return f"<Lab {self.id!r} ({state}): {self.record}>"
 
 

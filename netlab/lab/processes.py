@@ -14,52 +14,40 @@ import signal
 import subprocess
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from netlab.enter import popen
 from netlab.lab import journal
+from netlab.lab.steps import Steps
 from netlab.plumbing.commands import emit, in_netns
 from netlab.plumbing.i18n import _
 from netlab.targets import Target
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from contextlib import AbstractContextManager
 
 __all__ = ["Processes"]
 
 
 class Processes:
-    """The process steps of ``Lab`` (a mixin: ``self`` is the Lab)."""
+    """A lab's processes (``Lab.popen``): each one journaled before it runs, all stopped at ``stop_all``."""
 
-    if TYPE_CHECKING:  # what it uses of the Lab
-        _journal: journal.Journal
-        _processes: list[tuple[int, subprocess.Popen]]
-
-        @property
-        def record(self) -> journal.Record: ...
-        def _step(self) -> AbstractContextManager[None]: ...
-        def _on_undo(self, fn: Callable[[], None]) -> None: ...
+    def __init__(self, steps: Steps):
+        self._steps = steps
+        self._started: list[tuple[int, subprocess.Popen]] = []  # (journal number, process), oldest first
 
     def popen(self, target: Target, argv: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen:
-        """``ip netns exec TARGET ARGV &``: a process the lab stops when it closes.
-
-        The process is written down *before* it can run: the child stops right after ``fork``
-        (``preexec_fn``), sends its pid, and waits; the lab journals that pid with its start time,
-        then lets it go on to ``exec``. Killed in between, the lab leaves a child that reads
-        end-of-file and exits instead of running unrecorded.
-
-        Like ``setsid CMD &``, it runs in a session (and process group) of its own: interrupting the
-        kernel or a Ctrl-C does not stop it; ``close()`` does, by the pid the lab wrote down.
-        """
+        """``Lab.popen``: start ``argv`` in ``target``, on record, in a session of its own."""
         popen_kwargs.setdefault("start_new_session", True)  # Kernel > Interrupt spares it: see enter.popen
-        with self._step():
+        with self._steps.step():
             proc = self._start_journaled(target, argv, popen_kwargs)
-            seq = self.record.find("process", pid=proc.pid)["seq"]  # type: ignore[index]
-            self._processes.append((seq, proc))
+            seq = self._steps.record.find("process", pid=proc.pid)["seq"]  # type: ignore[index]
+            self._started.append((seq, proc))
             emit(in_netns(target, argv), note=_("runs in the background until the lab closes"))
-            self._on_undo(lambda: self._stop(seq, proc))
+            self._steps.on_undo(lambda: self._stop(seq, proc))
             return proc
+
+    def stop_all(self) -> None:
+        """``kill PID`` for each process the lab started, the newest first (the lab is closing)."""
+        for seq, proc in reversed(self._started):
+            self._stop(seq, proc)
 
     def _start_journaled(self, target: Target, argv: Sequence[str], kwargs: dict[str, Any]) -> subprocess.Popen:
         pid_r, pid_w = os.pipe()  # child -> lab: "my pid is ..."
@@ -89,7 +77,7 @@ class Processes:
             starter.start()
             pid = _read_pid(pid_r, starter)
             if pid is not None:
-                seq = self._journal.add(
+                seq = self._steps.journal.add(
                     "process", pid=pid, start=journal.process_start(pid), argv=[str(a) for a in argv]
                 )
                 os.write(go_w, b"go")
@@ -102,7 +90,7 @@ class Processes:
                     os.close(fd)
         if "error" in outcome:
             if seq is not None:
-                self._journal.gone(seq)
+                self._steps.journal.gone(seq)
             raise outcome["error"]
         return outcome["proc"]
 
@@ -115,7 +103,7 @@ class Processes:
                 proc.kill()
                 proc.wait()
         emit(["kill", str(proc.pid)])
-        self._journal.gone(seq)
+        self._steps.journal.gone(seq)
 
 
 def _terminate_group(proc: subprocess.Popen) -> None:

@@ -18,7 +18,7 @@ import socket
 import struct
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from netlab import links, netlink
 from netlab import netns as netns_module
@@ -31,7 +31,8 @@ from netlab.errors import (
     NetlabError,
 )
 from netlab.lab import cleanup
-from netlab.lab.progress import progress
+from netlab.lab.progress import progress as progress_bar
+from netlab.lab.steps import Steps
 from netlab.names import check_ifname, check_netns_name
 from netlab.plumbing.commands import emit, ip
 from netlab.plumbing.i18n import _
@@ -52,12 +53,6 @@ from netlab.rtnl import (
     veth_request,
 )
 from netlab.targets import Target, in_words
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from contextlib import AbstractContextManager
-
-    from netlab.lab import journal
 
 __all__ = ["Wiring"]
 
@@ -90,27 +85,20 @@ def _star_addresses(net: links.IPNetwork, count: int) -> list[Any]:
     return hosts
 
 
+class Devices(Protocol):
+    """The lab's device steps a ``star`` makes its bridge with (``Lab`` has them)."""
+
+    def bridge(self, name: str, *, netns: Target = None) -> None: ...
+    def add_address(self, name: str, cidr: str, *, netns: Target = None) -> None: ...
+    def up(self, name: str, *, netns: Target = None) -> None: ...
+
+
 class Wiring:
-    """The wiring steps of ``Lab`` (a mixin: ``self`` is the Lab)."""
+    """A lab's bigger steps, ``Lab.connect`` and ``Lab.star``: namespaces wired in few trips to the kernel."""
 
-    if TYPE_CHECKING:  # what it uses of the Lab
-        id: str
-        progress: bool | None
-        _root: int
-        _journal: journal.Journal
-
-        @property
-        def record(self) -> journal.Record: ...
-        def _step(self) -> AbstractContextManager[None]: ...
-        def _on_undo(self, fn: Callable[[], None]) -> None: ...
-        def _mac(self) -> str: ...
-        def _inode(self, target: Target) -> int: ...
-        def _delete_link(self, name: str, target: Target) -> None: ...
-        def _taken(self, exc: NetlabError, kind: str, name: str, target: Target) -> NetlabError: ...
-        def netns(self, name: str) -> str: ...
-        def bridge(self, name: str, *, netns: Target = None) -> None: ...
-        def add_address(self, name: str, cidr: str, *, netns: Target = None) -> None: ...
-        def up(self, name: str, *, netns: Target = None) -> None: ...
+    def __init__(self, steps: Steps, *, devices: Devices):
+        self._steps = steps
+        self._devices = devices
 
     def connect(
         self,
@@ -124,18 +112,12 @@ class Wiring:
         host_address: str | None = None,
         netns: Target = None,
     ) -> None:
-        """Wire namespace ``ns`` to the lab's root namespace (or ``netns``) with a veth pair.
-
-        The end inside ``ns`` is ``ifname`` with ``address``; the other end, ``host_ifname``
-        (default ``v-NS``), is plugged into ``bridge`` or gets ``host_address``. Both ends and
-        ``lo`` come up; ``gateway`` becomes the default route of ``ns``. One step: if any part
-        fails, the pair is removed again.
-        """
+        """``Lab.connect``: the names and addresses checked, then one step on a socket in ``netns``."""
         host = host_ifname or f"v-{ns}"
         check_ifname(host), check_ifname(ifname)
         value = links.interface(address) if address is not None else None
         gw = links.address(gateway) if gateway is not None else None
-        with self._step(), Rtnl(netns) as root:
+        with self._steps.step(), Rtnl(netns) as root:
             self._wire(root, ns, host=host, ifname=ifname, bridge=bridge, address=value, gateway=gw, netns=netns)
             if host_address is not None:
                 links.add_address(host, host_address, netns=netns)
@@ -161,16 +143,16 @@ class Wiring:
         IFNAME and lo up and adds the default route. Checks that cannot fail in a namespace the
         lab has just made (names, addresses taken there) are skipped for it.
         """
-        mac, peer_mac = self._mac(), self._mac()
-        mine = self.record.find("netns", name=ns)  # the lab's own namespace: reached by path, no run-dir scan
+        mac, peer_mac = self._steps.mac(), self._steps.mac()
+        mine = self._steps.record.find("netns", name=ns)  # the lab's own namespace: reached by path, no run-dir scan
         inside_target: Target = netns_module.path(ns) if mine else ns
-        ino = self._root if netns is None else self._inode(netns)
-        ns_ino = mine["inode"] if mine else self._inode(ns)
-        seqs = self._journal.add_pair(
+        ino = self._steps.root if netns is None else self._steps.inode(netns)
+        ns_ino = mine["inode"] if mine else self._steps.inode(ns)
+        seqs = self._steps.journal.add_pair(
             {"name": host, "netns": ino, "mac": mac, "kind": "veth"},
             {"name": ifname, "netns": ns_ino, "mac": peer_mac, "kind": "veth"},
         )
-        alias = f"netlab:{self.id}"
+        alias = f"netlab:{self._steps.id}"
         made: list[bool] = []
 
         def outside(ipr: Any, ns_fd: int) -> int:
@@ -212,13 +194,13 @@ class Wiring:
             call(inside_target, work)
         except BaseException as exc:
             if not made:
-                self._journal.gone(*seqs)
+                self._steps.journal.gone(*seqs)
             else:
-                self._on_undo(lambda: self._delete_link(host, netns))
+                self._steps.on_undo(lambda: self._steps.delete_link(host, netns))
             if isinstance(exc, DeviceExistsError) and not made:
-                raise self._taken(exc, "link", host, netns) from None
+                raise self._steps.taken(exc, "link", host, netns) from None
             raise
-        self._on_undo(lambda: self._delete_link(host, netns))
+        self._steps.on_undo(lambda: self._steps.delete_link(host, netns))
         _emit_wire_commands(host, ifname, bridge, address, gateway, ns=ns, netns=netns)
 
     def star(
@@ -230,14 +212,12 @@ class Wiring:
         prefix: str = "ns",
         ifname: str = "eth0",
         netns: Target = None,
+        progress: bool | None = None,
     ) -> list[str]:
-        """A bridge with ``namespaces`` around it, each wired, addressed and routed through it.
+        """``Lab.star``: everything checked before anything is made, then the bridge, then batches.
 
-        ``star(100)`` makes ns1..ns100; the bridge gets the first address of ``subnet`` and
-        is every namespace's default gateway, the namespaces get the next ones. Returns the
-        namespace names. The classroom-sized build, in batches (``_star_batch``), each written
-        down in the journal as a whole before any of it is built; a progress bar for big ones.
-        At most 1023 namespaces: a bridge has no more ports.
+        The batches (``_star_batch``) are each written down in the journal as a whole before any of
+        it is built; a progress bar (``progress``; by default for 50 namespaces or more).
         """
         if isinstance(namespaces, bool) or not isinstance(namespaces, (int, Sequence)) or isinstance(namespaces, str):
             raise InvalidNameError(
@@ -265,13 +245,13 @@ class Wiring:
         for name in names:
             check_netns_name(name), check_ifname(f"v-{name}")
         check_ifname(bridge), check_ifname(ifname)
-        show = self.progress if self.progress is not None else len(names) >= 50
-        with self._step():
+        show = progress if progress is not None else len(names) >= 50
+        with self._steps.step():
             if bridge not in [link.name for link in links.list(netns)]:
-                self.bridge(bridge, netns=netns)
-                self.add_address(bridge, f"{gateway}/{net.prefixlen}", netns=netns)
-                self.up(bridge, netns=netns)
-            bar = progress(len(names), f"lab {self.id}: star", show=show)
+                self._devices.bridge(bridge, netns=netns)
+                self._devices.add_address(bridge, f"{gateway}/{net.prefixlen}", netns=netns)
+                self._devices.up(bridge, netns=netns)
+            bar = progress_bar(len(names), f"lab {self._steps.id}: star", show=show)
             sock = call(netns, open_socket)
             try:
                 (bridge_index,) = _answers(send_batch(sock, [get_link_request(bridge)]), [(bridge, netns)])
@@ -346,12 +326,12 @@ class Wiring:
         netns: Target,
     ) -> None:
         count, now = len(chunk), time.time()
-        ino = self._root if netns is None else self._inode(netns)
-        base = self._journal.last_seq
-        macs = [(self._mac(), self._mac()) for _item in chunk]
+        ino = self._steps.root if netns is None else self._steps.inode(netns)
+        base = self._steps.journal.last_seq
+        macs = [(self._steps.mac(), self._steps.mac()) for _item in chunk]
         items = _star_journal_items(chunk, held, macs, ino=ino, ifname=ifname, first_seq=base + 1, now=now)
-        seqs = self._journal.add_many(items)
-        self._on_undo(lambda: self._forget(seqs))  # runs last: after anything undone later in the step
+        seqs = self._steps.journal.add_many(items)
+        self._steps.on_undo(lambda: self._forget(seqs))  # runs last: after anything undone later in the step
 
         def unbuilt(k: int) -> list[int]:
             """The journal numbers of namespace ``k`` onwards and of their pairs: none of it built."""
@@ -361,14 +341,15 @@ class Wiring:
             try:
                 netns_module.attach_fd(name, fd, setup=False)
             except NetlabError as exc:
-                self._journal.gone(*unbuilt(k))
-                raise self._taken(exc, "netns", name, None) if isinstance(exc, NamespaceExistsError) else exc from None
+                self._steps.journal.gone(*unbuilt(k))
+                taken = isinstance(exc, NamespaceExistsError)
+                raise self._steps.taken(exc, "netns", name, None) if taken else exc from None
             except BaseException:
-                self._journal.gone(*unbuilt(k))
+                self._steps.journal.gone(*unbuilt(k))
                 raise
             emit(["ip", "netns", "add", name])
 
-        alias = f"netlab:{self.id}"
+        alias = f"netlab:{self._steps.id}"
         requests = []
         for (name, _address), (fd, _pair), (mac, peer_mac) in zip(chunk, held, macs, strict=True):
             host = f"v-{name}"
@@ -397,7 +378,7 @@ class Wiring:
             made, marked = answers[2 * k], answers[2 * k + 1]
             if isinstance(made, OSError):
                 failed = [j for j in range(k, count) if isinstance(answers[2 * j], OSError)]
-                self._journal.gone(*(seqs[count + 2 * j + e] for j in failed for e in (0, 1)))
+                self._steps.journal.gone(*(seqs[count + 2 * j + e] for j in failed for e in (0, 1)))
                 failure = error(
                     made,
                     action=_("create veth pair {name}/{peer} into {where}").format(
@@ -406,18 +387,18 @@ class Wiring:
                     subject=f"v-{name}",
                 )
                 if isinstance(failure, DeviceExistsError):
-                    raise self._taken(failure, "link", f"v-{name}", netns)
+                    raise self._steps.taken(failure, "link", f"v-{name}", netns)
                 raise failure
             if isinstance(marked, OSError):
-                action = _("mark {name} as lab {lab}'s").format(name=repr(f"v-{name}"), lab=repr(self.id))
+                action = _("mark {name} as lab {lab}'s").format(name=repr(f"v-{name}"), lab=repr(self._steps.id))
                 raise error(marked, action=action, subject=f"v-{name}")
 
     def _forget(self, seqs: list[int]) -> None:
         """Undo a batch: remove whatever of ``seqs`` exists (as cleanup would), then forget all of them."""
-        objects = {seq: self.record.objects[seq] for seq in seqs if seq in self.record.objects}
+        objects = {seq: self._steps.record.objects[seq] for seq in seqs if seq in self._steps.record.objects}
         if objects:
-            cleanup.remove(dataclasses.replace(self.record, objects=objects), keep_journal=True)
-            self._journal.gone(*objects)
+            cleanup.remove(dataclasses.replace(self._steps.record, objects=objects), keep_journal=True)
+            self._steps.journal.gone(*objects)
 
 
 _CHUNK = 200  # namespaces per batch: two open descriptors each (namespace and socket)
