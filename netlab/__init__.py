@@ -80,6 +80,7 @@ _MODULES = {
     "capture": "netlab.capture",
     "packets": "netlab.view.packets",
     "cni": "netlab.lab.cni",
+    "rootless": "netlab.lab.rootless",
     "checks": "netlab.teach.checks",
     "challenges": "netlab.teach.challenges",
     "lesson": "netlab.teach.lesson",
@@ -132,6 +133,7 @@ __all__ = [
     "probe",
     "reach",
     "recording",
+    "rootless",
     "run",
     "snapshot",
     "sysctl",
@@ -174,7 +176,7 @@ if TYPE_CHECKING:  # what a type checker and an editor see: the same names, impo
         ToolMissingError,
     )
     from netlab.inodes import NetnsInfo, inode, label, namespaces
-    from netlab.lab import Lab, cni
+    from netlab.lab import Lab, cni, rootless
     from netlab.plumbing.commands import recording
     from netlab.reach import PingResult, ProbeResult, ping, probe
     from netlab.targets import NEW

@@ -44,6 +44,8 @@ LESSONS: dict[str, frozenset[str]] = {
     ),
     # The CNI bridge plugin's host ends are named vethXXXXXXXX at random: they go with their namespaces.
     "06": frozenset({"c1", "c2", "p1", "p2", "br0", "podman0", "v-c1", "v-c2", "veth0", "veth1", "ip demo"}),
+    # The containers are unnamed (a process's user and network namespaces), the rest lives inside host.
+    "07": frozenset({"host", "internet", "rootful"}),
     "08": frozenset({"netns1", "veth0", "veth1", "router", "c1", "c2", "internet"}),
     "09": frozenset({"host1", "host2", "c1", "c2", "br0", "vxlan0", "v-c1", "v-c2"}),
 }

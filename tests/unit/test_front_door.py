@@ -80,6 +80,8 @@ def test_the_public_api_changes_only_on_purpose():
         *("Topology", "TopologyDiff", "diff", "draw", "tree", "snapshot", "namespace_explorer", "ping_tester"),
         # packets, and what a container runtime does (the CNI plugins, netavark)
         *("capture", "packets", "cni"),
+        # a container's network without root (slirp4netns, pasta)
+        *("rootless",),
         # the lessons: exercises, checks, the article's two shells, where the lab runs
         *("checks", "challenges", "lesson", "nat_reply_captured", "ArticleShells", "environment_kind"),
     }

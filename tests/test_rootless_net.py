@@ -1,0 +1,191 @@
+"""slirp4netns and pasta for a rootless container (netlab.lab.rootless), checked with ip -j, ss and nsenter.
+
+Kernel tests: each makes its own "host" and "internet" namespaces (a veth pair between them), starts the
+helpers inside "host", and stops everything it started; the ``no_residue`` fixture checks that no
+namespace, link or process is left. Nothing here runs in the root namespace: its links are compared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from conftest import sh
+
+from netlab import netns
+from netlab.lab import rootless
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("slirp4netns") and shutil.which("pasta") and os.path.exists("/dev/net/tun")),
+    reason="slirp4netns, pasta (passt) and /dev/net/tun are needed",
+)
+
+
+@dataclass
+class Scene:
+    host: str
+    internet: str
+    server: rootless.Server
+
+
+@pytest.fixture
+def scene() -> Iterator[Scene]:
+    """A host and an internet of their own (203.0.113.0/24), and a web server in the internet."""
+    tag = uuid.uuid4().hex[:6]
+    host, internet = f"h-{tag}", f"i-{tag}"
+    root_links = sh("ip", "-br", "link").stdout
+    server = None
+    try:
+        for argv in (
+            ["ip", "netns", "add", host],
+            ["ip", "netns", "add", internet],
+            ["ip", "-n", host, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", internet],
+            ["ip", "-n", host, "addr", "add", "203.0.113.2/24", "dev", "eth0"],
+            ["ip", "-n", internet, "addr", "add", "203.0.113.1/24", "dev", "eth0"],
+            ["ip", "-n", host, "link", "set", "eth0", "up"],
+            ["ip", "-n", internet, "link", "set", "eth0", "up"],
+            ["ip", "-n", host, "route", "add", "default", "via", "203.0.113.1"],
+        ):
+            sh(*argv)
+        server = rootless.serve(internet, "203.0.113.1", size=4 * rootless.MIB)
+        yield Scene(host, internet, server)
+    finally:
+        if server is not None:
+            server.stop()
+        for name in (host, internet):
+            if name in netns.list():
+                netns.delete(name)
+    assert sh("ip", "-br", "link").stdout == root_links, "the root namespace's links changed"
+
+
+def _links(pid: int) -> dict[str, list[str]]:
+    """The container's interfaces and their IPv4 addresses, read by nsenter and ip -j."""
+    out = json.loads(sh("nsenter", "-t", str(pid), "-n", "ip", "-j", "addr").stdout)
+    return {
+        link["ifname"]: [f"{a['local']}/{a['prefixlen']}" for a in link["addr_info"] if a["family"] == "inet"]
+        for link in out
+    }
+
+
+def _owners(namespace: str) -> str:
+    """``ss -tnp`` in a namespace: the established TCP connections and the processes that own them."""
+    return sh("ip", "netns", "exec", namespace, "ss", "-tnp").stdout
+
+
+def test_the_container_has_namespaces_of_its_own_and_only_lo(scene):
+    box = rootless.container(scene.host)
+    try:
+        assert os.stat(f"/proc/{box.pid}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino
+        host_net = sh("ip", "netns", "exec", scene.host, "readlink", "/proc/self/ns/net").stdout.strip()
+        assert os.readlink(f"/proc/{box.pid}/ns/net") != host_net
+        assert list(_links(box.pid)) == ["lo"]
+        assert sh("cat", f"/proc/{box.pid}/uid_map").stdout.split()[0] == "0"  # root inside
+    finally:
+        box.stop()
+    assert box.proc.returncode is not None
+
+
+def test_slirp4netns_makes_tap0_inside_and_nothing_in_the_host(scene):
+    host_links = sh("ip", "-n", scene.host, "-br", "link").stdout
+    box = rootless.container(scene.host)
+    helper = rootless.slirp4netns(box, host=scene.host)
+    try:
+        assert _links(box.pid) == {"lo": ["127.0.0.1/8"], "tap0": ["10.0.2.100/24"]}
+        route = json.loads(sh("nsenter", "-t", str(box.pid), "-n", "ip", "-j", "route", "show", "default").stdout)
+        assert route[0]["gateway"] == "10.0.2.2" and route[0]["dev"] == "tap0"
+        assert sh("ip", "-n", scene.host, "-br", "link").stdout == host_links  # no veth, bridge or tap
+        assert sh("ip", "netns", "exec", scene.host, "nft", "list", "ruleset").stdout.strip() == ""
+        with rootless.connect(box.pid, "203.0.113.1", 8000):
+            inside = sh("nsenter", "-t", str(box.pid), "-n", "ss", "-tn").stdout
+            assert "10.0.2.100:" in inside and "203.0.113.1:8000" in inside
+            outside = _owners(scene.host)
+            assert "203.0.113.2:" in outside and f'("slirp4netns",pid={helper.pid},' in outside
+    finally:
+        helper.stop()
+        box.stop()
+    assert helper.proc.returncode is not None
+
+
+def test_pasta_gives_the_container_the_host_s_address(scene):
+    box = rootless.container(scene.host)
+    helper = rootless.pasta(box, host=scene.host)
+    try:
+        assert helper.ifname == "eth0"
+        assert _links(box.pid)["eth0"] == ["203.0.113.2/24"]
+        with rootless.connect(box.pid, "203.0.113.1", 8000):
+            outside = _owners(scene.host)
+            assert f"pid={helper.pid}," in outside and "203.0.113.1:8000" in outside
+        transfer = rootless.throughput(box.pid, scene.server.url, through="pasta", helper=helper)
+        assert transfer.bytes == 4 * rootless.MIB and transfer.rate > 0 and transfer.helper_cpu is not None
+    finally:
+        helper.stop()
+        box.stop()
+
+
+def test_throughput_counts_every_byte_and_the_table_keeps_the_best_of_each_path(scene):
+    box = rootless.container(scene.host)
+    helper = rootless.slirp4netns(box, host=scene.host, mtu=1500)
+    try:
+        transfers = [
+            rootless.throughput(target, scene.server.url, through=name)
+            for _round in range(2)
+            for name, target in (("host", scene.host), ("slirp", box.pid))
+        ]
+    finally:
+        helper.stop()
+        box.stop()
+    assert {t.bytes for t in transfers} == {4 * rootless.MIB}
+    rows = rootless.table(transfers).splitlines()
+    assert len(rows) == 2 and {row.split()[0] for row in rows} == {"host", "slirp"}
+    assert "MB in" in str(transfers[0])
+
+
+def test_a_second_helper_for_the_same_container_fails_in_one_line_and_leaves_nothing(scene):
+    box = rootless.container(scene.host)
+    helper = rootless.slirp4netns(box, host=scene.host)
+    try:
+        with pytest.raises(rootless.RootlessError, match="^slirp4netns stopped before it was ready") as info:
+            rootless.slirp4netns(box, host=scene.host)
+        assert "\n" not in info.value.message and "slirp4netns" in info.value.hint
+        assert helper.running() and "tap0" in _links(box.pid)
+    finally:
+        helper.stop()
+        box.stop()
+
+
+def test_a_second_pasta_for_the_same_container_fails_in_one_line_and_leaves_nothing(scene):
+    box = rootless.container(scene.host)
+    helper = rootless.pasta(box, host=scene.host)
+    try:
+        with pytest.raises(rootless.RootlessError, match="^pasta stopped before it was ready: .*tun") as info:
+            rootless.pasta(box, host=scene.host)  # its eth0 is there already: the second cannot make its own
+        assert "\n" not in info.value.message and "pasta" in info.value.hint
+        assert helper.running() and "eth0" in _links(box.pid)
+    finally:
+        helper.stop()
+        box.stop()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: rootless.slirp4netns(2**22 + 7, host=s.host), "no container process with pid"),
+        (lambda s: rootless.pasta(-1, host=s.host), "no container process with pid"),
+        (lambda s: rootless.slirp4netns(os.getpid(), host=None), "host's own network namespace"),
+        (lambda s: rootless.slirp4netns(os.getpid(), host=s.host, mtu=65522), "invalid MTU 65522"),
+        (lambda s: rootless.serve(s.internet, "203.0.113.1", size=-1), "invalid file size -1"),
+        (lambda s: rootless.serve(s.internet, "203.0.113.9"), "the web server did not start on 203.0.113.9"),
+        (lambda s: rootless.throughput(s.host, "ftp://203.0.113.1/x"), "not an http:// URL"),
+        (lambda s: rootless.throughput(s.host, "http://203.0.113.1:8001/x"), "the transfer of .* failed"),
+        (lambda s: rootless.connect(s.host, "203.0.113.1", 8001), "no connection to 203.0.113.1 port 8001"),
+    ],
+)
+def test_bad_input_is_one_line_and_starts_nothing(scene, call, message):
+    with pytest.raises(rootless.RootlessError, match=message) as info:
+        call(scene)
+    assert "\n" not in info.value.message and info.value.hint
