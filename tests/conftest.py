@@ -26,6 +26,7 @@ import pytest
 
 from netlab import inodes, netns
 from netlab.sandbox import in_sandbox
+from netlab.teach import sessions
 
 UNIT = Path(__file__).resolve().parent / "unit"
 REPO = UNIT.parent.parent
@@ -95,6 +96,9 @@ def no_residue(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     before = world_state()
     yield
+    # A lesson the test started in this process ends with the test, as a notebook's ends with its kernel:
+    # a later test's notebook would take it for a lesson open in another notebook, and spare its objects.
+    sessions.end()
     # The kernel frees a deleted namespace's devices in the background: allow it a moment.
     deadline = time.monotonic() + 3
     while (after := world_state()) != before and time.monotonic() < deadline:

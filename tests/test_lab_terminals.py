@@ -41,7 +41,6 @@ def _home(tmp_path: Path) -> Path:
 
 def _answers(screen: str) -> dict[str, str]:
     found = {}
-    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)  # the terminal's control sequences
     for line in screen.replace("\r", "").splitlines():
         name, sep, value = line.partition("=")
         if sep and name in ("netlab", "ip", "nft", "sysctl", "ping", "profile"):

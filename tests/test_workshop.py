@@ -27,17 +27,20 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 ANSWERS = REPO / "solutions" / "answers"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
+def _build(out: Path, *options: str) -> Path:
     if not (REPO / "build/vendor/reveal.js/package.json").is_file():
         pytest.fail("reveal.js is not vendored yet: run scripts/slides --fetch once (it needs the npm registry)")
-    out = tmp_path_factory.mktemp("workshop")
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts/slides"), "--out", str(out)], capture_output=True, text=True
+        [sys.executable, str(REPO / "scripts/slides"), "--out", str(out), *options], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return out
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("workshop"))
 
 
 BARE = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"}  # a fresh shell: no venv activated
@@ -157,19 +160,23 @@ def test_slides_build_and_render_offline_with_reveal_js(built, context):  # noqa
     assert "ip link add br-try type bridge" not in text and "ip link add veth0 type veth peer name veth1" in text
 
 
-def test_the_cheat_sheet_has_every_lesson_on_one_printable_page(built, context):  # noqa: F811
-    sheet = built / "cheatsheet.html"
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_the_cheat_sheet_has_every_lesson_on_one_printable_page(built, context, lang, tmp_path):  # noqa: F811
+    sheet = (built if lang == "en" else _build(tmp_path, "--lang", lang)) / "cheatsheet.html"
     page, asked, errors = _offline_page(context)
     page.goto(sheet.as_uri())
-    stats = picture_stats(page.screenshot(path=ARTIFACTS / "cheatsheet.png", full_page=True))
+    stats = picture_stats(page.screenshot(path=ARTIFACTS / f"cheatsheet-{lang}.png", full_page=True))
     pdf = page.pdf(format="A4", landscape=True, prefer_css_page_size=True)
-    (ARTIFACTS / "cheatsheet.pdf").write_bytes(pdf)
+    (ARTIFACTS / f"cheatsheet-{lang}.pdf").write_bytes(pdf)
+    heading = page.locator("h1").inner_text() + page.locator("p.sub").inner_text()
     sections = page.locator("section h2").all_inner_texts()
     commands = page.locator("section code").all_inner_texts()
     page.close()
     assert not asked and not errors, (asked, errors)
     assert not looks_blank(stats), stats
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1, "the cheat sheet does not fit on one page"
+    # Its own words in the lessons' language: the title and the introduction too, not only the lessons' names.
+    assert ("命名空间" in heading and "lesson" not in heading) if lang == "zh-CN" else "lessons" in heading, heading
     assert [s[:2] for s in sections] == [p.stem[:2] for p in NOTEBOOKS if p.stem != "05-challenges"]  # 05: no commands
     for command in [
         "ip netns add netns1",
