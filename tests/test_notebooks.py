@@ -119,7 +119,11 @@ def check_arp_then_icmp(cell) -> None:
 def check_icmp_without_arp(cell) -> None:
     """02: the second ping went out with no ARP: the neighbour table already had the answer."""
     seen = _packet_rows(cell, "veth0")
-    assert len(seen) == 2 and "echo request" in seen[0] and "echo reply" in seen[1], seen
+    assert len(seen) >= 2 and "echo request" in seen[0] and "echo reply" in seen[1], seen
+    # After the reply, only ARP may follow: netns1 confirming its own entry for 10.1.1.2 (a STALE entry,
+    # used for the reply, is probed a few seconds later), which a capture that closes late on a busy
+    # machine sees. The request itself went out without asking.
+    assert all(row.startswith("ARP, ") for row in seen[2:]), seen
     assert "ARP" not in _text(cell)
     assert "10.1.1.1" in sh("ip", "neigh", "show", "dev", "veth0").stdout  # the entry it used
 
