@@ -107,12 +107,15 @@ def table_html(packets: Sequence[Packet], *, macs: bool = True, limit: int | Non
     """The table as HTML, one colour per protocol."""
     t = PacketTable(list(packets), macs=macs, limit=limit)
     shown = t.packets if limit is None else t.packets[-limit:]
-    head = "".join(f"<th style='text-align:left;padding:1px 8px 1px 0'>{h}</th>" for h in t.headings())
+    # Every cell on one line and to the left (JupyterLab right-aligns table cells): a wide table scrolls
+    # sideways in its own box instead of breaking "echo request" or 方向 in two on a 1280-pixel screen.
+    cell = "text-align:left;white-space:nowrap;padding:1px 8px 1px 0"
+    head = "".join(f"<th style='{cell}'>{h}</th>" for h in t.headings())
     body = []
     for packet, row in zip(shown, t.rows(), strict=True):
         colour = COLOURS.get(packet.protocol, "#495057")
-        cells = "".join(f"<td style='padding:1px 8px 1px 0'>{html.escape(c)}</td>" for c in row[:-1])
-        cells += f"<td style='padding:1px 8px 1px 0;color:{colour}'><code>{html.escape(row[-1])}</code></td>"
+        cells = "".join(f"<td style='{cell}'>{html.escape(c)}</td>" for c in row[:-1])
+        cells += f"<td style='{cell};color:{colour}'><code>{html.escape(row[-1])}</code></td>"
         body.append(f"<tr>{cells}</tr>")
     more = len(t.packets) - len(shown)
     note = "<div><i>{}</i></div>".format(_("{count} earlier packets not shown").format(count=more)) if more > 0 else ""
@@ -120,7 +123,7 @@ def table_html(packets: Sequence[Packet], *, macs: bool = True, limit: int | Non
         return "<div class='netlab-packets'><i>{}</i></div>".format(_("no packets"))
     style = settings.html_style()
     return (
-        f"<div class='netlab-packets' style='{style}'>{note}<table style='font-size:90%'>"
+        f"<div class='netlab-packets' style='overflow-x:auto;{style}'>{note}<table style='font-size:90%'>"
         f"<tr>{head}</tr>{''.join(body)}</table></div>"
     )
 
