@@ -208,8 +208,9 @@ def pasta(
     """Start pasta in ``host`` for ``target``'s namespaces; return once it has written its pid.
 
     As rootless Podman runs it: ``--config-net``, no port forwarding (``-t none -u none -T none -U
-    none``), ``--no-map-gw``. pasta writes ``--pid`` only when the namespace is configured, so the
-    file is a pipe here, and its pid coming out of it is the readiness signal.
+    none``), ``--no-map-gw``. pasta writes ``--pid`` only when the namespace is configured, so its pid
+    appearing in that file (in a folder of netlab's own) is the readiness signal. (A pipe passed as
+    ``/dev/fd/N`` would spare the wait, but a newer pasta closes every descriptor it inherits first.)
     """
     pid = _container_pid(target, host)
     if mtu is not None:
@@ -217,20 +218,19 @@ def pasta(
     shown = ["pasta", "--foreground", "--quiet", "--config-net", "--no-map-gw"]
     shown += ["-t", "none", "-u", "none", "-T", "none", "-U", "none"]
     shown += [f"--mtu={mtu}"] if mtu is not None else []
-    pid_r, pid_w = os.pipe()
-    argv = [*shown, "--runas", "0", "--pid", f"/dev/fd/{pid_w}", str(pid)]
+    folder = Path(tempfile.mkdtemp(prefix="netlab-pasta-"))
     try:
-        proc, log = _start(host, argv, pass_fds=(pid_w,))
-    except BaseException:
-        os.close(pid_r)
-        os.close(pid_w)
-        raise
-    os.close(pid_w)
-    helper = Helper("pasta", proc.pid, pid, "", shlex.join([*shown, str(pid)]), proc)
-    try:
-        said, closed = _read_within(pid_r, timeout)
+        pid_file = folder / "pid"
+        proc, log = _start(host, [*shown, "--runas", "0", "--pid", str(pid_file), str(pid)], pass_fds=())
+        helper = Helper("pasta", proc.pid, pid, "", shlex.join([*shown, str(pid)]), proc)
+        try:
+            said, closed = _file_within(pid_file, proc, timeout)
+        except BaseException:  # an interrupt while waiting: pasta does not outlive it
+            _end(proc)
+            log.close()
+            raise
     finally:
-        os.close(pid_r)
+        shutil.rmtree(folder, ignore_errors=True)
     _ready_or_fail(helper, said.strip() == str(proc.pid).encode(), closed, log, timeout)
     helper.ifname = _default_ifname(pid)
     return helper
@@ -334,6 +334,25 @@ def _read_within(fd: int, timeout: float) -> tuple[bytes, bool]:
             return got, True
         got += chunk
     return got, False
+
+
+def _file_within(path: Path, proc: subprocess.Popen, timeout: float) -> tuple[bytes, bool]:
+    """The line written to ``path`` within ``timeout``; and whether ``proc`` ended first.
+
+    Looked at every 20 ms: the answer is the file's line or the process's end, whichever comes first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            said = path.read_bytes()
+        except FileNotFoundError:
+            said = b""
+        if said.endswith(b"\n"):
+            return said, False
+        if proc.poll() is not None:
+            return said, True
+        if time.monotonic() >= deadline:
+            return said, False
+        time.sleep(0.02)
 
 
 def _line_within(proc: subprocess.Popen, stream: IO[bytes], timeout: float) -> bytes:
