@@ -63,6 +63,14 @@ def scene() -> Iterator[Scene]:
     assert sh("ip", "-br", "link").stdout == root_links, "the root namespace's links changed"
 
 
+@pytest.fixture
+def box(scene: Scene) -> Iterator[rootless.Container]:
+    """A rootless container in the scene's host, stopped after the test whatever happened in it."""
+    container = rootless.container(scene.host)
+    yield container
+    container.stop()
+
+
 def _links(pid: int) -> dict[str, list[str]]:
     """The container's interfaces and their IPv4 addresses, read by nsenter and ip -j."""
     out = json.loads(sh("nsenter", "-t", str(pid), "-n", "ip", "-j", "addr").stdout)
@@ -77,8 +85,7 @@ def _owners(namespace: str) -> str:
     return sh("ip", "netns", "exec", namespace, "ss", "-tnp").stdout
 
 
-def test_the_container_has_namespaces_of_its_own_and_only_lo(scene):
-    box = rootless.container(scene.host)
+def test_the_container_has_namespaces_of_its_own_and_only_lo(scene, box):
     try:
         assert os.stat(f"/proc/{box.pid}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino
         host_net = sh("ip", "netns", "exec", scene.host, "readlink", "/proc/self/ns/net").stdout.strip()
@@ -90,9 +97,8 @@ def test_the_container_has_namespaces_of_its_own_and_only_lo(scene):
     assert box.proc.returncode is not None
 
 
-def test_slirp4netns_makes_tap0_inside_and_nothing_in_the_host(scene):
-    host_links = sh("ip", "-n", scene.host, "-br", "link").stdout
-    box = rootless.container(scene.host)
+def test_slirp4netns_makes_tap0_inside_and_nothing_in_the_host(scene, box):
+    host_links = sh("ip", "-n", scene.host, "-br", "link").stdout  # a container's namespaces add none
     helper = rootless.slirp4netns(box, host=scene.host)
     try:
         assert _links(box.pid) == {"lo": ["127.0.0.1/8"], "tap0": ["10.0.2.100/24"]}
@@ -111,8 +117,7 @@ def test_slirp4netns_makes_tap0_inside_and_nothing_in_the_host(scene):
     assert helper.proc.returncode is not None
 
 
-def test_pasta_gives_the_container_the_host_s_address(scene):
-    box = rootless.container(scene.host)
+def test_pasta_gives_the_container_the_host_s_address(scene, box):
     helper = rootless.pasta(box, host=scene.host)
     try:
         assert helper.ifname == "eth0"
@@ -127,8 +132,7 @@ def test_pasta_gives_the_container_the_host_s_address(scene):
         box.stop()
 
 
-def test_throughput_counts_every_byte_and_the_table_keeps_the_best_of_each_path(scene):
-    box = rootless.container(scene.host)
+def test_throughput_counts_every_byte_and_the_table_keeps_the_best_of_each_path(scene, box):
     helper = rootless.slirp4netns(box, host=scene.host, mtu=1500)
     try:
         transfers = [
@@ -145,8 +149,7 @@ def test_throughput_counts_every_byte_and_the_table_keeps_the_best_of_each_path(
     assert "MB in" in str(transfers[0])
 
 
-def test_a_second_helper_for_the_same_container_fails_in_one_line_and_leaves_nothing(scene):
-    box = rootless.container(scene.host)
+def test_a_second_helper_for_the_same_container_fails_in_one_line_and_leaves_nothing(scene, box):
     helper = rootless.slirp4netns(box, host=scene.host)
     try:
         with pytest.raises(rootless.RootlessError, match="^slirp4netns stopped before it was ready") as info:
@@ -158,8 +161,7 @@ def test_a_second_helper_for_the_same_container_fails_in_one_line_and_leaves_not
         box.stop()
 
 
-def test_a_second_pasta_for_the_same_container_fails_in_one_line_and_leaves_nothing(scene):
-    box = rootless.container(scene.host)
+def test_a_second_pasta_for_the_same_container_fails_in_one_line_and_leaves_nothing(scene, box):
     helper = rootless.pasta(box, host=scene.host)
     try:
         with pytest.raises(rootless.RootlessError, match="^pasta stopped before it was ready: .*tun") as info:
