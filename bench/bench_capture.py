@@ -226,5 +226,50 @@ def main(seconds: int = 4) -> None:
         teardown()
 
 
+RESULT = Path(__file__).resolve().parent.parent / "docs" / "bench-capture.md"
+
+
+class _Tee:
+    """What the bench prints goes to the screen and into the record too."""
+
+    def __init__(self, screen):
+        self.screen, self.lines = screen, []
+
+    def write(self, text: str) -> int:
+        self.lines.append(text)
+        return self.screen.write(text)
+
+    def flush(self) -> None:
+        self.screen.flush()
+
+
+def record(printed: str, seconds: int) -> None:
+    """docs/bench-capture.md: this run's figures, the commit they ran on and whether the tree had changes."""
+    repo = RESULT.parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True).stdout.strip()
+
+    changed = [line for line in git("status", "--porcelain").splitlines() if not line.endswith(RESULT.name)]
+    tree = "as committed" if not changed else f"**with uncommitted changes** to {len(changed)} file(s)"
+    RESULT.write_text(
+        "# The last run of bench/bench_capture.py\n\n"
+        "<!-- Written by bench/bench_capture.py at the end of each run: do not edit; run ./scripts/bench. -->\n\n"
+        f"- **When:** {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, floods of {seconds} s\n"
+        f"- **Commit:** `{git('rev-parse', 'HEAD')}`, {tree}\n"
+        f"- **Machine:** Linux {os.uname().release}, {os.cpu_count()} CPUs\n\n"
+        f"```\n{printed.strip()}\n```\n",
+        encoding="utf-8",
+    )
+    print(f"written: {RESULT.relative_to(repo)}")
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 4)
+    length = int(sys.argv[1]) if len(sys.argv) > 1 else 4
+    tee = _Tee(sys.stdout)
+    sys.stdout = tee
+    try:
+        main(length)
+    finally:
+        sys.stdout = tee.screen
+    record("".join(tee.lines), length)
