@@ -257,7 +257,8 @@ def record(printed: str, seconds: int) -> None:
         "<!-- Written by bench/bench_capture.py at the end of each run: do not edit; run ./scripts/bench. -->\n\n"
         f"- **When:** {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, floods of {seconds} s\n"
         f"- **Commit:** `{git('rev-parse', 'HEAD')}`, {tree}\n"
-        f"- **Machine:** Linux {os.uname().release}, {os.cpu_count()} CPUs\n\n"
+        f"- **Machine:** Linux {os.uname().release}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+        " at the end (other work on the machine shows in both columns, not only in netlab's)\n\n"
         f"```\n{printed.strip()}\n```\n",
         encoding="utf-8",
     )
