@@ -113,7 +113,6 @@ def test_slirp4netns_makes_tap0_inside_and_nothing_in_the_host(scene, box):
             assert "203.0.113.2:" in outside and f'("slirp4netns",pid={helper.pid},' in outside
     finally:
         helper.stop()
-        box.stop()
     assert helper.proc.returncode is not None
 
 
@@ -129,7 +128,6 @@ def test_pasta_gives_the_container_the_host_s_address(scene, box):
         assert transfer.bytes == 4 * rootless.MIB and transfer.rate > 0 and transfer.helper_cpu is not None
     finally:
         helper.stop()
-        box.stop()
 
 
 def test_throughput_counts_every_byte_and_the_table_keeps_the_best_of_each_path(scene, box):
@@ -142,36 +140,30 @@ def test_throughput_counts_every_byte_and_the_table_keeps_the_best_of_each_path(
         ]
     finally:
         helper.stop()
-        box.stop()
     assert {t.bytes for t in transfers} == {4 * rootless.MIB}
     rows = rootless.table(transfers).splitlines()
     assert len(rows) == 2 and {row.split()[0] for row in rows} == {"host", "slirp"}
     assert "MB in" in str(transfers[0])
 
 
-def test_a_second_helper_for_the_same_container_fails_in_one_line_and_leaves_nothing(scene, box):
-    helper = rootless.slirp4netns(box, host=scene.host)
+@pytest.mark.parametrize(
+    ("start", "said", "device"),
+    [
+        (rootless.slirp4netns, "slirp4netns stopped before it was ready", "tap0"),
+        # pasta 2023 names the tun device it could not make, pasta 2025 (Debian 13) the tap
+        (rootless.pasta, "pasta stopped before it was ready: .*(tun|tap)", "eth0"),
+    ],
+    ids=["slirp4netns", "pasta"],
+)
+def test_a_second_helper_for_the_same_container_fails_in_one_line_and_leaves_nothing(scene, box, start, said, device):
+    helper = start(box, host=scene.host)
     try:
-        with pytest.raises(rootless.RootlessError, match="^slirp4netns stopped before it was ready") as info:
-            rootless.slirp4netns(box, host=scene.host)
-        assert "\n" not in info.value.message and "slirp4netns" in info.value.hint
-        assert helper.running() and "tap0" in _links(box.pid)
+        with pytest.raises(rootless.RootlessError, match=f"^{said}") as info:
+            start(box, host=scene.host)  # its device is there already: the second cannot make its own
+        assert "\n" not in info.value.message and helper.tool in info.value.hint
+        assert helper.running() and device in _links(box.pid)
     finally:
         helper.stop()
-        box.stop()
-
-
-def test_a_second_pasta_for_the_same_container_fails_in_one_line_and_leaves_nothing(scene, box):
-    helper = rootless.pasta(box, host=scene.host)
-    try:
-        with pytest.raises(rootless.RootlessError, match="^pasta stopped before it was ready: .*(tun|tap)") as info:
-            # its eth0 is there already: the second cannot make its own (pasta 2023 names the tun device, 2025 the tap)
-            rootless.pasta(box, host=scene.host)
-        assert "\n" not in info.value.message and "pasta" in info.value.hint
-        assert helper.running() and "eth0" in _links(box.pid)
-    finally:
-        helper.stop()
-        box.stop()
 
 
 @pytest.mark.parametrize(
