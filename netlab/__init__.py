@@ -81,6 +81,7 @@ _MODULES = {
     "packets": "netlab.view.packets",
     "cni": "netlab.lab.cni",
     "rootless": "netlab.lab.rootless",
+    "web": "netlab.lab.web",
     "checks": "netlab.teach.checks",
     "challenges": "netlab.teach.challenges",
     "lesson": "netlab.teach.lesson",
@@ -138,6 +139,7 @@ __all__ = [
     "snapshot",
     "sysctl",
     "tree",
+    "web",
 ]
 
 
@@ -176,7 +178,7 @@ if TYPE_CHECKING:  # what a type checker and an editor see: the same names, impo
         ToolMissingError,
     )
     from netlab.inodes import NetnsInfo, inode, label, namespaces
-    from netlab.lab import Lab, cni, rootless
+    from netlab.lab import Lab, cni, rootless, web
     from netlab.plumbing.commands import recording
     from netlab.reach import PingResult, ProbeResult, ping, probe
     from netlab.targets import NEW

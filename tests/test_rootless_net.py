@@ -18,7 +18,7 @@ import pytest
 from conftest import sh
 
 from netlab import netns
-from netlab.lab import rootless
+from netlab.lab import rootless, web
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("slirp4netns") and shutil.which("pasta") and os.path.exists("/dev/net/tun")),
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(
 class Scene:
     host: str
     internet: str
-    server: rootless.Server
+    server: web.Server
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def scene() -> Iterator[Scene]:
             ["ip", "-n", host, "route", "add", "default", "via", "203.0.113.1"],
         ):
             sh(*argv)
-        server = rootless.serve(internet, "203.0.113.1", size=4 * rootless.MIB)
+        server = web.serve(internet, "203.0.113.1", size=4 * web.MIB)
         yield Scene(host, internet, server)
     finally:
         if server is not None:
@@ -106,7 +106,7 @@ def test_slirp4netns_makes_tap0_inside_and_nothing_in_the_host(scene, box):
         assert route[0]["gateway"] == "10.0.2.2" and route[0]["dev"] == "tap0"
         assert sh("ip", "-n", scene.host, "-br", "link").stdout == host_links  # no veth, bridge or tap
         assert sh("ip", "netns", "exec", scene.host, "nft", "list", "ruleset").stdout.strip() == ""
-        with rootless.connect(box.pid, "203.0.113.1", 8000):
+        with web.connect(box.pid, "203.0.113.1", 8000):
             inside = sh("nsenter", "-t", str(box.pid), "-n", "ss", "-tn").stdout
             assert "10.0.2.100:" in inside and "203.0.113.1:8000" in inside
             outside = _owners(scene.host)
@@ -121,11 +121,11 @@ def test_pasta_gives_the_container_the_host_s_address(scene, box):
     try:
         assert helper.ifname == "eth0"
         assert _links(box.pid)["eth0"] == ["203.0.113.2/24"]
-        with rootless.connect(box.pid, "203.0.113.1", 8000):
+        with web.connect(box.pid, "203.0.113.1", 8000):
             outside = _owners(scene.host)
             assert f"pid={helper.pid}," in outside and "203.0.113.1:8000" in outside
-        transfer = rootless.throughput(box.pid, scene.server.url, through="pasta", helper=helper)
-        assert transfer.bytes == 4 * rootless.MIB and transfer.rate > 0 and transfer.helper_cpu is not None
+        transfer = web.throughput(box.pid, scene.server.url, through="pasta", helper=helper)
+        assert transfer.bytes == 4 * web.MIB and transfer.rate > 0 and transfer.helper_cpu is not None
     finally:
         helper.stop()
 
@@ -134,14 +134,14 @@ def test_throughput_counts_every_byte_and_the_table_keeps_the_best_of_each_path(
     helper = rootless.slirp4netns(box, host=scene.host, mtu=1500)
     try:
         transfers = [
-            rootless.throughput(target, scene.server.url, through=name)
+            web.throughput(target, scene.server.url, through=name)
             for _round in range(2)
             for name, target in (("host", scene.host), ("slirp", box.pid))
         ]
     finally:
         helper.stop()
-    assert {t.bytes for t in transfers} == {4 * rootless.MIB}
-    rows = rootless.table(transfers).splitlines()
+    assert {t.bytes for t in transfers} == {4 * web.MIB}
+    rows = web.table(transfers).splitlines()
     assert len(rows) == 2 and {row.split()[0] for row in rows} == {"host", "slirp"}
     assert "MB in" in str(transfers[0])
 
@@ -167,20 +167,32 @@ def test_a_second_helper_for_the_same_container_fails_in_one_line_and_leaves_not
 
 
 @pytest.mark.parametrize(
-    ("call", "message"),
+    ("call", "error", "message"),
     [
-        (lambda s: rootless.slirp4netns(2**22 + 7, host=s.host), "no container process with pid"),
-        (lambda s: rootless.pasta(-1, host=s.host), "no container process with pid"),
-        (lambda s: rootless.slirp4netns(os.getpid(), host=None), "host's own network namespace"),
-        (lambda s: rootless.slirp4netns(os.getpid(), host=s.host, mtu=65522), "invalid MTU 65522"),
-        (lambda s: rootless.serve(s.internet, "203.0.113.1", size=-1), "invalid file size -1"),
-        (lambda s: rootless.serve(s.internet, "203.0.113.9"), "the web server did not start on 203.0.113.9"),
-        (lambda s: rootless.throughput(s.host, "ftp://203.0.113.1/x"), "not an http:// URL"),
-        (lambda s: rootless.throughput(s.host, "http://203.0.113.1:8001/x"), "the transfer of .* failed"),
-        (lambda s: rootless.connect(s.host, "203.0.113.1", 8001), "no connection to 203.0.113.1 port 8001"),
+        (
+            lambda s: rootless.slirp4netns(2**22 + 7, host=s.host),
+            rootless.RootlessError,
+            "no container process with pid",
+        ),
+        (lambda s: rootless.pasta(-1, host=s.host), rootless.RootlessError, "no container process with pid"),
+        (
+            lambda s: rootless.slirp4netns(os.getpid(), host=None),
+            rootless.RootlessError,
+            "host's own network namespace",
+        ),
+        (
+            lambda s: rootless.slirp4netns(os.getpid(), host=s.host, mtu=65522),
+            rootless.RootlessError,
+            "invalid MTU 65522",
+        ),
+        (lambda s: web.serve(s.internet, "203.0.113.1", size=-1), web.WebError, "invalid file size -1"),
+        (lambda s: web.serve(s.internet, "203.0.113.9"), web.WebError, "the web server did not start on 203.0.113.9"),
+        (lambda s: web.throughput(s.host, "ftp://203.0.113.1/x"), web.WebError, "not an http:// URL"),
+        (lambda s: web.throughput(s.host, "http://203.0.113.1:8001/x"), web.WebError, "the transfer of .* failed"),
+        (lambda s: web.connect(s.host, "203.0.113.1", 8001), web.WebError, "no connection to 203.0.113.1 port 8001"),
     ],
 )
-def test_bad_input_is_one_line_and_starts_nothing(scene, call, message):
-    with pytest.raises(rootless.RootlessError, match=message) as info:
+def test_bad_input_is_one_line_and_starts_nothing(scene, call, error, message):
+    with pytest.raises(error, match=message) as info:
         call(scene)
     assert "\n" not in info.value.message and info.value.hint

@@ -43,19 +43,12 @@ lesson's setup cell (``lesson.start``) stops it by pid. :meth:`Helper.stop` stop
 
 from __future__ import annotations
 
-import atexit
-import http.client
 import os
-import select
 import shlex
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -63,6 +56,7 @@ from typing import IO
 from netlab import enter
 from netlab.errors import NetlabError, reason
 from netlab.names import check_ifname
+from netlab.plumbing import child
 from netlab.plumbing.i18n import _
 from netlab.targets import Target
 
@@ -70,25 +64,17 @@ __all__ = [
     "Container",
     "Helper",
     "RootlessError",
-    "Server",
-    "Transfer",
-    "connect",
     "container",
     "pasta",
-    "serve",
     "slirp4netns",
-    "table",
-    "throughput",
 ]
 
 READY_SECONDS = 10  # a helper, a container or a server that is not ready by then never will be
-STOP_SECONDS = 5
-MIB = 1 << 20
 CONTAINER = ("unshare", "--user", "--map-root-user", "--net")
 
 
 class RootlessError(NetlabError):
-    """A container, helper, server or transfer that could not start or finish: one line, and a hint."""
+    """A container or a helper that could not start: one line, and a hint."""
 
 
 # -- the container: a user namespace and a network namespace -----------------------------------------
@@ -108,7 +94,7 @@ class Container:
 
     def stop(self) -> None:
         """End the process: the namespaces go with it, and the tap device inside."""
-        _end(self.proc)
+        child.end(self.proc)
 
 
 def container(host: Target = None, *, timeout: float = READY_SECONDS) -> Container:
@@ -119,10 +105,10 @@ def container(host: Target = None, *, timeout: float = READY_SECONDS) -> Contain
     argv = [*CONTAINER, "sh", "-c", "echo ready; exec sleep infinity"]
     proc = enter.popen(host, argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
-    said = _line_within(proc, proc.stdout, timeout)
+    said = child.line_within(proc, proc.stdout, timeout)
     if said.strip() != b"ready":
-        complaint = _last_line(proc.stderr.read() if proc.stderr and proc.poll() is not None else b"")
-        _end(proc)
+        complaint = child.last_line(proc.stderr.read() if proc.stderr and proc.poll() is not None else b"")
+        child.end(proc)
         raise RootlessError(
             _("could not make a user and a network namespace: {said}").format(said=complaint or _("no answer")),
             hint=_("unprivileged user namespaces may be off here: cat /proc/sys/user/max_user_namespaces"),
@@ -156,10 +142,10 @@ class Helper:
             fd, self.exit_fd = self.exit_fd, None
             os.close(fd)
             try:
-                self.proc.wait(timeout=STOP_SECONDS)
+                self.proc.wait(timeout=child.STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
-        _end(self.proc)
+        child.end(self.proc)
 
 
 def slirp4netns(
@@ -191,7 +177,7 @@ def slirp4netns(
     os.close(exit_r)
     helper = Helper("slirp4netns", proc.pid, pid, ifname, shlex.join(shown), proc, exit_w)
     try:
-        said, closed = _read_within(ready_r, timeout)
+        said, closed = child.read_within(ready_r, timeout)
     finally:
         os.close(ready_r)
     _ready_or_fail(helper, said.startswith(b"1"), closed, log, timeout)
@@ -224,9 +210,9 @@ def pasta(
         proc, log = _start(host, [*shown, "--runas", "0", "--pid", str(pid_file), str(pid)], pass_fds=())
         helper = Helper("pasta", proc.pid, pid, "", shlex.join([*shown, str(pid)]), proc)
         try:
-            said, closed = _file_within(pid_file, proc, timeout)
+            said, closed = child.file_within(pid_file, proc, timeout)
         except BaseException:  # an interrupt while waiting: pasta does not outlive it
-            _end(proc)
+            child.end(proc)
             log.close()
             raise
     finally:
@@ -254,12 +240,12 @@ def _ready_or_fail(helper: Helper, ready: bool, closed: bool, log: IO[bytes], ti
             return
         if closed:  # it gave up: let it finish saying why
             try:
-                helper.proc.wait(timeout=STOP_SECONDS)
+                helper.proc.wait(timeout=child.STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
         helper.stop()
         log.seek(0)
-        said = _last_line(log.read())
+        said = child.last_line(log.read())
     finally:
         log.close()
     if closed or ready:
@@ -313,290 +299,3 @@ def _default_ifname(pid: int) -> str:
     """The interface of the default route inside ``pid``'s namespace (pasta names it as the host's)."""
     out = enter.run(pid, ["ip", "-o", "-4", "route", "show", "default"]).stdout.split()
     return out[out.index("dev") + 1] if "dev" in out else ""
-
-
-# -- waiting, and ending a process -----------------------------------------------------------------------
-
-
-def _read_within(fd: int, timeout: float) -> tuple[bytes, bool]:
-    """What arrives on ``fd`` within ``timeout``, until a line (or slirp4netns's ``1``); and whether it closed.
-
-    The helper holds the only write end: if it dies, ``fd`` reads as closed at once.
-    """
-    got = b""
-    deadline = time.monotonic() + timeout
-    while b"\n" not in got and not got.startswith(b"1"):
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            return got, False
-        chunk = os.read(fd, 64)
-        if not chunk:
-            return got, True
-        got += chunk
-    return got, False
-
-
-def _file_within(path: Path, proc: subprocess.Popen, timeout: float) -> tuple[bytes, bool]:
-    """The line written to ``path`` within ``timeout``; and whether ``proc`` ended first.
-
-    Looked at every 20 ms: the answer is the file's line or the process's end, whichever comes first."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            said = path.read_bytes()
-        except FileNotFoundError:
-            said = b""
-        if said.endswith(b"\n"):
-            return said, False
-        if proc.poll() is not None:
-            return said, True
-        if time.monotonic() >= deadline:
-            return said, False
-        time.sleep(0.02)
-
-
-def _line_within(proc: subprocess.Popen, stream: IO[bytes], timeout: float) -> bytes:
-    if not select.select([stream], [], [], timeout)[0]:
-        return b""
-    return stream.readline()
-
-
-def _end(proc: subprocess.Popen) -> None:
-    """Stop ``proc`` by its pid and reap it; a Ctrl-C while waiting still leaves nothing running."""
-    if proc.poll() is not None:
-        return
-    try:
-        proc.terminate()
-        proc.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-
-
-def _last_line(text: bytes) -> str:
-    """A program's last line worth reading (pasta's "Failed to send ... to syslog" is not one)."""
-    lines = [line.strip() for line in text.decode(errors="replace").splitlines()]
-    lines = [line for line in lines if line and "to syslog" not in line]
-    return lines[-1] if lines else ""
-
-
-# -- the outside: a web server, and a transfer through each path -----------------------------------------
-
-
-@dataclass
-class Server:
-    """``python -m http.server`` in a namespace, serving a folder with one file of ``size`` bytes."""
-
-    url: str  # the file's URL
-    command: str
-    folder: Path
-    proc: subprocess.Popen = field(repr=False)
-
-    @property
-    def base(self) -> str:
-        return self.url.rsplit("/", 1)[0] + "/"
-
-    def stop(self) -> None:
-        _end(self.proc)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-_folders: list[Path] = []
-
-
-@atexit.register
-def _remove_folders() -> None:
-    for folder in _folders:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def serve(
-    target: Target, address: str, *, port: int = 8000, size: int = 32 * MIB, timeout: float = READY_SECONDS
-) -> Server:
-    """Serve a file of ``size`` bytes (sparse: it takes no disk) over HTTP from ``address`` in ``target``.
-
-    ``python3 -m netlab.lab.rootless ADDRESS PORT FOLDER``, started with ``netlab.popen``: Python's
-    ``http.server`` (``python3 -m http.server``), whose handler sends the file with ``sendfile(2)``, as
-    nginx does, so that the server's own copying is not what limits a transfer. It returns once the
-    server says it is listening.
-    """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise RootlessError(
-            _("invalid file size {size!r}").format(size=size),
-            hint=_("give a number of bytes, e.g. 32 * 2**20"),
-            subject=size,
-        )
-    folder = Path(tempfile.mkdtemp(prefix="netlab-www-"))
-    _folders.append(folder)
-    name = f"{size // MIB}M.bin" if size % MIB == 0 and size else f"{size}.bin"
-    with open(folder / name, "wb") as file:
-        file.truncate(size)
-    shown = ["python3", "-m", "netlab.lab.rootless", address, str(port), str(folder)]
-    argv = [sys.executable, "-u", *shown[1:]]
-    with tempfile.TemporaryFile() as log:  # the request log goes here, never to a pipe nobody reads
-        proc = enter.popen(target, argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
-        assert proc.stdout is not None
-        said = _line_within(proc, proc.stdout, timeout)
-        if not said.startswith(b"Serving HTTP"):
-            _end(proc)
-            log.seek(0)
-            complaint = _last_line(log.read())
-    if not said.startswith(b"Serving HTTP"):
-        shutil.rmtree(folder, ignore_errors=True)
-        raise RootlessError(
-            _("the web server did not start on {address} port {port}: {said}").format(
-                address=address, port=port, said=complaint or _("no answer")
-            ),
-            hint=_("does the namespace have that address, and is the port free? ip -br addr; ss -tln"),
-            subject=shown,
-        )
-    host = f"[{address}]" if ":" in address else address
-    return Server(f"http://{host}:{port}/{name}", shlex.join(shown), folder, proc)
-
-
-def connect(target: Target, address: str, port: int, *, timeout: float = 5) -> socket.socket:
-    """A TCP connection from ``target``'s namespace, left open (to look at it with ``ss``); close it yourself."""
-    try:
-        return enter.call(target, socket.create_connection, (address, port), timeout)
-    except OSError as exc:
-        raise RootlessError(
-            _("no connection to {address} port {port}: {reason}").format(
-                address=address, port=port, reason=reason(exc)
-            ),
-            hint=_("is the path's helper running, and the server? ss -tln in the server's namespace"),
-            subject=(address, port),
-        ) from exc
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """One download: how many bytes, in how many seconds, and the path it took."""
-
-    through: str
-    bytes: int
-    seconds: float
-    helper_cpu: float | None = None  # CPU seconds the path's helper used meanwhile (None: no helper)
-
-    @property
-    def rate(self) -> float:
-        """Bytes per second."""
-        return self.bytes / self.seconds if self.seconds > 0 else 0.0
-
-    def __str__(self) -> str:
-        text = _("{through}: {mb:.0f} MB in {seconds:.2f} s, {rate:.0f} MB/s").format(
-            through=self.through, mb=self.bytes / 1e6, seconds=self.seconds, rate=self.rate / 1e6
-        )
-        if self.helper_cpu is not None:
-            text += _("; the helper used {cpu:.2f} s of CPU").format(cpu=self.helper_cpu)
-        return text
-
-
-def throughput(
-    target: Target, url: str, *, through: str = "", helper: Helper | None = None, timeout: float = 30
-) -> Transfer:
-    """Download ``url`` once from inside ``target``'s namespace; the bytes and the seconds it took.
-
-    A Python HTTP client in netlab's worker thread, entered into the namespace (``netlab.call``): the
-    clock runs from the connection's start to the last byte; nothing is written to disk. With
-    ``helper``, also the CPU time that helper used meanwhile (``/proc/PID/stat``: user + system).
-    """
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise RootlessError(
-            _("not an http:// URL: {url!r}").format(url=url), hint=_("use the server's url"), subject=url
-        )
-    cpu_before = _cpu_seconds(helper.pid) if helper is not None else None
-    try:
-        got, seconds = enter.call(target, _download, parts, timeout)
-    except (OSError, http.client.HTTPException) as exc:
-        said = reason(exc) if isinstance(exc, OSError) and exc.errno else (str(exc) or type(exc).__name__)
-        raise RootlessError(
-            _("the transfer of {url} from {target} failed: {reason}").format(url=url, target=target, reason=said),
-            hint=_("is the path's helper running, and the server? ss -tln in the server's namespace"),
-            subject=url,
-        ) from exc
-    cpu = None
-    if helper is not None and cpu_before is not None and (cpu_after := _cpu_seconds(helper.pid)) is not None:
-        cpu = cpu_after - cpu_before
-    return Transfer(through or str(target), got, seconds, cpu)
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU time of process ``pid`` so far (fields 14 and 15 of ``/proc/PID/stat``)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()  # after the command's name, which may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _download(parts: urllib.parse.SplitResult, timeout: float) -> tuple[int, float]:
-    buffer = memoryview(bytearray(MIB))
-    start = time.perf_counter()
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=timeout)
-    try:
-        conn.request("GET", parts.path or "/")
-        response = conn.getresponse()
-        if response.status != 200:
-            raise http.client.HTTPException(f"HTTP {response.status} {response.reason}")
-        got = 0
-        while count := response.readinto(buffer):
-            got += count
-    finally:
-        conn.close()
-    return got, time.perf_counter() - start
-
-
-def table(transfers: Iterable[Transfer]) -> str:
-    """The paths side by side, fastest first: rate, share of the fastest one's rate, the helper's CPU time.
-
-    Of several transfers through one path, the fastest counts: the one the rest of the machine
-    disturbed least.
-    """
-    best_of: dict[str, Transfer] = {}
-    for t in transfers:
-        if t.through not in best_of or t.rate > best_of[t.through].rate:
-            best_of[t.through] = t
-    rows = sorted(best_of.values(), key=lambda t: t.rate, reverse=True)
-    if not rows:
-        return ""
-    best = rows[0].rate or 1.0
-    width = max(len(t.through) for t in rows)
-    lines = []
-    for t in rows:
-        bar = "█" * max(1, round(30 * t.rate / best))
-        cpu = f"{t.helper_cpu:5.2f} s" if t.helper_cpu is not None else "     -"
-        lines.append(f"{t.through:<{width}}  {t.rate / 1e6:6.0f} MB/s  {100 * t.rate / best:4.0f} %  {cpu}  {bar}")
-    return "\n".join(lines)
-
-
-# -- the server's process ----------------------------------------------------------------------------------
-
-
-def _serve_forever(address: str, port: int, folder: str) -> None:
-    """``python3 -m http.server --bind ADDRESS --directory FOLDER PORT``, with the file sent by the kernel."""
-    import functools
-    import http.server
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def copyfile(self, source, outputfile):
-            outputfile.flush()
-            self.connection.sendfile(source)
-
-        def log_message(self, format, *args):
-            pass
-
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    server_class = type("Server", (http.server.ThreadingHTTPServer,), {"address_family": family})
-    with server_class((address, port), functools.partial(Handler, directory=folder)) as server:
-        print(f"Serving HTTP on {address} port {port}", flush=True)
-        server.serve_forever()
-
-
-if __name__ == "__main__":
-    _serve_forever(sys.argv[1], int(sys.argv[2]), sys.argv[3])

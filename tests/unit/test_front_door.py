@@ -81,7 +81,7 @@ def test_the_public_api_changes_only_on_purpose():
         # packets, and what a container runtime does (the CNI plugins, netavark)
         *("capture", "packets", "cni"),
         # a container's network without root (slirp4netns, pasta)
-        *("rootless",),
+        *("rootless", "web"),
         # the lessons: exercises, checks, the article's two shells, where the lab runs
         *("checks", "challenges", "lesson", "nat_reply_captured", "ArticleShells", "environment_kind"),
     }
