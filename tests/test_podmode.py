@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 EMULATION = Path(__file__).resolve().with_name("pod_emulation.py")
 NETLAB = str(Path(sys.executable).with_name("netlab"))
 # The kernel tests that exercise what a pod restricts: namespaces, mounts, links, NAT, sockets, kernels.
-KERNEL_TESTS = ["test_netns.py", "test_links.py", "test_nat.py", "test_reach.py", "test_inodes_persist.py",
-                "test_kernelspec.py"]  # fmt: skip
+KERNEL_TESTS = ["test_netns.py", "test_links.py", "test_nat.py", "test_reach.py", "test_inodes.py", "test_persist.py",
+                "test_enter.py", "test_kernelspec.py"]  # fmt: skip
 CAP_BITS = {"net_admin": 12, "net_bind_service": 10, "net_raw": 13, "sys_admin": 21}
 
 pytestmark = pytest.mark.skipif(

@@ -2,7 +2,7 @@
 
 A hand-built star: the hub holds v1 (ifindex 3) and v2 (ifindex 4), whose far ends are eth0
 (ifindex 2) in spoke1 and spoke2; each namespace calls the others by its own ids. The kernel
-questions themselves (``RTM_GETNSID``) are checked in tests/test_snapshot_reading.py.
+questions themselves (``RTM_GETNSID``) are checked in tests/test_snapshot.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Inodes and persistence: the article's last section, checked with readlink, ls -i, lsns, findmnt, nsenter."""
+"""Namespace inodes and their holders (netlab.inodes), checked with readlink, ls -i, lsns and findmnt."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import time
 import pytest
 from conftest import sh
 
-from netlab import NEW, call, inodes, netns, persist, run
-from netlab.errors import NamespaceExistsError, NamespaceNotFoundError
+from netlab import inodes, netns, persist
 from netlab.plumbing import syscalls
 
 
@@ -20,29 +19,6 @@ def test_label_matches_readlink():
     assert inodes.label() == os.readlink("/proc/self/ns/net")
     assert inodes.label(os.getppid()) == os.readlink(f"/proc/{os.getppid()}/ns/net")
     assert inodes.label(os.getpid(), tid=threading.get_native_id()) == os.readlink("/proc/thread-self/ns/net")
-
-
-def test_article_persistence_flow():
-    """unshare -n; touch; mount --bind; exit; ls -i; nsenter --net=; umount."""
-    file = netns.run_dir() / "ns1"
-    proc = persist.start_unshared(["sleep", "30"])
-    try:
-        born = os.readlink(f"/proc/{proc.pid}/ns/net")  # readlink /proc/$$/ns/net in that shell
-        assert born != inodes.label()
-        persist.bind(proc.pid, file)
-        assert sh("findmnt", "-n", "-o", "FSTYPE", str(file)).stdout.strip() == "nsfs"
-    finally:
-        proc.kill()
-        proc.wait()
-    # The process has exited; `ls -i` still shows the same inode.
-    assert f"net:[{sh('ls', '-i', str(file)).stdout.split()[0]}]" == born
-    # nsenter --net=FILE works, from both nsenter and netlab, and they agree.
-    theirs = sh("nsenter", f"--net={file}", "readlink", "/proc/self/ns/net").stdout.strip()
-    ours = run(file, ["readlink", "/proc/self/ns/net"]).stdout.strip()
-    assert theirs == ours == born
-    persist.unbind(file)
-    assert not file.exists()
-    assert int(born[5:-1]) not in {i.inode for i in inodes.namespaces()}
 
 
 def test_symlink_dies_with_its_process(tmp_path):
@@ -172,29 +148,3 @@ def test_a_namespace_mounted_twice_on_a_shared_run_has_one_holder():
     )
     assert seen["snapshot"] == held
     assert out.splitlines()[-1] == "after delete: 0 mounts"
-
-
-def test_run_shows_the_namespace_sysfs_and_returns_output(ns):
-    result = run(ns, ["ls", "/sys/class/net"])
-    assert result.returncode == 0 and result.stdout.split() == ["lo"]
-    assert set(os.listdir("/sys/class/net")) >= {"lo"}  # the caller's /sys is unchanged
-    failed = run(ns, ["sh", "-c", "echo out; echo err >&2; exit 3"])
-    assert (failed.returncode, failed.stdout, failed.stderr) == (3, "out\n", "err\n")
-
-
-def test_call_runs_python_inside_and_returns(ns):
-    assert call(ns, lambda: os.readlink("/proc/thread-self/ns/net")) == inodes.label(ns)
-    assert call(NEW, inodes.inode) not in {inodes.inode(), inodes.inode(ns)}
-    with pytest.raises(ZeroDivisionError):
-        call(ns, lambda: 1 / 0)
-    assert inodes.label() == os.readlink("/proc/thread-self/ns/net")
-
-
-def test_bind_refuses_existing_file_and_unbind_a_plain_one(tmp_path):
-    taken = tmp_path / "taken"
-    taken.touch()
-    with pytest.raises(NamespaceExistsError):
-        persist.bind(os.getpid(), taken)
-    with pytest.raises(NamespaceNotFoundError):
-        persist.unbind(taken)
-    assert taken.exists() and not persist.is_bind_mounted(taken)
