@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from lab_server import NETLAB, cmdline, free_port, http_status, netlab_lab, stop, wait_for_url
-from test_lab_terminals import get_json, type_into_a_new_terminal
+from test_terminals import get_json, type_into_a_new_terminal
 
 if sys.version_info >= (3, 11):
     import tomllib
