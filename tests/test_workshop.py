@@ -10,6 +10,7 @@ Also checked: every exercise and question of the notebooks has its answer in sol
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -158,6 +159,40 @@ def test_slides_build_and_render_offline_with_reveal_js(built, context):  # noqa
     # The two-hour path: optional cells are not on the slides.
     text = (built / "02-veth-pair.slides.html").read_text()
     assert "ip link add br-try type bridge" not in text and "ip link add veth0 type veth peer name veth1" in text
+
+
+def test_slides_with_outputs_show_what_the_lesson_printed_and_drew(context, tmp_path):  # noqa: F811
+    """`--outputs` runs the lesson in a sandbox of its own first: its diagrams and ping output are on the slides."""
+    out = _build(tmp_path, "--outputs", "--lesson", "02", "--lang", "zh-CN")
+    assert [d.name for d in out.glob("*.slides.html")] == ["02-veth-pair.slides.html"]
+    executed = json.loads((out / "executed/02-veth-pair.ipynb").read_text(encoding="utf-8"))
+    shown = [
+        c for c in executed["cells"] if "optional" not in c["metadata"].get("tags", []) and c.get("id") != "navigation"
+    ]
+    outputs = [o for c in shown if c["cell_type"] == "code" for o in c["outputs"]]
+    pictures = sum("image/png" in o.get("data", {}) for o in outputs)
+    assert pictures >= 3 and not [o for o in outputs if o["output_type"] == "error"], pictures
+    deck = (out / "02-veth-pair.slides.html").read_text(encoding="utf-8")
+    assert deck.count('src="data:image/png') == pictures and "0% packet loss" in deck and "Traceback" not in deck
+    page, asked, errors = _offline_page(context)
+    page.goto((out / "02-veth-pair.slides.html").as_uri())
+    page.wait_for_function("() => document.querySelector('.reveal.ready') !== null", timeout=30_000)
+    decoded = page.evaluate(
+        "() => [...document.querySelectorAll('.reveal img')].map(i => i.complete && i.naturalWidth > 0)"
+    )
+    page.close()
+    assert not asked and not errors, (asked, errors)
+    assert decoded == [True] * pictures, decoded
+
+
+def test_slides_name_an_unknown_lesson_and_the_ones_there_are(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts/slides"), "--out", str(tmp_path), "--lesson", "42"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and result.stderr.startswith("slides: no lesson 42; the lessons are 00 01 02")
+    assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
