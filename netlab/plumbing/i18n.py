@@ -36,7 +36,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DOMAIN", "LOCALE_DIR", "N_", "Sentence", "_", "cjk_spacing", "language", "normalize", "translation"]
+__all__ = [
+    "DOMAIN",
+    "LOCALE_DIR",
+    "N_",
+    "Sentence",
+    "_",
+    "cjk_spacing",
+    "language",
+    "normalize",
+    "spoken",
+    "translation",
+]
 
 DOMAIN = "netlab"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -61,6 +72,12 @@ def language() -> str:
     return "en"
 
 
+def spoken() -> str:
+    """The language netlab speaks now: the learner's if netlab has a catalog for it, else ``en``."""
+    lang = language()
+    return lang if isinstance(translation(lang), gettext.GNUTranslations) else "en"
+
+
 @cache
 def translation(lang: str) -> gettext.NullTranslations:
     """The catalog for ``lang``; English (the sentences as written) when there is none."""
@@ -72,8 +89,9 @@ _FULL_WIDTH = "\u3000-\u303f\uff00-\uffef"  # Chinese punctuation: ，。：；�
 _HAN_SPACES_HAN = re.compile(f"(?<=[{_HAN}{_FULL_WIDTH}]) +(?=[{_HAN}{_FULL_WIDTH}])")
 _SPACE_AFTER_FULL_WIDTH = re.compile(f"(?<=[{_FULL_WIDTH}]) +(?=\\S)")
 _SPACE_BEFORE_FULL_WIDTH = re.compile(f"(?<=\\S) +(?=[{_FULL_WIDTH}])")
-_HAN_THEN_LATIN = re.compile(f"(?<=[{_HAN}])(?=[A-Za-z0-9`/\\[<_-])")  # quotes stay against what they quote
-_LATIN_THEN_HAN = re.compile(f"(?<=[A-Za-z0-9`/\\]>%_-])(?=[{_HAN}])")
+# quotes stay against what they quote; a report's <b> and </b> are markup, not Latin words
+_HAN_THEN_LATIN = re.compile(f"(?<=[{_HAN}])(?=[A-Za-z0-9`/\\[_-]|<(?!/?[a-z]>))")
+_LATIN_THEN_HAN = re.compile(f"(?:(?<=[A-Za-z0-9`/\\]%_-])|(?<=>)(?<!<[a-z]>)(?<!</[a-z]>))(?=[{_HAN}])")
 
 
 def cjk_spacing(text: str) -> str:

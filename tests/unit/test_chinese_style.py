@@ -225,6 +225,8 @@ def test_an_error_hint_reads_like_the_other_hints(monkeypatch):
         ("提示： 创建它", "提示：创建它"),
         ("  提示：用`ip link`", "  提示：用 `ip link`"),  # a hint's indentation stays
         ("no Chinese , here ;", "no Chinese , here ;"),
+        ("<b>成立</b> （14）：<i>原文</i>正确", "<b>成立</b>（14）：<i>原文</i>正确"),  # a page's markup is not a word
+        ("得到<urlopen error>", "得到 <urlopen error>"),  # ... but a quoted <error> is
     ],
 )
 def test_a_formatted_sentence_is_spaced_as_chinese_is_typeset(formatted, typeset):

@@ -23,7 +23,7 @@ import re
 import time
 from pathlib import Path
 
-from netlab.plumbing.i18n import N_, _, language
+from netlab.plumbing.i18n import N_, _, spoken
 from netlab.teach.reproduce.results import Report, Result, Verdict
 
 __all__ = ["html", "markdown", "write"]
@@ -51,6 +51,11 @@ VERDICT_WORDS = {
 def _label(name: str) -> str:
     """``name:``, the way the reader's language writes a label (Chinese: a full-width colon)."""
     return _("{label}:").format(label=name)
+
+
+def _after(label: str) -> str:
+    """The space after a label on a page: none after a full-width colon, which carries its own."""
+    return "" if label.endswith("\uff1a") else " "
 
 
 def _meaning(verdict: str, count: int, words: str) -> str:
@@ -286,7 +291,9 @@ def _html_details(result: Result) -> str:
     return "\n".join(
         [
             f'<h3 id="{_e(claim.id)}">{_e(claim.id)} · {_html_step(claim.step)} · {_badge(result)}</h3>',
-            "<ul>" + "".join(f"<li><b>{_e(_label(k))}</b> {_prose(v)}</li>" for k, v in items) + "</ul>",
+            "<ul>"
+            + "".join(f"<li><b>{_e(_label(k))}</b>{_after(_label(k))}{_prose(v)}</li>" for k, v in items)
+            + "</ul>",
             _png(result),
             "<details><summary>{}</summary>".format(
                 _e(_("Transcript ({seconds} s)").format(seconds=f"{result.seconds:.2f}"))
@@ -321,7 +328,7 @@ def html(report: Report) -> str:
     machine_rows = "".join(f"<tr><td>{_e(what)}</td><td>{_e(value)}</td></tr>" for what, value in report.machine)
     rows = "\n".join(_html_row(result) for result in report.results)
     details = "\n".join(_html_details(result) for result in report.results)
-    lang = language().replace("_", "-")
+    lang = spoken().replace("_", "-")
     title = _e(_("netlab reproduce: the article's claims, on this machine"))
     intro = _(
         "The article: <i>{article}</i>, its steps numbered A1-A16 as in netlab's design notes, plus the internet\n"
