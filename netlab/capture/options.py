@@ -11,7 +11,9 @@ run before any socket, file or thread is made: a refused capture leaves nothing 
 from __future__ import annotations
 
 import errno
+import math
 import os
+import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,6 +72,9 @@ class Point:
 PointSpec = str | tuple[Target, str] | Point
 
 
+_PROC_NETNS = re.compile(r"/proc/(\d+)(?:/task/\d+)?/ns/net")
+
+
 def _label(target: Target, iface: str) -> str:
     if target is None:
         return iface
@@ -77,7 +82,10 @@ def _label(target: Target, iface: str) -> str:
         return f"{target}:{iface}"
     if isinstance(target, int):
         return f"pid {target}:{iface}"
-    return f"{Path(os.fspath(target)).name}:{iface}"  # type: ignore[arg-type]
+    path = os.fspath(target)  # type: ignore[arg-type]
+    if pid := _PROC_NETNS.fullmatch(path):  # a container's namespace, entered by its process: one per pid
+        return f"pid {pid[1]}:{iface}"
+    return f"{Path(path).name}:{iface}"
 
 
 def as_point(spec: PointSpec, netns: Target) -> Point:
@@ -107,7 +115,9 @@ def check_options(points: Sequence[Point], *, count: Any, timeout: Any, buffer: 
         raise CaptureError(
             _("count must be a positive whole number, not {count!r}").format(count=count), hint=_("e.g. count=4")
         )
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf
+    ):
         raise CaptureError(
             _("timeout must be a positive number of seconds, not {timeout!r}").format(timeout=timeout),
             hint="timeout=2",
@@ -158,6 +168,6 @@ def target_of(text: str | None) -> Target:
     """A namespace as typed on a command line: a name, a path (with ``/``) or a pid (digits)."""
     if text is None:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     return Path(text) if "/" in text else text

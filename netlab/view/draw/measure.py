@@ -92,4 +92,4 @@ def fit(text: str, size: float, width: float, *, mono: bool = True) -> str:
     cut = text
     while cut and text_width(cut + "…", size, mono=mono) > width:
         cut = cut[:-1]
-    return (cut or text[:3]) + "…"
+    return cut + "…"
