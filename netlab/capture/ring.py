@@ -175,7 +175,7 @@ class PacketSocket:
                 break  # the kernel has not filled this slot yet: nothing more for now
             start = offset + mac
             sent = ring[offset + PKTTYPE] == outgoing
-            taken.append((seconds + nanos * 1e-9, ring[start : start + snaplen], sent, length))
+            taken.append((seconds + nanos // 1000 * 1e-6, ring[start : start + snaplen], sent, length))
             release(ring, offset, TP_STATUS_KERNEL)  # hand the slot back to the kernel
             slot = slot + 1 if slot + 1 < slots else 0
             left -= 1

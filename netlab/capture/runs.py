@@ -101,8 +101,8 @@ class Run:
         return self.select(chosen)
 
     def stamps(self) -> Any:
-        """Seconds since 1970, as floats (what a ``Packet`` holds)."""
-        return self.sec + self.nsec * 1e-9
+        """Seconds since 1970, as floats (what a ``Packet`` holds), to the microsecond as pcap files keep them."""
+        return self.sec + self.nsec // 1000 * 1e-6
 
     def tuples(self) -> list[Frame]:
         """The frames as ``ring.read()`` gives them, made one by one (for the few a window keeps)."""
@@ -231,6 +231,6 @@ def _walk(sock: PacketSocket, at: int, count: int) -> list[Frame]:
         step, seconds, nanos, snap, length, _status, mac = unpack(ring, at)
         start = at + mac
         frame = ring[start : start + min(snap, snaplen)]
-        taken.append((seconds + nanos * 1e-9, frame, ring[at + V3_PKTTYPE] == outgoing, length))
+        taken.append((seconds + nanos // 1000 * 1e-6, frame, ring[at + V3_PKTTYPE] == outgoing, length))
         at += step
     return taken

@@ -19,6 +19,7 @@ nothing for the frames nobody asked for. ``compile_filter`` writes the program f
                                      destination (30), IPv6 source (22) and destination (38)
     port N                           TCP and UDP: after the IPv4 header (its length is in the
                                      low 4 bits of byte 14: ``ldx 4*([14]&0xf)``), or at 54, 56
+                                     (62, 64 behind an 8-byte IPv6 hop-by-hop header)
 
 It matches what ``Filter`` matches on untagged frames; a frame with an 802.1Q tag in its bytes is
 let through for netlab to look at itself (``VLAN_TAGGED``).
@@ -72,7 +73,11 @@ def _term(family: str, kind: str, value: Any) -> Term | None:
             return None
         if family == "ip4":
             return [[(LD_B, 23, p), (LD_H_IND, at, value)] for p in (6, 17) for at in (14, 16)]
-        return [[(LD_B, 20, p), (LD_H, at, value)] for p in (6, 17) for at in (54, 56)]
+        direct = [[(LD_B, 20, p), (LD_H, at, value)] for p in (6, 17) for at in (54, 56)]
+        # behind an 8-byte hop-by-hop header (next header 0, its length byte 0), as MLD sends it
+        return direct + [
+            [(LD_B, 20, 0), (LD_B, 54, p), (LD_B, 55, 0), (LD_H, at, value)] for p in (6, 17) for at in (62, 64)
+        ]
     address = ipaddress.ip_address(value)
     if (address.version == 6) != (family == "ip6"):
         return None
@@ -110,7 +115,10 @@ class _Program:
         out = []
         for at, (op, yes, no, k) in enumerate(self.code):
             k = distance(k, at) if op == JA else k
-            out.append(struct.pack("HBBI", op, distance(yes, at), distance(no, at), k & 0xFFFFFFFF))
+            jt, jf = distance(yes, at), distance(no, at)
+            if not (0 <= jt <= 255 and 0 <= jf <= 255):  # a conditional jump reaches 255 instructions at most
+                raise OverflowError(f"instruction {at} jumps {max(jt, jf)} ahead")
+            out.append(struct.pack("HBBI", op, jt, jf, k & 0xFFFFFFFF))
         return b"".join(out)
 
 
@@ -135,13 +143,15 @@ def _path(program: _Program, name: str, ethertype: int, terms: list[Term], fail:
 
 
 def compile_filter(clauses: tuple[tuple[tuple[str, Any], ...], ...], *, keep: int = KEEP) -> bytes | None:
-    """The BPF program (``struct sock_filter`` array) for ``Filter.clauses``; None: keep every frame.
+    """The BPF program (``struct sock_filter`` array) for ``Filter.clauses``; None: no program for the
+    kernel, every frame comes up (no filter, or one too long for classic BPF: netlab filters it itself).
     ``keep``: the bytes of a frame the kernel copies (``ret #keep``, tcpdump's ``-s``)."""
     if any(not clause for clause in clauses):
         return None
     program = _Program()
     program.add(LD_H, 12)
-    program.add(JEQ, VLAN_TAGGED, "keep", 0)
+    program.add(JEQ, VLAN_TAGGED, 0, 1)
+    program.jump("keep")  # ``ja`` reaches any distance; a ``jeq`` only 255 instructions
     paths = 0
     for clause in clauses:
         for family, ethertype in FAMILY.items():
@@ -153,7 +163,10 @@ def compile_filter(clauses: tuple[tuple[tuple[str, Any], ...], ...], *, keep: in
     program.add(RET, 0)
     program.label("keep")
     program.add(RET, keep)
-    return program.assemble()
+    try:
+        return program.assemble()
+    except OverflowError:
+        return None
 
 
 def keep_all(keep: int = KEEP) -> bytes:

@@ -77,7 +77,8 @@ _ICMP6 = {
     136: "neighbor advertisement",
     143: "multicast listener report v2",
 }
-_TCP_FLAGS = ((0x02, "S"), (0x01, "F"), (0x08, "P"), (0x04, "R"), (0x20, "U"), (0x40, "E"), (0x80, "W"), (0x10, "."))
+# in tcpdump's order: [S.] for SYN-ACK, [FP.] for a last segment, [.U] for urgent data
+_TCP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x10, "."), (0x20, "U"), (0x40, "E"), (0x80, "W"))
 
 
 class Fields(NamedTuple):
@@ -248,7 +249,7 @@ def _address(word: str) -> str:
 
 
 def _port(word: object) -> int:
-    if isinstance(word, str) and word.isdigit():
+    if isinstance(word, str) and word.isascii() and word.isdigit():
         word = int(word)
     if isinstance(word, bool) or not isinstance(word, int) or not 0 <= word <= 65535:
         raise FilterError(
@@ -258,17 +259,27 @@ def _port(word: object) -> int:
 
 
 def parse_filter(expression: str) -> Filter:
-    """A tcpdump-like filter: terms joined by ``and``/``or`` (``and`` binds tighter), no brackets.
+    """A tcpdump-like filter: terms joined by ``and``/``or`` (``and`` binds tighter).
 
     Terms: a protocol (``arp icmp icmp6 tcp udp ip ip6``), ``host ADDR``, ``src ADDR``,
     ``dst ADDR``, ``port N``. ``"icmp and host 10.0.0.2"``, ``"arp or icmp"``, ``"tcp port 80"``.
+    Brackets may hold terms joined by ``and`` (``"arp or (icmp and host 10.0.0.2)"``, the words a
+    capture echoes), not an ``or``.
     """
-    words = expression.replace("&&", " and ").replace("||", " or ").split()
+    spaced = expression.replace("&&", " and ").replace("||", " or ").replace("(", " ( ").replace(")", " ) ")
+    words = spaced.split()
     clauses: list[list[tuple[str, Any]]] = [[]]
+    bracket = False  # inside ( ... )
     i = 0
     while i < len(words):
         word = words[i].lower()
-        if word in ("and", "or") and clauses[-1] and i + 1 < len(words):
+        if word == "(" and not bracket and (not clauses[-1] or words[i - 1].lower() == "and") and i + 1 < len(words):
+            bracket, i = True, i + 1
+            continue
+        if word == ")" and bracket and clauses[-1] and words[i - 1] != "(":
+            bracket, i = False, i + 1
+            continue
+        if word in ("and", "or") and clauses[-1] and i + 1 < len(words) and not (word == "or" and bracket):
             if word == "or":
                 clauses.append([])
             i += 1
@@ -289,7 +300,25 @@ def parse_filter(expression: str) -> Filter:
             hint=_("use arp, icmp, icmp6, tcp, udp, ip, ip6, host ADDR, src ADDR, dst ADDR, port N, joined by and/or"),
             subject=expression,
         )
-    return Filter(tuple(tuple(c) for c in clauses), expression.strip())
+    if bracket:
+        raise FilterError(
+            _("cannot read the filter {expression!r} at {word!r}").format(expression=expression, word="("),
+            hint=_("use arp, icmp, icmp6, tcp, udp, ip, ip6, host ADDR, src ADDR, dst ADDR, port N, joined by and/or"),
+            subject=expression,
+        )
+    return Filter(tuple(tuple(c) for c in clauses), _words(clauses))
+
+
+def _words(clauses: Sequence[Sequence[tuple[str, Any]]]) -> str:
+    """The filter as tcpdump reads the same: lower case, and brackets where ``and`` meets ``or``.
+
+    tcpdump gives ``and`` and ``or`` one precedence (``arp or icmp and host X`` is ``(arp or icmp)
+    and host X`` there), so each clause of more than one term is bracketed.
+    """
+    parts = [" and ".join(value if kind == "proto" else f"{kind} {value}" for kind, value in c) for c in clauses]
+    if len(parts) > 1:
+        parts = [f"({part})" if " and " in part else part for part in parts]
+    return " or ".join(parts)
 
 
 def keyword_filter(proto: str | Sequence[str] | None, host: str | None, port: int | None) -> Filter:
@@ -307,6 +336,6 @@ def keyword_filter(proto: str | Sequence[str] | None, host: str | None, port: in
     if port is not None:
         rest.append(("port", _port(port)))
     clauses = [(("proto", name.lower()), *rest) for name in protos] or [tuple(rest)]
-    words = " or ".join(protos)
+    words = " or ".join(name.lower() for name in protos)
     text = " and ".join(w for w in (f"({words})" if len(protos) > 1 else words, *(f"{k} {v}" for k, v in rest)) if w)
     return Filter(tuple(clauses), text)

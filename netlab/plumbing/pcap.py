@@ -63,16 +63,19 @@ def check_target(path: str | os.PathLike[str]) -> Path:
     elsewhere = _("write it in an existing folder you may write to, e.g. /tmp/{name}").format(
         name=path.name or "x.pcap"
     )
-    if not folder.is_dir():
+    try:
+        folder_exists = folder.is_dir()
+        mode: int | None = path.stat().st_mode if folder_exists else None
+    except FileNotFoundError:
+        mode = None
+    except PermissionError:  # a folder on the way that this user may not enter
+        raise _refuse(path, reason(errno.EACCES), elsewhere, errno.EACCES) from None
+    if not folder_exists:
         why = _("the folder {folder} does not exist").format(folder=str(folder))
         return_hint = _("create it first (mkdir -p {folder}), or {elsewhere}").format(
             folder=str(folder), elsewhere=elsewhere
         )
         raise _refuse(path, why, return_hint, errno.ENOENT)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        mode = None
     if mode is not None and stat.S_ISDIR(mode):
         raise _refuse(
             path,
@@ -126,7 +129,7 @@ class PcapWriter:
         out.flush()  # a valid (empty) capture file from the start
 
     def write(self, when: float, frame: bytes, wire: int, interface: int = 0, outbound: bool = False) -> None:
-        """One frame: ``when`` (seconds since 1970), its bytes, its length on the wire."""
+        """One frame: ``when`` (seconds since 1970, to the microsecond), its bytes, its length on the wire."""
         stamp = round(when * 1_000_000)
         if self.ng:
             head = struct.pack("<IIIII", interface, stamp >> 32, stamp & 0xFFFFFFFF, len(frame), wire)
@@ -145,8 +148,8 @@ class PcapWriter:
             return
         pack, parts = RECORD.pack, list[bytes]()
         for when, frame, _outbound, wire in batch:
-            seconds = int(when)
-            parts += (pack(seconds, int((when - seconds) * 1_000_000), len(frame), wire), frame)
+            seconds, micro = divmod(round(when * 1_000_000), 1_000_000)
+            parts += (pack(seconds, micro, len(frame), wire), frame)
         self.out.write(b"".join(parts))
         self.count += len(batch)
 
