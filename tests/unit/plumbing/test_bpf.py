@@ -234,7 +234,7 @@ def test_the_kernel_takes_keep_all_and_cuts_every_frame_to_its_length():
     assert _through_the_kernel(keep_all(20), frames) == [frame[:20] for frame in frames]
 
 
-# -- long filters, extension headers --------------------------------------------------------------------------------------
+# -- long filters, extension headers ------------------------------------------------------------
 
 
 def test_a_filter_of_six_ports_compiles_to_a_program_the_kernel_takes():
