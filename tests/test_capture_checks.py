@@ -2,7 +2,7 @@
 
 Each refusal is one line with a hint, from the library and from ``netlab capture``, and comes
 before any packet socket, thread or file is made: nothing is left half-created. (The ``-w``
-target is checked in ``test_capture_stream.py``.)
+target is checked in ``test_session.py``.)
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_an_interface_that_does_not_exist_is_refused_before_anything(tmp_path):
 
 
 def test_an_interface_that_is_down_is_not_refused(tmp_path):
-    """Down is not absent: the capture starts and waits for it (test_capture_stream.py)."""
+    """Down is not absent: the capture starts and waits for it (test_session.py)."""
     with article_veth():
         subprocess.run(["ip", "link", "set", "veth0", "down"], check=True)
         with capture("veth0", write=tmp_path / "down.pcap") as cap:

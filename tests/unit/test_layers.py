@@ -113,3 +113,58 @@ def test_the_top_of_the_package_is_the_lesson():
     assert len(entries) <= 24, entries
     plumbing = {"syscalls", "threads", "netlink_socket", "frames", "addresses", "commands", "i18n", "packetsocket"}
     assert not plumbing & {name.removesuffix(".py") for name in entries}
+
+
+# Modules still tested only from files named by theme (test_lived_in, test_cleanup, test_checks, ...).
+# One leaves this list when a test file named after it exists; a new module comes with its own.
+STILL_WITHOUT_A_TEST_FILE = frozenset(
+    {
+        "netlab/app/capture_cmd.py",
+        "netlab/app/doctor.py",
+        "netlab/app/labserver.py",
+        "netlab/app/workspace.py",
+        "netlab/capture/ring.py",
+        "netlab/lab/footprints.py",
+        "netlab/lab/internet.py",
+        "netlab/lab/machine.py",
+        "netlab/lab/processes.py",
+        "netlab/lab/removal.py",
+        "netlab/lab/steps.py",
+        "netlab/netlink.py",
+        "netlab/plumbing/syscalls.py",
+        "netlab/plumbing/threads.py",
+        "netlab/plumbing/version.py",
+        "netlab/sysctl.py",
+        "netlab/teach/challenges/base.py",
+        "netlab/teach/challenges/bridge_without_internet.py",
+        "netlab/teach/challenges/ghost_namespace.py",
+        "netlab/teach/challenges/internet_by_nat.py",
+        "netlab/teach/challenges/published_port.py",
+        "netlab/teach/challenges/two_subnets.py",
+        "netlab/teach/firewall.py",
+        "netlab/teach/leftovers.py",
+        "netlab/teach/packet_checks.py",
+        "netlab/teach/reproduce/experiments_internet.py",
+        "netlab/teach/reproduce/experiments_netns.py",
+        "netlab/teach/reproduce/experiments_pinning.py",
+        "netlab/teach/reproduce/experiments_veth.py",
+        "netlab/teach/reproduce/runner.py",
+        "netlab/teach/reproduce/scene.py",
+        "netlab/teach/reproduce/steps.py",
+        "netlab/teach/sessions.py",
+        "netlab/teach/shells.py",
+        "netlab/view/draw/front.py",
+        "netlab/view/notebook.py",
+        "netlab/view/redraw.py",
+    }
+)
+
+
+def test_every_module_has_a_test_file_named_after_it():
+    tests = {path.stem.removeprefix("test_") for path in (NETLAB.parent / "tests").rglob("test_*.py")}
+    without = {
+        str(path.relative_to(NETLAB.parent))
+        for path in NETLAB.rglob("*.py")
+        if path.stem not in ("__init__", "__main__") and path.stem not in tests
+    }
+    assert without == STILL_WITHOUT_A_TEST_FILE
