@@ -28,7 +28,7 @@ from netlab.plumbing.commands import emit, in_netns
 from netlab.plumbing.i18n import _
 from netlab.targets import Target, in_words
 
-__all__ = ["get", "path", "set"]
+__all__ = ["get", "path", "same", "set"]
 
 _PART = re.compile(r"^[A-Za-z0-9_@-]+$")
 
@@ -42,7 +42,7 @@ def path(key: str) -> Path:
     if (
         len(parts) < 2
         or parts[0] != "net"
-        or not all(_PART.match(p) or ("/" in key and p.replace(".", "").isalnum()) for p in parts)
+        or not all(_PART.match(p) or ("/" in key and _PART.match(p.replace(".", ""))) for p in parts)
     ):
         raise InvalidNameError(
             _("{key!r} is not a per-namespace sysctl name").format(key=key),
@@ -55,7 +55,7 @@ def path(key: str) -> Path:
 def _read(file: Path, key: str, target: Target) -> str:
     try:
         return file.read_text().strip()
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):  # no such setting, or a folder of them (net.ipv4)
         raise InvalidNameError(
             _("there is no sysctl {key!r} in {where}").format(key=key, where=in_words(target)),
             hint=_(
@@ -71,6 +71,15 @@ def _write(file: Path, key: str, value: str, target: Target) -> str:
     try:
         file.write_text(value)
     except PermissionError as exc:
+        if not file.stat().st_mode & 0o222:  # the kernel only shows it (mode 444): nobody may write it
+            raise NetlabError(
+                _("{key} can be read, not set: the kernel shows it, it does not take it").format(key=key),
+                hint=_(
+                    "read it with `sysctl -n {key}`; list the settings you can change with `sysctl -a -r '^net'`"
+                ).format(key=key),
+                subject=key,
+                errno=exc.errno,
+            ) from None
         raise permission_error(_("set {key} in {where}").format(key=key, where=in_words(target)), exc) from exc
     except OSError as exc:
         if exc.errno == errno.EINVAL:
@@ -112,3 +121,13 @@ def set(key: str, value: object, *, netns: Target = None) -> str:
     old = call(netns, _write, file, key, text, netns)
     emit(in_netns(netns, ["sysctl", "-w", f"{key}={text}"]))
     return old
+
+
+def same(a: object, b: object) -> bool:
+    """Whether two values are one setting as the kernel shows it: ``40000 50000`` is ``40000\t50000``,
+    ``01`` is ``1`` (it reads back what it took in its own words)."""
+
+    def words(value: object) -> list[str]:
+        return [str(int(w)) if w.isascii() and w.lstrip("-").isdigit() else w for w in str(value).split()]
+
+    return words(a) == words(b)

@@ -37,7 +37,8 @@ def find_lesson(folder: Path, lesson: str) -> str:
         known = ", ".join(sorted(p.stem for p in folder.glob("[0-9][0-9]-*.ipynb"))) or _("none")
         missing = _("netlab: no lesson {lesson} in {folder}\n  hint: one of: {known}")
         raise SystemExit(missing.format(lesson=lesson, folder=folder, known=known))
-    return matches[0]
+    exact = [name for name in matches if name.removesuffix(".ipynb") == wanted]
+    return exact[0] if exact else min(matches, key=lambda name: (len(name), name))  # not "...-Copy1.ipynb"
 
 
 def workspace_name(notebook: str) -> str:

@@ -340,7 +340,7 @@ def _restore_sysctls(work: _Pass) -> None:
         except NetlabError:
             continue
         where = in_words(target)
-        if current != obj["new"]:
+        if not sysctl.same(current, obj["new"]):
             work.report.left.append(
                 _("sysctl {key}={value} in {where}: changed since the lab set {new}").format(
                     key=obj["key"], value=current, where=where, new=obj["new"]
@@ -362,7 +362,7 @@ def _restore_sysctls(work: _Pass) -> None:
         )
         if (
             not work.dry_run
-            and current != obj["old"]
+            and not sysctl.same(current, obj["old"])
             and (problem := removal.set_sysctl(obj["key"], obj["old"], target))
         ):
             work.report.errors.append(problem)

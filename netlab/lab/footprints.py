@@ -49,7 +49,10 @@ class Footprints:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Footprints:
         firewall = World.from_json(data["firewall"])
-        return cls(firewall, [str(d) for d in data["dirs"]], [str(d) for d in data["owned"]])
+        dirs, owned = data["dirs"], data["owned"]
+        if not isinstance(dirs, list) or not isinstance(owned, list):  # a text would be read letter by letter
+            raise TypeError("dirs and owned are lists of paths")
+        return cls(firewall, [str(d) for d in dirs], [str(d) for d in owned])
 
 
 def _path() -> Path:

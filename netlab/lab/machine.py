@@ -256,17 +256,23 @@ def read_trusted(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """A JSON state file, if it can be trusted: (data, None); (None, why) if not; (None, None) if absent."""
     try:
         why = _untrusted(os.stat(path.parent), directory=True)
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_NONBLOCK: a pipe planted under the name is not waited on; it is refused below
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
         return None, None
     except OSError as exc:  # ELOOP: a symlink
         return None, _("{path}: ignored ({reason})").format(
             path=path, reason=_("a symlink") if exc.errno == 40 else exc
         )
-    with os.fdopen(fd) as file:
-        why = why or _untrusted(os.fstat(fd), directory=False)
+    try:
+        why = why or _untrusted(os.fstat(fd), directory=False)  # a folder or a pipe is no record
         if why:
             return None, _("{path}: ignored ({reason})").format(path=path, reason=why)
+        file, fd = os.fdopen(fd), -1
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    with file:
         try:
             data = json.load(file)
         except ValueError:

@@ -13,6 +13,7 @@ import select
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -96,28 +97,50 @@ class Processes:
 
     def _stop(self, seq: int, proc: subprocess.Popen) -> None:
         if proc.poll() is None:
-            _terminate_group(proc)
-            try:
-                proc.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            group = _own_group(proc)
+            _signal(proc, group, signal.SIGTERM)
+            ended = _ended_within(proc, 1.0)
+            if group is not None or not ended:  # what is still running of it, deaf to SIGTERM
+                _signal(proc, group, signal.SIGKILL)
+            proc.wait()  # reaped only now: until then its pid and its group's id cannot be anyone else's
         emit(["kill", str(proc.pid)])
         self._steps.journal.gone(seq)
 
 
-def _terminate_group(proc: subprocess.Popen) -> None:
-    """``kill -TERM -PID`` when the process leads its own group (what it started goes too), else ``kill PID``.
+def _ended_within(proc: subprocess.Popen, seconds: float) -> bool:
+    """Whether ``proc`` ended within ``seconds``, left unreaped (``waitid`` with ``WNOWAIT``)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
+                return True
+        except ChildProcessError:  # reaped already
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
 
-    Its pid is still ours to signal: it has not been waited for (``poll()`` said it runs).
+
+def _own_group(proc: subprocess.Popen) -> int | None:
+    """The process group ``proc`` leads (``start_new_session``), else None: then it shares the caller's.
+
+    Its pid is still ours to ask about: it has not been waited for (``poll()`` said it runs).
     """
     try:
-        if os.getpgid(proc.pid) == proc.pid:
-            os.killpg(proc.pid, signal.SIGTERM)
-            return
+        return proc.pid if os.getpgid(proc.pid) == proc.pid else None
     except (ProcessLookupError, PermissionError):
+        return None
+
+
+def _signal(proc: subprocess.Popen, group: int | None, sig: signal.Signals) -> None:
+    """``kill -SIG -PGID`` for a group of its own (what it started goes too), else ``kill -SIG PID``.
+
+    The leader is not reaped yet (at most a zombie), so the group's id is still its own.
+    """
+    try:
+        os.killpg(group, sig) if group is not None else os.kill(proc.pid, sig)
+    except ProcessLookupError:
         pass
-    proc.terminate()
 
 
 def _read_pid(fd: int, starter: threading.Thread) -> int | None:

@@ -45,7 +45,8 @@ class Steps:
         """A locally administered MAC (02:...) unique in this lab: proof of ownership after a crash."""
         self._macs += 1
         a, b, c = self._mac_prefix
-        return f"02:{a:02x}:{b:02x}:{c:02x}:{(self._macs >> 8) & 0xFF:02x}:{self._macs & 0xFF:02x}"
+        n = self._macs  # 24 bits of count: past 65,535 devices the last byte of the prefix counts too
+        return f"02:{a:02x}:{b:02x}:{c ^ (n >> 16) & 0xFF:02x}:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}"
 
     def inode(self, target: Target) -> int:
         return inodes.inode(target)

@@ -87,6 +87,11 @@ def open_doors(lesson: str | None) -> list[str]:
     return said
 
 
+# The tables iptables-nft makes, in the ip and ip6 families only (never inet: `table inet filter` is
+# a firewall of its own, Debian's /etc/nftables.conf).
+IPTABLES_TABLES = frozenset({"filter", "nat", "mangle", "raw", "security"})
+
+
 def _nft_dropping() -> str | None:
     """The first nft table (not iptables' own) with a base chain whose policy is drop."""
     if shutil.which("nft") is None:
@@ -96,7 +101,7 @@ def _nft_dropping() -> str | None:
         return None
     for item in json.loads(proc.stdout or "{}").get("nftables", []):
         chain = item.get("chain", {})
-        iptables_own = chain.get("table") in ("filter", "nat", "mangle", "raw", "security")
+        iptables_own = chain.get("family") in ("ip", "ip6") and chain.get("table") in IPTABLES_TABLES
         if chain.get("policy") == "drop" and chain.get("hook") in ("input", "forward") and not iptables_own:
             return f"{chain['family']} {chain['table']}"
     return None

@@ -211,7 +211,8 @@ def _taken_hint(name: str, machine: World) -> str:
 
 
 def _install_error_display() -> None:
-    """In a notebook, a netlab error shows as its message and hint (one line each), not a traceback."""
+    """In a notebook, a netlab error shows as its message and hint (one line each), not a traceback; so
+    does a name a cell uses before the cell above that makes it has run (a learner's click order)."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -221,6 +222,16 @@ def _install_error_display() -> None:
         return
 
     def show(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+        if isinstance(value, NameError) and value.name and _in_a_cell(tb):
+            value = NetlabError(  # the learner's own cell named something no cell has made yet
+                _("{name} is not defined: a cell above makes it, or its name is spelt otherwise").format(
+                    name=value.name
+                ),
+                hint=_("run the cells above first (Run > Run All Above Selected Cell)"),
+            )
+        elif isinstance(value, NameError):
+            shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+            return []
         if isinstance(value, KeyboardInterrupt):
             call = _netlab_call(tb)
             if call is None:  # not inside netlab: IPython's own traceback
@@ -234,8 +245,15 @@ def _install_error_display() -> None:
         print(*lines)  # Jupyter shows what the handler prints; the cell still ends in error
         return lines
 
-    shell.set_custom_exc((NetlabError, KeyboardInterrupt), show)
+    shell.set_custom_exc((NetlabError, KeyboardInterrupt, NameError), show)
     shell._netlab_errors = True
+
+
+def _in_a_cell(tb: Any) -> bool:
+    """Whether the error was raised in a notebook cell's own code (a cell has no file on disk)."""
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and not Path(tb.tb_frame.f_code.co_filename).is_file()
 
 
 def _netlab_call(tb: Any) -> str | None:

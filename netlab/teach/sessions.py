@@ -76,7 +76,7 @@ def others() -> list[Session]:
         try:
             session = Session(str(data["lesson"]), int(data["pid"]), int(data["start"]), World.from_json(data["world"]))
             netns = int(data["netns"])
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError):  # "pid": Infinity
             continue
         if not session.alive:
             file.unlink(missing_ok=True)

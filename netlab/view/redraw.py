@@ -123,6 +123,8 @@ def _live_magic(line: str) -> None:
         _live.mode = "diff" if _live.mode == "off" else _live.mode
         _live.last = snapshot(settle=SETTLE_SECONDS)
     elif word in MODES:
+        if _live.mode == "off" and word != "off":  # what changed while it was off is not this cell's doing
+            _live.last = snapshot(settle=SETTLE_SECONDS)
         _live.mode = word
     else:
         modes = ", ".join(MODES)
