@@ -6,6 +6,7 @@ about. So a lesson start lets the lesson's own devices through, with rules that 
 devices, inserted first, marked with a comment, and says so::
 
     iptables-legacy -I INPUT -i veth0 -m comment --comment "netlab lesson 02" -j ACCEPT
+    ip6tables-legacy -I INPUT -i veth0 -m comment --comment "netlab lesson 08" -j ACCEPT
 
 The policy stays DROP and nothing else of the firewall changes. These are a lesson's rules like any
 other (new since the baseline, by their exact text, and the lesson's): the next lesson start and
@@ -25,7 +26,7 @@ from netlab.lab.machine import iptables_commands
 from netlab.plumbing.commands import quiet
 from netlab.plumbing.i18n import _
 
-__all__ = ["DOORS", "forwarding_off", "open_doors"]
+__all__ = ["DOORS", "DOORS6", "forwarding_off", "open_doors"]
 
 # Chain, direction and device: what each lesson's traffic needs to pass a firewall that drops by default.
 _BRIDGE_AND_UPLINK = [
@@ -38,6 +39,11 @@ DOORS: dict[str, list[tuple[str, str, str]]] = {
     "02": [("INPUT", "-i", "veth0")],
     "03": _BRIDGE_AND_UPLINK,
     "05": _BRIDGE_AND_UPLINK,
+}
+# ... and in ip6tables: lesson 08 pings netns1 from the root namespace over IPv6 (neighbour discovery
+# is no reply to anything, so a firewall that accepts only established traffic drops it).
+DOORS6: dict[str, list[tuple[str, str, str]]] = {
+    "08": [("INPUT", "-i", "veth0")],
 }
 MARK = "netlab lesson"  # the comment every door carries
 
@@ -63,10 +69,9 @@ def open_doors(lesson: str | None) -> list[str]:
     """Let the lesson's devices through every iptables chain whose policy drops; returns what was done."""
     said = []
     for command, saver in iptables_commands():
-        if command.startswith("ip6"):
-            continue  # the lessons are IPv4
-        policies = _policies(saver)
-        for chain, direction, device in DOORS.get(lesson or "", []):
+        doors = (DOORS6 if command.startswith("ip6") else DOORS).get(lesson or "", [])
+        policies = _policies(saver) if doors else {}
+        for chain, direction, device in doors:
             if policies.get(chain) not in ("DROP", "REJECT"):
                 continue
             rule = [chain, direction, device, "-m", "comment", "--comment", f"{MARK} {lesson}", "-j", "ACCEPT"]
@@ -78,7 +83,7 @@ def open_doors(lesson: str | None) -> list[str]:
                         tool=command, chain=chain, device=device, command=f"{command} -I {' '.join(rule[:3])} ..."
                     )
                 )
-    if DOORS.get(lesson or "") and (name := _nft_dropping()):
+    if (DOORS.get(lesson or "") or DOORS6.get(lesson or "")) and (name := _nft_dropping()):
         said.append(
             _(
                 "nft table {table} drops by default: the lesson's pings may fail; netlab changes no rule of yours"

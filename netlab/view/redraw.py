@@ -161,6 +161,8 @@ def unload_ipython_extension(shell: Any) -> None:
     """``%unload_ext netlab.live``: stop redrawing, and forget how to show snapshots."""
     global _live
     notebook.unregister(shell)
+    for name in ("netlab_live", "netlab_show"):  # gone with it: IPython then says they are not found
+        shell.magics_manager.magics["line"].pop(name, None)
     if _live is not None:
         try:
             shell.events.unregister("post_run_cell", _live.post_run_cell)

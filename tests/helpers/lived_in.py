@@ -17,7 +17,7 @@ reset``) descends from PID 1. The commands run without ``NETLAB_SANDBOX``, and P
 
 The machine's own configuration (``MACHINE``) is what such a machine has before netlab arrives: its
 own bridge with an address and a namespace behind it running a service, iptables rules in both backends
-(nft and legacy, with a DROP policy and an SSH ACCEPT), an nft table, a Docker-like bridge with
+(nft and legacy, with a DROP policy and an SSH ACCEPT; IPv6 too), an nft table, a Docker-like bridge with
 MASQUERADE, forwarding on. ``TAKEN`` adds what carries a name a lesson makes: a bridge ``br0`` (lesson 03's),
 a namespace ``router`` (challenge 5's).
 
@@ -84,6 +84,10 @@ iptables-legacy -A INPUT -i lo -j ACCEPT
 iptables-legacy -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 iptables-legacy -A INPUT -p tcp --dport 22 -j ACCEPT
 iptables-legacy -P INPUT DROP
+ip6tables-legacy -A INPUT -i lo -j ACCEPT
+ip6tables-legacy -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+ip6tables-legacy -A INPUT -p tcp --dport 22 -j ACCEPT
+ip6tables-legacy -P INPUT DROP
 nft add table inet machinefw
 nft add chain inet machinefw input '{ type filter hook input priority 10; policy accept; }'
 nft add rule inet machinefw input tcp dport 22 accept

@@ -158,11 +158,20 @@ def test_a_door_already_open_is_left_alone_and_a_refused_one_is_not_said_to_be_o
     assert firewall.open_doors("02") == [] and len(refused.inserted()) == 1
 
 
-def test_ip6tables_is_left_alone_because_the_lessons_are_ipv4(shell):
+def test_ip6tables_is_left_alone_for_an_ipv4_lesson(shell):
     backends = (("ip6tables", "ip6tables-save"), ("iptables", "iptables-save"))
     fake = shell({"ip6tables-save": SERVER, "iptables-save": SERVER}, backends=backends)
     assert len(firewall.open_doors("02")) == 1
     assert not any(argv[0].startswith("ip6") for argv in fake.ran)
+
+
+def test_the_ipv6_lesson_gets_its_door_in_ip6tables_only(english, shell):
+    backends = (("ip6tables", "ip6tables-save"), ("iptables", "iptables-save"))
+    fake = shell({"ip6tables-save": SERVER, "iptables-save": SERVER}, backends=backends)
+    said = firewall.open_doors("08")
+    assert fake.inserted() == ["ip6tables -I INPUT -i veth0 -m comment --comment netlab lesson 08 -j ACCEPT"]
+    assert said == ["ip6tables drops INPUT by default here: let veth0 in (ip6tables -I INPUT -i veth0 ...)"]
+    assert not any(argv[0] == "iptables-save" for argv in fake.ran)  # no IPv4 door to open: not even looked at
 
 
 def _chains(*chains: dict) -> str:

@@ -191,3 +191,5 @@ def test_loading_twice_keeps_one_hook_and_unloading_stops_the_redraws(loaded, wo
         result = loaded.run_cell("pass")
     assert result.success and after.outputs == [] and after.stdout == ""
     assert loaded.display_formatter.format(AFTER)[0] == {"text/plain": repr(AFTER)}
+    for magic in ("netlab_live", "netlab_show"):  # gone with the extension, not left to fail
+        assert loaded.find_line_magic(magic) is None
