@@ -32,8 +32,8 @@ __all__ = ["netns_saved", "run_in_new_thread", "run_in_worker"]
 def netns_saved() -> Iterator[None]:
     """iproute2's netns_save()/netns_restore(): whatever happens inside, come back here.
 
-    Only a thread that moved goes back (``setns`` needs ``CAP_SYS_ADMIN``, which a call that stayed
-    home may not have), and a failure to go back never hides the error of what ran inside.
+    Only a thread that moved goes back: ``setns`` needs ``CAP_SYS_ADMIN``, which a call that stayed
+    home may not have.
     """
     saved = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     home = os.fstat(saved).st_ino
