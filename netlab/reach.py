@@ -316,7 +316,7 @@ def _dad_states(ipr: Any, name: str, target: Target) -> tuple[bool, list[str], l
     return running and local, waiting, failed
 
 
-def wait_for_dad(name: str, *, netns: Target = None, timeout: float = 5.0) -> list[str]:
+def wait_for_dad(name: str, *, netns: Target = None, timeout: float = 20.0) -> list[str]:
     """Wait until NAME's IPv6 addresses are ready: its link-local one made, and DAD over for all.
 
     A link that comes up gets a link-local address (``fe80::/64``) by itself, a moment later (the
@@ -331,7 +331,9 @@ def wait_for_dad(name: str, *, netns: Target = None, timeout: float = 5.0) -> li
     Returns the addresses whose DAD *failed* (``dadfailed``: another device on the link already
     has them; the kernel will never use them), so ``[]`` means all is well. A link that is down,
     or a veth whose other end is down, never gets there: that raises ``DeviceError`` after
-    ``timeout``. (``links.add_address`` skips DAD, ``nodad``, unless ``dad=True``.)
+    ``timeout``. (``links.add_address`` skips DAD, ``nodad``, unless ``dad=True``.) On a machine
+    busy making and deleting namespaces, DAD has been seen to take more than 5 s: hence a generous
+    default; a ready link still returns in a second or two.
     """
     check_ifname(name)
     _check_timeout(timeout)
