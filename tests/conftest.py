@@ -130,6 +130,20 @@ def english(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def utc() -> Iterator[None]:
+    """Local time is UTC for the test, whatever the machine's zone."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+@pytest.fixture
 def chinese(monkeypatch: pytest.MonkeyPatch) -> None:
     """netlab speaks Chinese in this test (``NETLAB_LANG`` comes first, see netlab/plumbing/i18n.py)."""
     monkeypatch.setenv("NETLAB_LANG", "zh_CN")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
-import time
 import weakref
 
 import pytest
@@ -52,20 +50,6 @@ def dissected(monkeypatch) -> list[bytes]:
 
     monkeypatch.setattr(frames, "dissect", noted)
     return walked
-
-
-@pytest.fixture
-def utc():
-    """Local time is UTC for the test, whatever the machine's zone."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if before is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
 
 
 # -- a packet -------------------------------------------------------------------------------------

@@ -6,9 +6,6 @@ namespace behind a veth; c2 has a default route, c1 does not (yet).
 
 from __future__ import annotations
 
-import os
-import time
-
 import pytest
 
 from netlab.view.draw.labels import (
@@ -29,20 +26,6 @@ ELSEWHERE = 4026532999  # a namespace the snapshot did not see
 @pytest.fixture(autouse=True)
 def english(monkeypatch):
     monkeypatch.setenv("NETLAB_LANG", "en")
-
-
-@pytest.fixture
-def utc():
-    """Local time is UTC for the test, whatever the machine's zone."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if before is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
 
 
 def link(
